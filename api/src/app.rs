@@ -1,0 +1,63 @@
+//! Everything one running instance holds: settings, database, keys, clock and schema.
+
+use std::sync::Arc;
+
+use anyhow::{Context as _, bail};
+
+use crate::auth::{NO_KEY_CONFIGURED, TokenSigner, TokenVerifier, load_keys};
+use crate::clock::SharedClock;
+use crate::config::Settings;
+use crate::db::Database;
+use crate::graphql::{AppData, InzageSchema, SchemaLimits, build_schema};
+
+/// One instance of the service, ready to serve.
+pub struct App {
+    pub settings: Settings,
+    pub db: Database,
+    pub clock: SharedClock,
+    pub verifier: TokenVerifier,
+    /// Present when an HS256 secret is configured or generated: development tokens.
+    pub signer: Option<TokenSigner>,
+    pub schema: InzageSchema,
+}
+
+impl App {
+    /// Connects, migrates, loads the keys and, for an empty database with demo data enabled,
+    /// the demo organisation.
+    pub async fn open(settings: Settings, clock: SharedClock) -> anyhow::Result<Arc<Self>> {
+        if settings.is_postgres() && settings.jwt_secret.is_none() && settings.jwt_public_key.is_none() {
+            // Refuse before touching the database: a production database never runs without a key.
+            bail!(NO_KEY_CONFIGURED);
+        }
+        let db = Database::connect(&settings.database_url)
+            .await
+            .with_context(|| format!("cannot open the database {}", redact(&settings.database_url)))?;
+        db.migrate().await.context("migrating the database failed")?;
+        let (verifier, signer) = load_keys(&settings, db.conn()).await.map_err(anyhow::Error::msg)?;
+        if settings.load_demo() && crate::demo::database_is_empty(&db).await? {
+            crate::demo::load(&db, clock.now()).await?;
+            tracing::info!("loaded the demo organisation into the empty database");
+        }
+        let limits = SchemaLimits {
+            max_depth: settings.max_depth,
+            max_complexity: settings.max_complexity,
+            introspection: settings.introspection,
+        };
+        let schema = build_schema(AppData { db: db.clone(), clock: clock.clone() }, limits);
+        Ok(Arc::new(Self { settings, db, clock, verifier, signer, schema }))
+    }
+}
+
+/// A database URL without its password, for messages.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let credentials = &url[scheme_end + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{}:***{}", &url[..scheme_end + 3], user, &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}

@@ -1,0 +1,100 @@
+//! Who is asking: JWT verification, and the viewer loaded from the database.
+//!
+//! Tokens come from the platform's identity provider (RS256/ES256 public key) or, in
+//! development, are signed with an HS256 secret. The algorithm is pinned by the configured
+//! key; `exp` and `sub` are required, `nbf` is checked, `iss` and `aud` when configured. The
+//! token only says who the user is: roles and organisation are read from the database on every
+//! request, so an administrator's change takes effect at once.
+
+mod keys;
+
+pub use keys::{NO_KEY_CONFIGURED, TokenSigner, TokenVerifier, load_keys};
+
+use inzage_entity::{user, user_role};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use uuid::Uuid;
+
+use crate::error::{ApiError, ApiResult};
+use crate::policy::RoleSet;
+
+/// The authenticated user of one request, as the database says they are now.
+#[derive(Debug, Clone)]
+pub struct Viewer {
+    pub user_id: Uuid,
+    pub organization_id: Uuid,
+    pub roles: RoleSet,
+    pub display_name: String,
+}
+
+/// The outcome of authenticating one request or connection.
+#[derive(Debug, Clone)]
+pub enum Authentication {
+    /// No credentials were presented: only introspection is answered.
+    Anonymous,
+    /// A valid token of an active account.
+    Viewer(Viewer),
+    /// Credentials were presented and refused; the reason is safe to show.
+    Refused(String),
+}
+
+impl Authentication {
+    /// The viewer, or `UNAUTHENTICATED` for anything else.
+    pub fn viewer(&self) -> ApiResult<&Viewer> {
+        match self {
+            Self::Viewer(viewer) => Ok(viewer),
+            Self::Anonymous => Err(ApiError::Unauthenticated(
+                "authentication required: send `Authorization: Bearer <token>`".into(),
+            )),
+            Self::Refused(reason) => Err(ApiError::Unauthenticated(reason.clone())),
+        }
+    }
+}
+
+/// Authenticates an `Authorization` header value (or its absence).
+pub async fn authenticate(
+    db: &impl ConnectionTrait,
+    verifier: &TokenVerifier,
+    authorization: Option<&str>,
+) -> Authentication {
+    let Some(header) = authorization else {
+        return Authentication::Anonymous;
+    };
+    let Some(token) = header.strip_prefix("Bearer ").or_else(|| header.strip_prefix("bearer ")) else {
+        return Authentication::Refused("the Authorization header must be `Bearer <token>`".into());
+    };
+    let user_id = match verifier.verify(token.trim()) {
+        Ok(user_id) => user_id,
+        Err(reason) => return Authentication::Refused(reason),
+    };
+    match load_viewer(db, user_id).await {
+        Ok(Some(viewer)) => Authentication::Viewer(viewer),
+        Ok(None) => Authentication::Refused("unknown or deactivated account".into()),
+        Err(err) => {
+            tracing::error!(error = %err, "loading the viewer failed");
+            Authentication::Refused("authentication is unavailable right now".into())
+        }
+    }
+}
+
+/// Loads an active account and its roles; `None` when unknown or deactivated.
+pub async fn load_viewer(db: &impl ConnectionTrait, user_id: Uuid) -> Result<Option<Viewer>, sea_orm::DbErr> {
+    let Some(account) = user::Entity::find_by_id(user_id).one(db).await? else {
+        return Ok(None);
+    };
+    if !account.active {
+        return Ok(None);
+    }
+    let roles = user_role::Entity::find()
+        .filter(user_role::Column::UserId.eq(user_id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|row| row.role)
+        .collect();
+    Ok(Some(Viewer {
+        user_id,
+        organization_id: account.organization_id,
+        roles,
+        display_name: account.display_name,
+    }))
+}

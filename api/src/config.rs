@@ -1,0 +1,172 @@
+//! All settings, from the command line or the environment (`DATABASE_URL`, `INZAGE_*`).
+//! `inzage --help` lists every option with its variable and default.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Inzage: who may see what about a client of a care platform, as a GraphQL API.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "inzage", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub settings: Settings,
+}
+
+/// What `inzage` does; `serve` when none is given.
+#[derive(Debug, Clone, Subcommand)]
+pub enum Command {
+    /// Migrate the database and serve the API (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Create an organisation and its first ADMINISTRATOR; prints the new ids.
+    Bootstrap(BootstrapArgs),
+    /// Print a signed access token for the account with this e-mail (needs an HS256 secret).
+    Token(TokenArgs),
+    /// Load the demo organisation into the database.
+    Demo,
+    /// Write the GraphQL schema (SDL) to a file.
+    ExportSchema(ExportSchemaArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct BootstrapArgs {
+    /// Name of the new organisation.
+    #[arg(long)]
+    pub organization: String,
+    /// Kind of the new organisation.
+    #[arg(long, value_enum)]
+    pub kind: OrganizationKindArg,
+    /// E-mail of its first administrator.
+    #[arg(long)]
+    pub admin_email: String,
+    /// Display name of its first administrator.
+    #[arg(long)]
+    pub admin_name: String,
+}
+
+/// Organisation kinds as written on the command line.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+#[value(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum OrganizationKindArg {
+    CareProvider,
+    Partner,
+    InterventionProvider,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct TokenArgs {
+    /// E-mail of the account.
+    pub email: String,
+    /// How long the token is valid, e.g. `30m`, `1h`, `7d`.
+    #[arg(long, default_value = "1h", value_parser = humantime::parse_duration)]
+    pub ttl: Duration,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ExportSchemaArgs {
+    /// Where to write the SDL.
+    #[arg(long, default_value = "schema.graphql")]
+    pub output: PathBuf,
+}
+
+/// Settings shared by every subcommand.
+#[derive(Debug, Clone, Args)]
+pub struct Settings {
+    /// Database URL: `sqlite://inzage.db?mode=rwc` (default, a file in the working directory,
+    /// created when missing) or `postgres://user@host/db`.
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://inzage.db?mode=rwc", global = true)]
+    pub database_url: String,
+
+    /// Address to listen on. Port 0 picks a free port (the address is printed at start-up).
+    #[arg(long, env = "INZAGE_LISTEN", default_value = "127.0.0.1:8000", global = true)]
+    pub listen: SocketAddr,
+
+    /// HS256 signing secret for access tokens. Without any key on SQLite, a development secret
+    /// is generated once and kept in the database.
+    #[arg(long, env = "INZAGE_JWT_SECRET", hide_env_values = true, global = true)]
+    pub jwt_secret: Option<String>,
+
+    /// PEM file with the identity provider's public key (RSA for RS256, EC P-256 for ES256).
+    #[arg(long, env = "INZAGE_JWT_PUBLIC_KEY", global = true)]
+    pub jwt_public_key: Option<PathBuf>,
+
+    /// Required `iss` claim, when set.
+    #[arg(long, env = "INZAGE_JWT_ISSUER", global = true)]
+    pub jwt_issuer: Option<String>,
+
+    /// Required `aud` claim, when set.
+    #[arg(long, env = "INZAGE_JWT_AUDIENCE", global = true)]
+    pub jwt_audience: Option<String>,
+
+    /// Clock skew allowed when checking `exp` and `nbf`, in seconds.
+    #[arg(long, env = "INZAGE_JWT_LEEWAY_SECONDS", default_value_t = 30, global = true)]
+    pub jwt_leeway_seconds: u64,
+
+    /// Load the demo organisation into an empty database at start-up. Default: on for SQLite,
+    /// off for PostgreSQL.
+    #[arg(long, env = "INZAGE_DEMO", global = true)]
+    pub demo: Option<bool>,
+
+    /// Serve GraphiQL on `GET /graphql`.
+    #[arg(long, env = "INZAGE_GRAPHIQL", default_value_t = true, action = clap::ArgAction::Set, global = true)]
+    pub graphiql: bool,
+
+    /// Answer introspection queries.
+    #[arg(long, env = "INZAGE_INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set, global = true)]
+    pub introspection: bool,
+
+    /// Deepest selection nesting a query may have.
+    #[arg(long, env = "INZAGE_MAX_DEPTH", default_value_t = 12, global = true)]
+    pub max_depth: usize,
+
+    /// Highest complexity (fields counted, lists weighted by their page size) a query may have.
+    #[arg(long, env = "INZAGE_MAX_COMPLEXITY", default_value_t = 2000, global = true)]
+    pub max_complexity: usize,
+
+    /// Most operations one batch request may carry.
+    #[arg(long, env = "INZAGE_MAX_BATCH", default_value_t = 10, global = true)]
+    pub max_batch: usize,
+
+    /// Largest request body accepted, in bytes.
+    #[arg(long, env = "INZAGE_MAX_BODY_BYTES", default_value_t = 256 * 1024, global = true)]
+    pub max_body_bytes: usize,
+
+    /// Lifetime of the demo tokens printed at start-up, e.g. `12h`.
+    #[arg(long, env = "INZAGE_DEMO_TOKEN_TTL", default_value = "12h", value_parser = humantime::parse_duration, global = true)]
+    pub demo_token_ttl: Duration,
+
+    /// Log format: `text` for people, `json` for log collectors.
+    #[arg(long, env = "INZAGE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+impl Settings {
+    /// The settings a test or embedding program starts from: defaults, but with this database.
+    pub fn with_database(database_url: impl Into<String>) -> Self {
+        let mut settings = Cli::parse_from(["inzage"]).settings;
+        settings.database_url = database_url.into();
+        settings
+    }
+
+    /// Whether the database URL points at PostgreSQL.
+    pub fn is_postgres(&self) -> bool {
+        self.database_url.starts_with("postgres://") || self.database_url.starts_with("postgresql://")
+    }
+
+    /// Whether to load demo data into an empty database.
+    pub fn load_demo(&self) -> bool {
+        self.demo.unwrap_or(!self.is_postgres())
+    }
+}

@@ -1,0 +1,94 @@
+//! The database handle: connecting (SQLite tuned for concurrent use, or PostgreSQL), migrating,
+//! and write transactions.
+
+use std::ops::Deref;
+use std::sync::Arc;
+use std::time::Duration;
+
+use inzage_migration::{Migrator, MigratorTrait};
+use sea_orm::{
+    ConnectOptions, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, TransactionTrait,
+};
+use tokio::sync::{Mutex, OwnedMutexGuard};
+
+/// A connection pool plus, on SQLite, the gate that keeps one writer at a time.
+///
+/// SQLite allows a single writer; two transactions that both read and then write would fail
+/// with "database is locked" instead of waiting. Serialising write transactions in the process
+/// avoids that. PostgreSQL needs no gate.
+#[derive(Clone, Debug)]
+pub struct Database {
+    conn: DatabaseConnection,
+    write_gate: Option<Arc<Mutex<()>>>,
+}
+
+impl Database {
+    /// Connects to `url` (SQLite files are created when missing).
+    pub async fn connect(url: &str) -> Result<Self, DbErr> {
+        let mut options = ConnectOptions::new(url.to_owned());
+        options
+            .sqlx_logging(false)
+            .connect_timeout(Duration::from_secs(5))
+            .acquire_timeout(Duration::from_secs(5));
+        let is_sqlite = url.starts_with("sqlite:");
+        if is_sqlite {
+            options.map_sqlx_sqlite_opts(|opts| {
+                opts.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                    .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
+                    .busy_timeout(Duration::from_secs(10))
+                    .foreign_keys(true)
+            });
+        }
+        let conn = sea_orm::Database::connect(options).await?;
+        Ok(Self { conn, write_gate: is_sqlite.then(|| Arc::new(Mutex::new(()))) })
+    }
+
+    /// Applies every pending migration.
+    pub async fn migrate(&self) -> Result<(), DbErr> {
+        Migrator::up(&self.conn, None).await
+    }
+
+    /// Whether every migration has been applied (for `/readyz`).
+    pub async fn is_migrated(&self) -> Result<bool, DbErr> {
+        Ok(Migrator::get_pending_migrations(&self.conn).await?.is_empty())
+    }
+
+    /// The pool, for reads.
+    pub fn conn(&self) -> &DatabaseConnection {
+        &self.conn
+    }
+
+    pub fn backend(&self) -> DbBackend {
+        self.conn.get_database_backend()
+    }
+
+    /// Begins the transaction of one mutation. Dropping it without `commit` rolls back.
+    pub async fn begin_write(&self) -> Result<WriteTransaction, DbErr> {
+        let gate = match &self.write_gate {
+            Some(gate) => Some(gate.clone().lock_owned().await),
+            None => None,
+        };
+        let txn = self.conn.begin().await?;
+        Ok(WriteTransaction { txn, _gate: gate })
+    }
+}
+
+/// One mutation's transaction; holds the SQLite write gate until it ends.
+pub struct WriteTransaction {
+    txn: DatabaseTransaction,
+    _gate: Option<OwnedMutexGuard<()>>,
+}
+
+impl WriteTransaction {
+    pub async fn commit(self) -> Result<(), DbErr> {
+        self.txn.commit().await
+    }
+}
+
+impl Deref for WriteTransaction {
+    type Target = DatabaseTransaction;
+
+    fn deref(&self) -> &DatabaseTransaction {
+        &self.txn
+    }
+}

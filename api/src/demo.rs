@@ -1,0 +1,136 @@
+//! The demo organisation: a small care provider with one account per role, loaded into an
+//! empty database so that GraphiQL has something to show.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use inzage_entity::{OrganizationKind, Role, instance_setting, organization, user};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
+use uuid::Uuid;
+
+use crate::db::Database;
+use crate::domain::accounts::{self, NewAccount, NewContact};
+use crate::domain::values::{Address, DisplayName, Email, Phone};
+use crate::error::{ApiError, ApiResult};
+use crate::policy::RoleSet;
+
+/// The `instance_setting` key naming the demo organisation.
+const DEMO_ORGANIZATION_KEY: &str = "demo_organization_id";
+
+/// A demo account, for printing its token.
+#[derive(Debug, Clone)]
+pub struct DemoAccount {
+    pub id: Uuid,
+    pub email: String,
+    pub display_name: String,
+    pub roles: RoleSet,
+}
+
+struct Person {
+    email: &'static str,
+    name: &'static str,
+    roles: &'static [Role],
+    phone: Option<&'static str>,
+    address: Option<&'static str>,
+    birth_date: Option<(i32, u32, u32)>,
+}
+
+const fn account(email: &'static str, name: &'static str, roles: &'static [Role]) -> Person {
+    Person { email, name, roles, phone: None, address: None, birth_date: None }
+}
+
+const PEOPLE: &[Person] = &[
+    account("admin@delinde.example", "Anouk Admin", &[Role::Administrator]),
+    account("secretary@delinde.example", "Sanne Secretaris", &[Role::Secretary]),
+    account("carla@delinde.example", "Carla Counselor", &[Role::Counselor]),
+    account("koen@delinde.example", "Koen Counselor", &[Role::Counselor]),
+    account("pim@delinde.example", "Pim Counselor-Plus", &[Role::CounselorPlus]),
+    account("sofie@delinde.example", "Sofie Supervisor", &[Role::Supervisor]),
+    account("daan@delinde.example", "Daan Analyst", &[Role::DataAnalyst]),
+    account("olga@delinde.example", "Olga Officer", &[Role::DataOfficer]),
+    Person {
+        email: "lotte@delinde.example",
+        name: "Lotte de Vries",
+        roles: &[Role::Client],
+        phone: Some("+31 6 1234 5678"),
+        address: Some("Lindelaan 12, 3511 AB Utrecht"),
+        birth_date: Some((1991, 4, 17)),
+    },
+    Person {
+        email: "milan@delinde.example",
+        name: "Milan Jansen",
+        roles: &[Role::Client],
+        phone: Some("+31 6 8765 4321"),
+        address: Some("Kanaalweg 3, 3526 KL Utrecht"),
+        birth_date: Some((1985, 11, 2)),
+    },
+    Person {
+        email: "noor@delinde.example",
+        name: "Noor Bakker",
+        roles: &[Role::Client],
+        phone: None,
+        address: Some("Parkstraat 8, 3581 PC Utrecht"),
+        birth_date: Some((2012, 6, 30)),
+    },
+    account("gijs@delinde.example", "Gijs Bakker", &[Role::Guardian]),
+    account("ria@delinde.example", "Ria de Vries", &[Role::Relative]),
+];
+
+/// Whether the database holds no organisation yet.
+pub async fn database_is_empty(db: &Database) -> ApiResult<bool> {
+    Ok(organization::Entity::find().count(db.conn()).await? == 0)
+}
+
+/// Loads the demo organisation. Refuses (`CONFLICT`) when it is already there.
+pub async fn load(db: &Database, now: DateTime<Utc>) -> ApiResult<()> {
+    let txn = db.begin_write().await?;
+    if instance_setting::Entity::find_by_id(DEMO_ORGANIZATION_KEY.to_owned()).one(&*txn).await?.is_some() {
+        return Err(ApiError::conflict("the demo organisation is already loaded"));
+    }
+    let name = DisplayName::parse("Zorggroep De Linde").map_err(|e| ApiError::internal(e.0))?;
+    let org = accounts::create_organization(&*txn, now, name, OrganizationKind::CareProvider).await?;
+    for person in PEOPLE {
+        let new = NewAccount {
+            email: Email::parse(person.email).map_err(|e| ApiError::internal(e.0))?,
+            display_name: DisplayName::parse(person.name).map_err(|e| ApiError::internal(e.0))?,
+            roles: person.roles.iter().copied().collect(),
+            accepts_delegations: false,
+            contact: NewContact {
+                phone: person.phone.map(Phone::parse).transpose().map_err(|e| ApiError::internal(e.0))?,
+                address: person.address.map(Address::parse).transpose().map_err(|e| ApiError::internal(e.0))?,
+                birth_date: person.birth_date.and_then(|(y, m, d)| NaiveDate::from_ymd_opt(y, m, d)),
+            },
+        };
+        accounts::insert_account(&*txn, org.id, new, now).await?;
+    }
+    instance_setting::Entity::insert(instance_setting::ActiveModel {
+        key: Set(DEMO_ORGANIZATION_KEY.to_owned()),
+        value: Set(org.id.to_string()),
+    })
+    .exec(&*txn)
+    .await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// The demo organisation's active accounts, in the order they were created; empty when the
+/// demo is not loaded.
+pub async fn accounts(db: &Database) -> ApiResult<Vec<DemoAccount>> {
+    let Some(setting) = instance_setting::Entity::find_by_id(DEMO_ORGANIZATION_KEY.to_owned()).one(db.conn()).await?
+    else {
+        return Ok(Vec::new());
+    };
+    let Ok(organization_id) = Uuid::parse_str(&setting.value) else {
+        return Ok(Vec::new());
+    };
+    let users = user::Entity::find()
+        .filter(user::Column::OrganizationId.eq(organization_id))
+        .filter(user::Column::Active.eq(true))
+        .order_by_asc(user::Column::Id)
+        .all(db.conn())
+        .await?;
+    let ids: Vec<Uuid> = users.iter().map(|u| u.id).collect();
+    let mut roles = accounts::roles_of(db.conn(), &ids).await?;
+    Ok(users
+        .into_iter()
+        .map(|u| DemoAccount { roles: roles.remove(&u.id).unwrap_or_default(), id: u.id, email: u.email, display_name: u.display_name })
+        .collect())
+}

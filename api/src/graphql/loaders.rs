@@ -1,0 +1,75 @@
+//! Per-request batch loaders, so that a list of N objects costs one query per related table,
+//! not N. Created for each request: what they cache was loaded for one viewer.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_graphql::dataloader::{DataLoader, Loader};
+use inzage_entity::{organization, user};
+use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter};
+use uuid::Uuid;
+
+use crate::db::Database;
+use crate::domain::accounts;
+use crate::policy::RoleSet;
+
+/// The loaders of one request.
+pub struct Loaders {
+    pub users: DataLoader<UserLoader>,
+    pub roles: DataLoader<RoleLoader>,
+    pub organizations: DataLoader<OrganizationLoader>,
+}
+
+impl Loaders {
+    pub fn new(db: &Database) -> Self {
+        Self {
+            users: DataLoader::new(UserLoader(db.clone()), tokio::spawn),
+            roles: DataLoader::new(RoleLoader(db.clone()), tokio::spawn),
+            organizations: DataLoader::new(OrganizationLoader(db.clone()), tokio::spawn),
+        }
+    }
+}
+
+/// Accounts by id.
+pub struct UserLoader(Database);
+
+impl Loader<Uuid> for UserLoader {
+    type Value = user::Model;
+    type Error = Arc<DbErr>;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        let rows = user::Entity::find()
+            .filter(user::Column::Id.is_in(keys.iter().copied()))
+            .all(self.0.conn())
+            .await?;
+        Ok(rows.into_iter().map(|row| (row.id, row)).collect())
+    }
+}
+
+/// Roles by account id.
+pub struct RoleLoader(Database);
+
+impl Loader<Uuid> for RoleLoader {
+    type Value = RoleSet;
+    type Error = Arc<DbErr>;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        Ok(accounts::roles_of(self.0.conn(), keys).await?)
+    }
+}
+
+/// Organisations by id.
+pub struct OrganizationLoader(Database);
+
+impl Loader<Uuid> for OrganizationLoader {
+    type Value = organization::Model;
+    type Error = Arc<DbErr>;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        let rows = organization::Entity::find()
+            .filter(organization::Column::Id.is_in(keys.iter().copied()))
+            .all(self.0.conn())
+            .await?;
+        Ok(rows.into_iter().map(|row| (row.id, row)).collect())
+    }
+}

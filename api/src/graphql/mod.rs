@@ -1,0 +1,51 @@
+//! The GraphQL schema: thin resolvers that parse input, call `domain/`, and ask `policy/`.
+//! Types here are the contract (`schema.graphql`); entities stay storage.
+
+mod context;
+pub mod enums;
+mod loaders;
+mod mutation;
+mod query;
+pub mod types;
+
+use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
+
+pub use context::{AppData, ContextExt, RequestData, parse_id};
+pub use loaders::Loaders;
+
+/// The root query type.
+#[derive(MergedObject, Default)]
+pub struct Query(query::accounts::AccountQuery);
+
+/// The root mutation type.
+#[derive(MergedObject, Default)]
+pub struct Mutation(mutation::accounts::AccountMutation);
+
+/// The executable schema.
+pub type InzageSchema = Schema<Query, Mutation, EmptySubscription>;
+
+/// Limits applied to every operation.
+#[derive(Debug, Clone, Copy)]
+pub struct SchemaLimits {
+    pub max_depth: usize,
+    pub max_complexity: usize,
+    pub introspection: bool,
+}
+
+fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
+    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+}
+
+/// The schema the server runs, with its shared data and limits.
+pub fn build_schema(app: AppData, limits: SchemaLimits) -> InzageSchema {
+    let mut builder = builder().data(app).limit_depth(limits.max_depth).limit_complexity(limits.max_complexity);
+    if !limits.introspection {
+        builder = builder.disable_introspection();
+    }
+    builder.finish()
+}
+
+/// The schema in SDL, as `inzage export-schema` writes it to `schema.graphql`.
+pub fn sdl() -> String {
+    builder().finish().sdl()
+}

@@ -1,0 +1,94 @@
+//! Accounts and organisations.
+
+use async_graphql::{Context, ID, Object};
+use inzage_entity::{organization, user};
+
+use super::trajectories::Protocol;
+use crate::auth::Viewer as AuthViewer;
+use crate::domain::accounts;
+use crate::error::{ApiError, FieldResult};
+use crate::graphql::ContextExt;
+use crate::graphql::enums::{OrganizationKind, Role};
+use crate::policy;
+
+/// An account the viewer may see.
+pub struct User(pub user::Model);
+
+#[Object]
+impl User {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+
+    async fn display_name(&self) -> &str {
+        &self.0.display_name
+    }
+
+    async fn roles(&self, ctx: &Context<'_>) -> FieldResult<Vec<Role>> {
+        let roles = ctx.loaders().roles.load_one(self.0.id).await?.unwrap_or_default();
+        Ok(roles.iter().map(Role::from).collect())
+    }
+
+    async fn active(&self) -> bool {
+        self.0.active
+    }
+
+    async fn organization(&self, ctx: &Context<'_>) -> FieldResult<Organization> {
+        let org = ctx.loaders().organizations.load_one(self.0.organization_id).await?;
+        Ok(Organization(org.ok_or_else(|| ApiError::internal("account without organisation"))?))
+    }
+
+    /// Self, ADMINISTRATOR and SECRETARY of the same organisation; otherwise FORBIDDEN.
+    async fn email(&self, ctx: &Context<'_>) -> FieldResult<Option<&str>> {
+        let viewer = ctx.viewer()?;
+        policy::accounts::read_email(viewer.roles, accounts::relation(viewer, &self.0)).check()?;
+        Ok(Some(&self.0.email))
+    }
+
+    async fn accepts_delegations(&self) -> bool {
+        self.0.accepts_delegations
+    }
+}
+
+pub struct Organization(pub organization::Model);
+
+#[Object]
+impl Organization {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    async fn kind(&self) -> OrganizationKind {
+        self.0.kind.into()
+    }
+
+    /// Default protocol for intervention guidance trajectories; null when none is set.
+    async fn guidance_protocol(&self) -> Option<Protocol> {
+        // Protocols arrive with trajectories; until an organisation names one there is none.
+        None
+    }
+}
+
+/// The authenticated user and what hangs off them.
+pub struct Viewer(pub AuthViewer);
+
+#[Object]
+impl Viewer {
+    async fn user(&self, ctx: &Context<'_>) -> FieldResult<User> {
+        let account = ctx.loaders().users.load_one(self.0.user_id).await?;
+        Ok(User(account.ok_or_else(|| ApiError::internal("viewer's account vanished"))?))
+    }
+
+    async fn organization(&self, ctx: &Context<'_>) -> FieldResult<Organization> {
+        let org = ctx.loaders().organizations.load_one(self.0.organization_id).await?;
+        Ok(Organization(org.ok_or_else(|| ApiError::internal("viewer without organisation"))?))
+    }
+
+    async fn roles(&self) -> Vec<Role> {
+        self.0.roles.iter().map(Role::from).collect()
+    }
+}

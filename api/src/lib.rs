@@ -1,0 +1,22 @@
+//! Inzage: who may see what about a client of a care platform, decided field by field, as a
+//! GraphQL API.
+//!
+//! Data flows one way: request -> [`auth`] (the viewer) -> [`graphql`] resolver -> [`domain`]
+//! operation -> [`policy`] decision -> response. Resolvers hold no rules, the policy does no I/O,
+//! and the domain knows nothing of GraphQL.
+
+pub mod app;
+pub mod auth;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod domain;
+pub mod error;
+pub mod graphql;
+pub mod policy;
+pub mod server;
+
+pub use app::App;
+pub use config::{Cli, Settings};

@@ -1,0 +1,214 @@
+//! Account rules: who creates accounts, sets roles, (de)activates, and sees whom.
+
+use enumset::enum_set;
+use inzage_entity::Role;
+
+use super::{Decision, RoleSet, is_professional};
+
+/// How the viewer stands to another account. Later scenarios add links (a client's counselors,
+/// group peers, conversation partners); today only self and organisation are known.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UserRelation {
+    /// The account is the viewer's own.
+    pub is_self: bool,
+    /// The account belongs to the viewer's organisation.
+    pub same_organization: bool,
+    /// The account is linked to the viewer through a care relation they may see.
+    pub linked: bool,
+}
+
+/// Roles that a SECRETARY or counselor may give a new account.
+const CLIENT_ONLY: RoleSet = enum_set!(Role::Client);
+
+/// Roles that may create client accounts besides the administrator.
+const CLIENT_CREATORS: RoleSet = enum_set!(Role::Secretary | Role::Counselor | Role::CounselorPlus);
+
+/// Creating an account with `new_roles`. ADMINISTRATOR creates any account; SECRETARY and
+/// counselors create CLIENT accounts only.
+pub fn create_account(actor: RoleSet, new_roles: RoleSet) -> Decision {
+    if actor.contains(Role::Administrator) {
+        return Decision::Allow;
+    }
+    if actor.is_disjoint(CLIENT_CREATORS) {
+        return Decision::Deny("only administrators, secretaries and counselors create accounts");
+    }
+    Decision::allow_if(new_roles == CLIENT_ONLY, "you may create CLIENT accounts only")
+}
+
+/// Setting another account's roles: ADMINISTRATOR only.
+pub fn set_roles(actor: RoleSet) -> Decision {
+    Decision::allow_if(actor.contains(Role::Administrator), "only an administrator sets roles")
+}
+
+/// (De)activating an account: ADMINISTRATOR any; SECRETARY any but an administrator's.
+pub fn set_active(actor: RoleSet, target: RoleSet) -> Decision {
+    if actor.contains(Role::Administrator) {
+        return Decision::Allow;
+    }
+    if actor.contains(Role::Secretary) {
+        return Decision::allow_if(
+            !target.contains(Role::Administrator),
+            "a secretary cannot (de)activate an administrator",
+        );
+    }
+    Decision::Deny("only administrators and secretaries (de)activate accounts")
+}
+
+/// Whether a change leaves the organisation without an active administrator: the target is
+/// one now, will not be one after the change, and no other active administrator remains.
+pub fn removes_last_administrator(target_is_admin_now: bool, target_is_admin_after: bool, other_admins: u64) -> bool {
+    target_is_admin_now && !target_is_admin_after && other_admins == 0
+}
+
+/// Changing whether an account accepts dossier delegations: ADMINISTRATOR, or a professional
+/// for their own account.
+pub fn set_accepts_delegations(actor: RoleSet, relation: UserRelation) -> Decision {
+    if actor.contains(Role::Administrator) {
+        return Decision::Allow;
+    }
+    Decision::allow_if(
+        relation.is_self && is_professional(actor),
+        "only an administrator, or a professional for their own account, sets this",
+    )
+}
+
+/// Whether an account with these roles can accept dossier delegations at all.
+pub fn can_accept_delegations(target: RoleSet) -> bool {
+    is_professional(target)
+}
+
+/// Reading an account's e-mail: the account itself, ADMINISTRATOR and SECRETARY of its
+/// organisation.
+pub fn read_email(actor: RoleSet, relation: UserRelation) -> Decision {
+    if relation.is_self {
+        return Decision::Allow;
+    }
+    Decision::allow_if(
+        relation.same_organization && !actor.is_disjoint(enum_set!(Role::Administrator | Role::Secretary)),
+        "only the account itself, administrators and secretaries read e-mail addresses",
+    )
+}
+
+/// Whether the account exists for the viewer at all. Professionals see their organisation's
+/// accounts; everyone sees themselves and the accounts linked to them.
+pub fn see_user(actor: RoleSet, relation: UserRelation) -> bool {
+    relation.is_self || relation.linked || (relation.same_organization && is_professional(actor))
+}
+
+#[cfg(test)]
+mod tests {
+    use enumset::EnumSet;
+    use inzage_entity::Role::{self, *};
+
+    use super::*;
+
+    const ALL: [Role; 11] = [
+        Administrator, DataAnalyst, DataOfficer, Counselor, CounselorPlus, Supervisor, Secretary, Client, Guardian,
+        Relative, External,
+    ];
+
+    fn only(role: Role) -> RoleSet {
+        EnumSet::only(role)
+    }
+
+    const COLLEAGUE: UserRelation = UserRelation { is_self: false, same_organization: true, linked: false };
+    const STRANGER: UserRelation = UserRelation { is_self: false, same_organization: false, linked: false };
+    const ME: UserRelation = UserRelation { is_self: true, same_organization: true, linked: false };
+
+    #[test]
+    fn administrator_creates_accounts_of_every_role() {
+        for role in ALL {
+            assert!(create_account(only(Administrator), only(role)).is_allowed(), "{role:?}");
+        }
+        assert!(create_account(only(Administrator), Counselor | Supervisor).is_allowed());
+    }
+
+    #[test]
+    fn secretary_and_counselors_create_client_accounts_only() {
+        for creator in [Secretary, Counselor, CounselorPlus] {
+            for role in ALL {
+                let decision = create_account(only(creator), only(role));
+                assert_eq!(decision.is_allowed(), role == Client, "{creator:?} creating {role:?}");
+            }
+            assert!(!create_account(only(creator), Client | Counselor).is_allowed());
+        }
+    }
+
+    #[test]
+    fn other_roles_create_no_accounts() {
+        for actor in [DataAnalyst, DataOfficer, Supervisor, Client, Guardian, Relative, External] {
+            assert!(!create_account(only(actor), only(Client)).is_allowed(), "{actor:?}");
+        }
+    }
+
+    #[test]
+    fn only_administrator_sets_roles() {
+        for role in ALL {
+            assert_eq!(set_roles(only(role)).is_allowed(), role == Administrator, "{role:?}");
+        }
+    }
+
+    #[test]
+    fn administrator_and_secretary_set_active() {
+        for role in ALL {
+            let allowed = matches!(role, Administrator | Secretary);
+            assert_eq!(set_active(only(role), only(Client)).is_allowed(), allowed, "{role:?}");
+        }
+    }
+
+    #[test]
+    fn secretary_cannot_deactivate_an_administrator() {
+        assert!(!set_active(only(Secretary), only(Administrator)).is_allowed());
+        assert!(set_active(only(Administrator), only(Administrator)).is_allowed());
+    }
+
+    #[test]
+    fn last_administrator_is_kept() {
+        assert!(removes_last_administrator(true, false, 0));
+        assert!(!removes_last_administrator(true, false, 1));
+        assert!(!removes_last_administrator(true, true, 0));
+        assert!(!removes_last_administrator(false, false, 0));
+    }
+
+    #[test]
+    fn accepts_delegations_is_set_by_administrator_or_the_professional_themself() {
+        for role in ALL {
+            assert_eq!(
+                set_accepts_delegations(only(role), COLLEAGUE).is_allowed(),
+                role == Administrator,
+                "{role:?} for a colleague"
+            );
+            assert_eq!(
+                set_accepts_delegations(only(role), ME).is_allowed(),
+                is_professional(only(role)),
+                "{role:?} for themself"
+            );
+        }
+        assert!(!can_accept_delegations(only(Client)));
+        assert!(can_accept_delegations(only(Counselor)));
+    }
+
+    #[test]
+    fn email_is_read_by_self_administrator_and_secretary_of_the_organisation() {
+        for role in ALL {
+            assert!(read_email(only(role), ME).is_allowed(), "{role:?} reading own e-mail");
+            assert_eq!(
+                read_email(only(role), COLLEAGUE).is_allowed(),
+                matches!(role, Administrator | Secretary),
+                "{role:?} reading a colleague's e-mail"
+            );
+            assert!(!read_email(only(role), STRANGER).is_allowed(), "{role:?} reading another organisation's");
+        }
+    }
+
+    #[test]
+    fn professionals_see_their_organisation_and_others_only_themselves_and_links() {
+        for role in ALL {
+            assert!(see_user(only(role), ME));
+            assert_eq!(see_user(only(role), COLLEAGUE), is_professional(only(role)), "{role:?}");
+            assert!(!see_user(only(role), STRANGER), "{role:?} sees another organisation");
+            let linked = UserRelation { linked: true, ..STRANGER };
+            assert!(see_user(only(role), linked), "{role:?} sees a linked user");
+        }
+    }
+}

@@ -1,0 +1,58 @@
+//! Authorization, and only authorization: pure functions from (the viewer's roles, how the
+//! viewer relates to the object) to a decision. No I/O, no async, no clock: every rule can be
+//! tested by enumeration, and every resolver asks here instead of deciding for itself.
+
+pub mod accounts;
+
+use enumset::{EnumSet, enum_set};
+use inzage_entity::Role;
+
+use crate::error::ApiError;
+
+/// A user's roles as a `Copy` bit set.
+pub type RoleSet = EnumSet<Role>;
+
+/// Roles of people who work for the organisation (as opposed to clients and their circle).
+pub const PROFESSIONAL_ROLES: RoleSet = enum_set!(
+    Role::Administrator
+        | Role::DataAnalyst
+        | Role::DataOfficer
+        | Role::Counselor
+        | Role::CounselorPlus
+        | Role::Supervisor
+        | Role::Secretary
+);
+
+/// Roles that work with clients as counselors.
+pub const COUNSELOR_ROLES: RoleSet = enum_set!(Role::Counselor | Role::CounselorPlus);
+
+/// Whether someone with these roles works for their organisation.
+pub fn is_professional(roles: RoleSet) -> bool {
+    !roles.is_disjoint(PROFESSIONAL_ROLES)
+}
+
+/// The answer to one question put to the policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    Allow,
+    /// Refused; the reason is shown to the client with code `FORBIDDEN`.
+    Deny(&'static str),
+}
+
+impl Decision {
+    pub fn is_allowed(self) -> bool {
+        matches!(self, Self::Allow)
+    }
+
+    /// `Ok` when allowed, `FORBIDDEN` with the reason otherwise.
+    pub fn check(self) -> Result<(), ApiError> {
+        match self {
+            Self::Allow => Ok(()),
+            Self::Deny(reason) => Err(ApiError::forbidden(reason)),
+        }
+    }
+
+    fn allow_if(condition: bool, reason: &'static str) -> Self {
+        if condition { Self::Allow } else { Self::Deny(reason) }
+    }
+}
