@@ -85,8 +85,7 @@ fn describe(err: ApiError) -> anyhow::Error {
 async fn serve(settings: Settings) -> anyhow::Result<()> {
     let listen = settings.listen;
     let app = App::open(settings, Arc::new(SystemClock)).await?;
-    let listener =
-        tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
+    let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     let addr = listener.local_addr()?;
     print_banner(&app, addr).await?;
     crate::server::serve(app, listener, async {
@@ -137,8 +136,7 @@ async fn bootstrap(settings: &Settings, args: BootstrapArgs) -> anyhow::Result<(
         OrganizationKindArg::InterventionProvider => OrganizationKind::InterventionProvider,
     };
     let db = open_database(settings).await?;
-    let created =
-        accounts::bootstrap(&db, SystemClock.now(), name, kind, email, admin_name).await.map_err(describe)?;
+    let created = accounts::bootstrap(&db, SystemClock.now(), name, kind, email, admin_name).await.map_err(describe)?;
     println!("organization {}", created.organization.id);
     println!("administrator {}", created.administrator.id);
     Ok(())
@@ -149,7 +147,9 @@ async fn token(settings: &Settings, args: TokenArgs) -> anyhow::Result<()> {
     let db = open_database(settings).await?;
     let (_, signer) = load_keys(settings, db.conn()).await.map_err(anyhow::Error::msg)?;
     let Some(signer) = signer else {
-        bail!("tokens are signed by your identity provider when INZAGE_JWT_PUBLIC_KEY is set; inzage signs only with INZAGE_JWT_SECRET");
+        bail!(
+            "tokens are signed by your identity provider when INZAGE_JWT_PUBLIC_KEY is set; inzage signs only with INZAGE_JWT_SECRET"
+        );
     };
     let Some(account) = accounts::find_by_email(db.conn(), &email).await.map_err(describe)? else {
         bail!("no account with e-mail {}", email.as_str());

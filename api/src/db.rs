@@ -6,9 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use inzage_migration::{Migrator, MigratorTrait};
-use sea_orm::{
-    ConnectOptions, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, TransactionTrait,
-};
+use sea_orm::{ConnectOptions, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, TransactionTrait};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 /// A connection pool plus, on SQLite, the gate that keeps one writer at a time.
@@ -26,10 +24,7 @@ impl Database {
     /// Connects to `url` (SQLite files are created when missing).
     pub async fn connect(url: &str) -> Result<Self, DbErr> {
         let mut options = ConnectOptions::new(url.to_owned());
-        options
-            .sqlx_logging(false)
-            .connect_timeout(Duration::from_secs(5))
-            .acquire_timeout(Duration::from_secs(5));
+        options.sqlx_logging(false).connect_timeout(Duration::from_secs(5)).acquire_timeout(Duration::from_secs(5));
         let is_sqlite = url.starts_with("sqlite:");
         if is_sqlite {
             options.map_sqlx_sqlite_opts(|opts| {

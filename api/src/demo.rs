@@ -131,6 +131,11 @@ pub async fn accounts(db: &Database) -> ApiResult<Vec<DemoAccount>> {
     let mut roles = accounts::roles_of(db.conn(), &ids).await?;
     Ok(users
         .into_iter()
-        .map(|u| DemoAccount { roles: roles.remove(&u.id).unwrap_or_default(), id: u.id, email: u.email, display_name: u.display_name })
+        .map(|u| DemoAccount {
+            roles: roles.remove(&u.id).unwrap_or_default(),
+            id: u.id,
+            email: u.email,
+            display_name: u.display_name,
+        })
         .collect())
 }

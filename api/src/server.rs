@@ -13,6 +13,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::json;
+use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
@@ -31,6 +32,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/readyz", get(readyz))
         .with_state(app)
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(RequestBodyLimitLayer::new(body_limit))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
             let request_id = request.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
@@ -64,7 +66,10 @@ fn is_json(headers: &HeaderMap) -> bool {
 
 async fn graphql(State(app): State<Arc<App>>, request: Request) -> Response {
     if !is_json(request.headers()) {
-        return (StatusCode::UNSUPPORTED_MEDIA_TYPE, "POST /graphql takes a JSON body (Content-Type: application/json)")
+        return (
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "POST /graphql takes a JSON body (Content-Type: application/json)",
+        )
             .into_response();
     }
     let request_id = request
@@ -73,7 +78,8 @@ async fn graphql(State(app): State<Arc<App>>, request: Request) -> Response {
         .and_then(|id| id.header_value().to_str().ok())
         .unwrap_or_default()
         .to_owned();
-    let authorization = request.headers().get(header::AUTHORIZATION).map(|v| v.to_str().unwrap_or("")).map(str::to_owned);
+    let authorization =
+        request.headers().get(header::AUTHORIZATION).map(|v| v.to_str().unwrap_or("")).map(str::to_owned);
     let batch = match GraphQLBatchRequest::<async_graphql_axum::rejection::GraphQLRejection>::from_request(request, &())
         .await
     {
@@ -84,7 +90,11 @@ async fn graphql(State(app): State<Arc<App>>, request: Request) -> Response {
         && operations.len() > app.settings.max_batch
     {
         let error = ServerError::new(
-            format!("a batch may hold at most {} operations, this one holds {}", app.settings.max_batch, operations.len()),
+            format!(
+                "a batch may hold at most {} operations, this one holds {}",
+                app.settings.max_batch,
+                operations.len()
+            ),
             None,
         );
         return finish(BatchResponse::Single(async_graphql::Response::from_errors(vec![error])), &request_id);

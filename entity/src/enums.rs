@@ -7,7 +7,21 @@ use serde::{Deserialize, Serialize};
 /// What a user may do in their organisation. A user holds one or more roles.
 ///
 /// `EnumSetType` lets a user's roles travel as a `Copy` bit set (`EnumSet<Role>`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, EnumIter, DeriveActiveEnum, EnumSetType, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    EnumIter,
+    DeriveActiveEnum,
+    EnumSetType,
+    Serialize,
+    Deserialize,
+)]
 #[enumset(no_super_impls)]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(32))")]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]

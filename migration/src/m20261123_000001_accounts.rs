@@ -41,22 +41,11 @@ impl MigrationTrait for Migration {
             )
             .await?;
         manager
-            .create_index(
-                Index::create()
-                    .name("ux_app_user_email")
-                    .table("app_user")
-                    .col("email")
-                    .unique()
-                    .to_owned(),
-            )
+            .create_index(Index::create().name("ux_app_user_email").table("app_user").col("email").unique().to_owned())
             .await?;
         manager
             .create_index(
-                Index::create()
-                    .name("ix_app_user_organization")
-                    .table("app_user")
-                    .col("organization_id")
-                    .to_owned(),
+                Index::create().name("ix_app_user_organization").table("app_user").col("organization_id").to_owned(),
             )
             .await?;
 
@@ -80,12 +69,7 @@ impl MigrationTrait for Migration {
         // "Who in this organisation holds role R" (remaining administrators, secretaries).
         manager
             .create_index(
-                Index::create()
-                    .name("ix_user_role_role")
-                    .table("user_role")
-                    .col("role")
-                    .col("user_id")
-                    .to_owned(),
+                Index::create().name("ix_user_role_role").table("user_role").col("role").col("user_id").to_owned(),
             )
             .await?;
 

@@ -120,9 +120,9 @@ pub async fn load_keys(
     db: &impl ConnectionTrait,
 ) -> Result<(TokenVerifier, Option<TokenSigner>), String> {
     match (&settings.jwt_secret, &settings.jwt_public_key) {
-        (Some(_), Some(_)) => Err(
-            "both INZAGE_JWT_SECRET and INZAGE_JWT_PUBLIC_KEY are set: configure exactly one key".into(),
-        ),
+        (Some(_), Some(_)) => {
+            Err("both INZAGE_JWT_SECRET and INZAGE_JWT_PUBLIC_KEY are set: configure exactly one key".into())
+        }
         (Some(secret), None) => {
             if secret.len() < 32 {
                 tracing::warn!("INZAGE_JWT_SECRET is shorter than 32 bytes; use a long random secret");
@@ -172,10 +172,8 @@ async fn development_secret(db: &impl ConnectionTrait) -> Result<String, sea_orm
     let generated = hex::encode(bytes);
     let row = instance_setting::ActiveModel { key: Set(DEV_SECRET_KEY.to_owned()), value: Set(generated) };
     // Two processes starting at once may both generate; the first insert wins and both read it.
-    let _ = instance_setting::Entity::insert(row)
-        .on_conflict_do_nothing_on([instance_setting::Column::Key])
-        .exec(db)
-        .await;
+    let _ =
+        instance_setting::Entity::insert(row).on_conflict_do_nothing_on([instance_setting::Column::Key]).exec(db).await;
     let stored = instance_setting::Entity::find_by_id(DEV_SECRET_KEY.to_owned()).one(db).await?;
     stored.map(|row| row.value).ok_or_else(|| sea_orm::DbErr::RecordNotFound(DEV_SECRET_KEY.into()))
 }

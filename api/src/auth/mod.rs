@@ -35,6 +35,9 @@ pub enum Authentication {
     Viewer(Viewer),
     /// Credentials were presented and refused; the reason is safe to show.
     Refused(String),
+    /// The account could not be checked (the database failed): an internal error, not the
+    /// client's.
+    Unavailable,
 }
 
 impl Authentication {
@@ -42,10 +45,11 @@ impl Authentication {
     pub fn viewer(&self) -> ApiResult<&Viewer> {
         match self {
             Self::Viewer(viewer) => Ok(viewer),
-            Self::Anonymous => Err(ApiError::Unauthenticated(
-                "authentication required: send `Authorization: Bearer <token>`".into(),
-            )),
+            Self::Anonymous => {
+                Err(ApiError::Unauthenticated("authentication required: send `Authorization: Bearer <token>`".into()))
+            }
             Self::Refused(reason) => Err(ApiError::Unauthenticated(reason.clone())),
+            Self::Unavailable => Err(ApiError::internal("the viewer's account could not be loaded")),
         }
     }
 }
@@ -71,7 +75,7 @@ pub async fn authenticate(
         Ok(None) => Authentication::Refused("unknown or deactivated account".into()),
         Err(err) => {
             tracing::error!(error = %err, "loading the viewer failed");
-            Authentication::Refused("authentication is unavailable right now".into())
+            Authentication::Unavailable
         }
     }
 }
@@ -91,10 +95,5 @@ pub async fn load_viewer(db: &impl ConnectionTrait, user_id: Uuid) -> Result<Opt
         .into_iter()
         .map(|row| row.role)
         .collect();
-    Ok(Some(Viewer {
-        user_id,
-        organization_id: account.organization_id,
-        roles,
-        display_name: account.display_name,
-    }))
+    Ok(Some(Viewer { user_id, organization_id: account.organization_id, roles, display_name: account.display_name }))
 }

@@ -138,11 +138,7 @@ async fn lock_organization(txn: &impl ConnectionTrait, organization_id: Uuid) ->
 }
 
 /// Active administrators of the organisation other than `except`.
-async fn other_active_administrators(
-    db: &impl ConnectionTrait,
-    organization_id: Uuid,
-    except: Uuid,
-) -> ApiResult<u64> {
+async fn other_active_administrators(db: &impl ConnectionTrait, organization_id: Uuid, except: Uuid) -> ApiResult<u64> {
     let administrators = Query::select()
         .column(user_role::Column::UserId)
         .from(user_role::Entity)

@@ -132,8 +132,8 @@ impl Address {
 
 /// A birth date as `YYYY-MM-DD`, not after `today`.
 pub fn parse_birth_date(raw: &str, today: NaiveDate) -> Result<NaiveDate, Invalid> {
-    let date = NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d")
-        .or_else(|_| invalid("must be a date as YYYY-MM-DD"))?;
+    let date =
+        NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d").or_else(|_| invalid("must be a date as YYYY-MM-DD"))?;
     if date > today {
         return invalid("must not be in the future");
     }

@@ -38,10 +38,7 @@ impl Loader<Uuid> for UserLoader {
     type Error = Arc<DbErr>;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
-        let rows = user::Entity::find()
-            .filter(user::Column::Id.is_in(keys.iter().copied()))
-            .all(self.0.conn())
-            .await?;
+        let rows = user::Entity::find().filter(user::Column::Id.is_in(keys.iter().copied())).all(self.0.conn()).await?;
         Ok(rows.into_iter().map(|row| (row.id, row)).collect())
     }
 }

@@ -3,6 +3,7 @@
 
 mod context;
 pub mod enums;
+mod introspection;
 mod loaders;
 mod mutation;
 mod query;
@@ -40,7 +41,7 @@ fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
 pub fn build_schema(app: AppData, limits: SchemaLimits) -> InzageSchema {
     let mut builder = builder().data(app).limit_depth(limits.max_depth).limit_complexity(limits.max_complexity);
     if !limits.introspection {
-        builder = builder.disable_introspection();
+        builder = builder.disable_introspection().extension(introspection::RefuseIntrospection);
     }
     builder.finish()
 }

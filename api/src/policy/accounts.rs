@@ -103,8 +103,17 @@ mod tests {
     use super::*;
 
     const ALL: [Role; 11] = [
-        Administrator, DataAnalyst, DataOfficer, Counselor, CounselorPlus, Supervisor, Secretary, Client, Guardian,
-        Relative, External,
+        Administrator,
+        DataAnalyst,
+        DataOfficer,
+        Counselor,
+        CounselorPlus,
+        Supervisor,
+        Secretary,
+        Client,
+        Guardian,
+        Relative,
+        External,
     ];
 
     fn only(role: Role) -> RoleSet {
