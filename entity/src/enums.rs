@@ -62,3 +62,155 @@ pub enum OrganizationKind {
     #[sea_orm(string_value = "INTERVENTION_PROVIDER")]
     InterventionProvider,
 }
+
+/// How a viewer is related to a client (DESIGN.md section 3). Travels as an `EnumSet<Basis>`
+/// in the access layer; stored in audit rows under its contract name ([`Basis::name`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, EnumSetType, Serialize, Deserialize)]
+#[enumset(no_super_impls)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Basis {
+    /// SELF: the viewer is the client.
+    #[serde(rename = "SELF")]
+    Own,
+    /// The viewer is the client's guardian.
+    Guardian,
+    /// The viewer counsels the client (directly, or as counselor of a group the client is in).
+    Caseload,
+    /// The viewer supervises the client (read-only).
+    Supervisor,
+    /// Primary coach or member of an open trajectory of the client.
+    Trajectory,
+    /// Member of a team assigned to an open trajectory of the client.
+    Team,
+    /// The client's dossier is delegated to the viewer (active delegation).
+    Delegation,
+    /// The client granted the viewer access in a workflow (granted, unexpired).
+    Consent,
+    /// The viewer broke the glass (active emergency access).
+    Emergency,
+    /// The viewer is a secretary of the client's organisation.
+    Secretary,
+    /// Both are members of a MUTUAL group.
+    GroupPeer,
+    /// The viewer is a relative the client added.
+    Relative,
+}
+
+impl Basis {
+    /// Every basis, in the order the access log reports them.
+    pub const ALL: [Basis; 12] = [
+        Self::Own,
+        Self::Guardian,
+        Self::Caseload,
+        Self::Supervisor,
+        Self::Trajectory,
+        Self::Team,
+        Self::Delegation,
+        Self::Consent,
+        Self::Emergency,
+        Self::Secretary,
+        Self::GroupPeer,
+        Self::Relative,
+    ];
+
+    /// The contract's name of the basis (`SELF`, `CASELOAD`, ...).
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Own => "SELF",
+            Self::Guardian => "GUARDIAN",
+            Self::Caseload => "CASELOAD",
+            Self::Supervisor => "SUPERVISOR",
+            Self::Trajectory => "TRAJECTORY",
+            Self::Team => "TEAM",
+            Self::Delegation => "DELEGATION",
+            Self::Consent => "CONSENT",
+            Self::Emergency => "EMERGENCY",
+            Self::Secretary => "SECRETARY",
+            Self::GroupPeer => "GROUP_PEER",
+            Self::Relative => "RELATIVE",
+        }
+    }
+
+    /// The basis with this contract name.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|basis| basis.name() == name)
+    }
+}
+
+/// What a dossier entry is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum DossierEntryKind {
+    #[sea_orm(string_value = "REPORT")]
+    Report,
+    #[sea_orm(string_value = "NOTE")]
+    Note,
+    #[sea_orm(string_value = "RESULT")]
+    Result,
+}
+
+/// What an audited access did (NEN 7513).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(32))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum AuditAction {
+    #[sea_orm(string_value = "READ")]
+    Read,
+    #[sea_orm(string_value = "CREATE")]
+    Create,
+    #[sea_orm(string_value = "UPDATE")]
+    Update,
+    #[sea_orm(string_value = "DELETE")]
+    Delete,
+    #[sea_orm(string_value = "EXPORT")]
+    Export,
+    #[sea_orm(string_value = "SEARCH")]
+    Search,
+    #[sea_orm(string_value = "EMERGENCY_ACCESS")]
+    EmergencyAccess,
+}
+
+/// Whether an audited access was allowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum AuditOutcome {
+    #[sea_orm(string_value = "SUCCESS")]
+    Success,
+    #[sea_orm(string_value = "DENIED")]
+    Denied,
+}
+
+/// Why a person is notified.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(40))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum NotificationKind {
+    #[sea_orm(string_value = "CONSENT_REQUESTED")]
+    ConsentRequested,
+    #[sea_orm(string_value = "CONSENT_GRANTED")]
+    ConsentGranted,
+    #[sea_orm(string_value = "CONSENT_DECLINED")]
+    ConsentDeclined,
+    #[sea_orm(string_value = "CONSENT_REVOKED")]
+    ConsentRevoked,
+    #[sea_orm(string_value = "CONSENT_EXPIRING")]
+    ConsentExpiring,
+    #[sea_orm(string_value = "CONSENT_EXPIRED")]
+    ConsentExpired,
+    #[sea_orm(string_value = "DELEGATION_GRANTED")]
+    DelegationGranted,
+    #[sea_orm(string_value = "DELEGATION_EXPIRING")]
+    DelegationExpiring,
+    #[sea_orm(string_value = "DELEGATION_ENDED")]
+    DelegationEnded,
+    #[sea_orm(string_value = "EMERGENCY_ACCESS")]
+    EmergencyAccess,
+    #[sea_orm(string_value = "TASK_CREATED")]
+    TaskCreated,
+    #[sea_orm(string_value = "MESSAGE_RECEIVED")]
+    MessageReceived,
+    #[sea_orm(string_value = "TRAJECTORY_MEMBER_ADDED")]
+    TrajectoryMemberAdded,
+}

@@ -4,11 +4,21 @@
 //! the two apart lets the schema evolve without touching the tables and keeps authorization
 //! (which lives on the GraphQL side, through `policy/`) out of the storage layer.
 
+pub mod audit_event;
+pub mod caseload_link;
 pub mod client_contact;
+pub mod dossier_entry;
+pub mod emergency_access;
 pub mod enums;
+pub mod guardian_link;
 pub mod instance_setting;
+pub mod notification;
 pub mod organization;
+pub mod organization_secret;
+pub mod relative_link;
+pub mod supervision_link;
+pub mod tool;
 pub mod user;
 pub mod user_role;
 
-pub use enums::{OrganizationKind, Role};
+pub use enums::{AuditAction, AuditOutcome, Basis, DossierEntryKind, NotificationKind, OrganizationKind, Role};

@@ -3,6 +3,7 @@
 //! tested by enumeration, and every resolver asks here instead of deciding for itself.
 
 pub mod accounts;
+pub mod client;
 
 use enumset::{EnumSet, enum_set};
 use inzage_entity::Role;

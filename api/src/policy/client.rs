@@ -1,0 +1,468 @@
+//! Who may read and write what about a client, from the bases the viewer has towards them
+//! (DESIGN.md section 3). The access layer finds the bases; this module only decides.
+
+use enumset::{EnumSet, enum_set};
+pub use inzage_entity::Basis;
+use inzage_entity::Role;
+
+use super::{COUNSELOR_ROLES, Decision, RoleSet};
+
+/// A set of bases; `Copy`, one machine word.
+pub type BasisSet = EnumSet<Basis>;
+
+/// Bases that read the whole dossier and the contact details (with SECRETARY for contact).
+const FULL_READERS: BasisSet = enum_set!(
+    Basis::Own | Basis::Guardian | Basis::Caseload | Basis::Supervisor | Basis::Delegation | Basis::Emergency
+);
+
+/// The bases a viewer with `roles` really holds: a link only counts while the viewer still has
+/// the role it was made for (a counselor who is no longer one has no caseload).
+pub fn effective_bases(roles: RoleSet, found: BasisSet) -> BasisSet {
+    let mut bases = found;
+    let keep = |bases: &mut BasisSet, basis: Basis, needed: RoleSet| {
+        if roles.is_disjoint(needed) {
+            bases.remove(basis);
+        }
+    };
+    keep(&mut bases, Basis::Caseload, COUNSELOR_ROLES);
+    keep(&mut bases, Basis::Supervisor, enum_set!(Role::Supervisor));
+    keep(&mut bases, Basis::Secretary, enum_set!(Role::Secretary));
+    keep(&mut bases, Basis::Guardian, enum_set!(Role::Guardian));
+    keep(&mut bases, Basis::Relative, enum_set!(Role::Relative));
+    keep(&mut bases, Basis::Emergency, EMERGENCY_ROLES);
+    bases
+}
+
+/// Whether the client exists for the viewer at all.
+pub fn is_visible(bases: BasisSet) -> bool {
+    !bases.is_empty()
+}
+
+fn granted_by(bases: BasisSet, granting: BasisSet, reason: &'static str) -> Decision {
+    Decision::allow_if(!bases.is_disjoint(granting), reason)
+}
+
+/// The basis recorded in the audit log for a read granted by `granting`: the first one the
+/// viewer holds, in the order of the enum (SELF before GUARDIAN before CASELOAD ...).
+pub fn basis_used(bases: BasisSet, granting: BasisSet) -> Option<Basis> {
+    bases.intersection(granting).iter().next()
+}
+
+/// Bases that grant reading contact details (NAW).
+pub const CONTACT_READERS: BasisSet = enum_set!(
+    Basis::Own
+        | Basis::Guardian
+        | Basis::Caseload
+        | Basis::Supervisor
+        | Basis::Delegation
+        | Basis::Emergency
+        | Basis::Secretary
+);
+
+/// Reading contact details.
+pub fn read_contact(bases: BasisSet) -> Decision {
+    granted_by(bases, CONTACT_READERS, "not authorized to read this client's contact details")
+}
+
+/// Bases that grant reading the client's counselors.
+pub const COUNSELOR_READERS: BasisSet = enum_set!(
+    Basis::Own
+        | Basis::Guardian
+        | Basis::Caseload
+        | Basis::Supervisor
+        | Basis::Trajectory
+        | Basis::Team
+        | Basis::Delegation
+        | Basis::Emergency
+        | Basis::Secretary
+);
+
+/// Reading the client's counselors.
+pub fn read_counselors(bases: BasisSet) -> Decision {
+    granted_by(bases, COUNSELOR_READERS, "not authorized to read this client's counselors")
+}
+
+/// Which dossier entries a viewer may read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DossierScope {
+    /// Every entry.
+    pub all: bool,
+    /// Entries of the trajectories the viewer works in (TRAJECTORY/TEAM).
+    pub own_trajectories: bool,
+    /// RESULT entries of the workflows the viewer was granted consent in (CONSENT).
+    pub consented_results: bool,
+}
+
+impl DossierScope {
+    pub fn is_empty(self) -> bool {
+        !(self.all || self.own_trajectories || self.consented_results)
+    }
+}
+
+/// Bases that grant the whole dossier.
+pub const DOSSIER_READERS: BasisSet = FULL_READERS;
+
+/// The part of the dossier the viewer reads.
+pub fn dossier_scope(bases: BasisSet) -> DossierScope {
+    DossierScope {
+        all: !bases.is_disjoint(DOSSIER_READERS),
+        own_trajectories: !bases.is_disjoint(enum_set!(Basis::Trajectory | Basis::Team)),
+        consented_results: bases.contains(Basis::Consent),
+    }
+}
+
+/// Reading the dossier at all (some part of it).
+pub fn read_dossier(bases: BasisSet) -> Decision {
+    Decision::allow_if(!dossier_scope(bases).is_empty(), "not authorized to read this client's dossier")
+}
+
+/// Bases that grant the tool list.
+pub const TOOL_READERS: BasisSet = CONTACT_READERS;
+
+/// Reading the list of the client's tools (names, owners, dates).
+pub fn read_tools(bases: BasisSet) -> Decision {
+    granted_by(bases, TOOL_READERS, "not authorized to read this client's tools")
+}
+
+/// Bases that grant a tool's content: the list's bases minus SECRETARY.
+pub const TOOL_CONTENT_READERS: BasisSet = FULL_READERS;
+
+/// Reading a tool's content. A secretary assigns tools but never reads them.
+pub fn read_tool_content(bases: BasisSet) -> Decision {
+    granted_by(bases, TOOL_CONTENT_READERS, "not authorized to read tool content")
+}
+
+/// Which of the client's relatives the viewer sees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RelativesScope {
+    /// All of them (the client, their guardian).
+    All,
+    /// Only relatives who share a conversation with the viewer (counselors).
+    SharingAConversation,
+    None,
+}
+
+/// The relatives the viewer sees.
+pub fn relatives_scope(bases: BasisSet) -> RelativesScope {
+    if !bases.is_disjoint(enum_set!(Basis::Own | Basis::Guardian)) {
+        RelativesScope::All
+    } else if !bases.is_disjoint(enum_set!(
+        Basis::Caseload | Basis::Trajectory | Basis::Team | Basis::Delegation | Basis::Emergency
+    )) {
+        RelativesScope::SharingAConversation
+    } else {
+        RelativesScope::None
+    }
+}
+
+/// Reading the relatives list.
+pub fn read_relatives(bases: BasisSet) -> Decision {
+    Decision::allow_if(relatives_scope(bases) != RelativesScope::None, "not authorized to read this client's relatives")
+}
+
+/// Which trajectories the viewer sees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrajectoryScope {
+    All,
+    /// Only those the viewer works in (TRAJECTORY/TEAM).
+    OwnOnly,
+    None,
+}
+
+/// Bases that see all of a client's trajectories.
+pub const TRAJECTORY_READERS: BasisSet = CONTACT_READERS;
+
+pub fn trajectory_scope(bases: BasisSet) -> TrajectoryScope {
+    if !bases.is_disjoint(TRAJECTORY_READERS) {
+        TrajectoryScope::All
+    } else if !bases.is_disjoint(enum_set!(Basis::Trajectory | Basis::Team)) {
+        TrajectoryScope::OwnOnly
+    } else {
+        TrajectoryScope::None
+    }
+}
+
+pub fn read_trajectories(bases: BasisSet) -> Decision {
+    Decision::allow_if(
+        trajectory_scope(bases) != TrajectoryScope::None,
+        "not authorized to read this client's trajectories",
+    )
+}
+
+/// Whether a trajectory's teams are shown: never to the client or their guardian, unless they
+/// also see it as a professional.
+pub fn read_trajectory_teams(bases: BasisSet) -> Decision {
+    let professional = bases.difference(enum_set!(Basis::Own | Basis::Guardian | Basis::GroupPeer | Basis::Relative));
+    Decision::allow_if(!professional.is_empty(), "teams are not shown to clients")
+}
+
+/// Bases that read the client's access log (NEN 7513).
+pub const ACCESS_LOG_READERS: BasisSet = enum_set!(Basis::Own | Basis::Guardian);
+
+pub fn read_access_log(bases: BasisSet) -> Decision {
+    granted_by(bases, ACCESS_LOG_READERS, "only the client and their guardian read the access log")
+}
+
+/// What a new dossier entry is attached to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct EntryTarget {
+    /// The entry is a RESULT.
+    pub is_result: bool,
+    /// It belongs to a trajectory the viewer works in (TRAJECTORY/TEAM).
+    pub in_own_trajectory: bool,
+    /// It belongs to a workflow the client takes part in.
+    pub in_participated_workflow: bool,
+}
+
+/// Bases that write any dossier entry.
+pub const DOSSIER_WRITERS: BasisSet = enum_set!(Basis::Caseload | Basis::Delegation | Basis::Emergency);
+
+/// Writing a dossier entry. Never SUPERVISOR, SECRETARY or CONSENT. TRAJECTORY/TEAM write to
+/// their own trajectory; the client adds RESULT entries to a workflow they take part in.
+pub fn write_dossier(bases: BasisSet, target: EntryTarget) -> Decision {
+    if !bases.is_disjoint(DOSSIER_WRITERS) {
+        return Decision::Allow;
+    }
+    if target.in_own_trajectory && !bases.is_disjoint(enum_set!(Basis::Trajectory | Basis::Team)) {
+        return Decision::Allow;
+    }
+    if bases.contains(Basis::Own) && target.is_result && target.in_participated_workflow {
+        return Decision::Allow;
+    }
+    Decision::Deny("not authorized to write in this client's dossier")
+}
+
+/// Roles that may break the glass.
+pub const EMERGENCY_ROLES: RoleSet = enum_set!(Role::Counselor | Role::CounselorPlus | Role::Supervisor);
+
+/// Breaking the glass: a counselor or supervisor who has no other basis that reads the dossier.
+pub fn break_glass(roles: RoleSet, bases: BasisSet) -> Decision {
+    if roles.is_disjoint(EMERGENCY_ROLES) {
+        return Decision::Deny("only counselors and supervisors may use emergency access");
+    }
+    Decision::allow_if(
+        bases.is_disjoint(DOSSIER_READERS.difference(enum_set!(Basis::Emergency))),
+        "you already have access to this client",
+    )
+}
+
+/// Linking a counselor, supervisor or guardian to a client: a secretary of the organisation,
+/// or a counselor already linked to the client.
+pub fn link_to_client(roles: RoleSet, bases: BasisSet) -> Decision {
+    let secretary = bases.contains(Basis::Secretary);
+    let linked_counselor = bases.contains(Basis::Caseload) && !roles.is_disjoint(COUNSELOR_ROLES);
+    Decision::allow_if(secretary || linked_counselor, "only a secretary or one of the client's counselors links people")
+}
+
+/// Assigning a tool to a client: a secretary, or a counselor of the client.
+pub fn assign_tool(bases: BasisSet) -> Decision {
+    Decision::allow_if(
+        !bases.is_disjoint(enum_set!(Basis::Secretary | Basis::Caseload)),
+        "only a secretary or one of the client's counselors assigns tools",
+    )
+}
+
+/// What an export shows of the client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportView {
+    /// A stable pseudonym, no name (DATA_ANALYST).
+    Pseudonymised,
+    /// The client id and name (DATA_OFFICER).
+    Identified,
+}
+
+/// Exporting the dossier index. DATA_OFFICER sees identities; DATA_ANALYST pseudonyms.
+pub fn export(roles: RoleSet) -> Result<ExportView, Decision> {
+    if roles.contains(Role::DataOfficer) {
+        Ok(ExportView::Identified)
+    } else if roles.contains(Role::DataAnalyst) {
+        Ok(ExportView::Pseudonymised)
+    } else {
+        Err(Decision::Deny("only data analysts and data officers export"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use enumset::EnumSet;
+
+    use super::Basis::*;
+    use super::*;
+
+    const ALL_BASES: [Basis; 12] = [
+        Own, Guardian, Caseload, Supervisor, Trajectory, Team, Delegation, Consent, Emergency, Secretary, GroupPeer,
+        Relative,
+    ];
+
+    fn one(basis: Basis) -> BasisSet {
+        EnumSet::only(basis)
+    }
+
+    /// Asserts, basis by basis, that exactly `granting` allow `decide`.
+    fn table(name: &str, decide: impl Fn(BasisSet) -> bool, granting: &[Basis]) {
+        for basis in ALL_BASES {
+            assert_eq!(decide(one(basis)), granting.contains(&basis), "{name} with only {basis:?}");
+        }
+        assert!(!decide(BasisSet::empty()), "{name} with no basis");
+    }
+
+    #[test]
+    fn any_basis_makes_the_client_visible() {
+        table("visible", is_visible, &ALL_BASES);
+    }
+
+    #[test]
+    fn contact_table() {
+        table(
+            "contact",
+            |b| read_contact(b).is_allowed(),
+            &[Own, Guardian, Caseload, Supervisor, Delegation, Emergency, Secretary],
+        );
+    }
+
+    #[test]
+    fn counselors_table() {
+        table(
+            "counselors",
+            |b| read_counselors(b).is_allowed(),
+            &[Own, Guardian, Caseload, Supervisor, Trajectory, Team, Delegation, Emergency, Secretary],
+        );
+    }
+
+    #[test]
+    fn dossier_table() {
+        table("whole dossier", |b| dossier_scope(b).all, &[Own, Guardian, Caseload, Supervisor, Delegation, Emergency]);
+        table("trajectory entries", |b| dossier_scope(b).own_trajectories, &[Trajectory, Team]);
+        table("consented results", |b| dossier_scope(b).consented_results, &[Consent]);
+        table(
+            "any dossier",
+            |b| read_dossier(b).is_allowed(),
+            &[Own, Guardian, Caseload, Supervisor, Trajectory, Team, Delegation, Consent, Emergency],
+        );
+    }
+
+    #[test]
+    fn tools_table() {
+        table(
+            "tool list",
+            |b| read_tools(b).is_allowed(),
+            &[Own, Guardian, Caseload, Supervisor, Delegation, Emergency, Secretary],
+        );
+        table(
+            "tool content",
+            |b| read_tool_content(b).is_allowed(),
+            &[Own, Guardian, Caseload, Supervisor, Delegation, Emergency],
+        );
+    }
+
+    #[test]
+    fn secretary_sees_contact_but_not_tool_content_or_dossier() {
+        let secretary = one(Secretary);
+        assert!(read_contact(secretary).is_allowed());
+        assert!(read_tools(secretary).is_allowed());
+        assert!(!read_tool_content(secretary).is_allowed());
+        assert!(!read_dossier(secretary).is_allowed());
+    }
+
+    #[test]
+    fn relatives_table() {
+        table("all relatives", |b| relatives_scope(b) == RelativesScope::All, &[Own, Guardian]);
+        table(
+            "relatives sharing a conversation",
+            |b| relatives_scope(b) == RelativesScope::SharingAConversation,
+            &[Caseload, Trajectory, Team, Delegation, Emergency],
+        );
+    }
+
+    #[test]
+    fn trajectories_table() {
+        table(
+            "all trajectories",
+            |b| trajectory_scope(b) == TrajectoryScope::All,
+            &[Own, Guardian, Caseload, Supervisor, Delegation, Emergency, Secretary],
+        );
+        table("own trajectories", |b| trajectory_scope(b) == TrajectoryScope::OwnOnly, &[Trajectory, Team]);
+        assert!(!read_trajectory_teams(one(Own)).is_allowed());
+        assert!(!read_trajectory_teams(one(Guardian)).is_allowed());
+        assert!(read_trajectory_teams(one(Caseload)).is_allowed());
+        assert!(read_trajectory_teams(one(Team)).is_allowed());
+    }
+
+    #[test]
+    fn access_log_table() {
+        table("access log", |b| read_access_log(b).is_allowed(), &[Own, Guardian]);
+    }
+
+    #[test]
+    fn dossier_writing_table() {
+        let anywhere = EntryTarget::default();
+        table("write anywhere", |b| write_dossier(b, anywhere).is_allowed(), &[Caseload, Delegation, Emergency]);
+        let own_trajectory = EntryTarget { in_own_trajectory: true, ..anywhere };
+        table(
+            "write in own trajectory",
+            |b| write_dossier(b, own_trajectory).is_allowed(),
+            &[Caseload, Trajectory, Team, Delegation, Emergency],
+        );
+        let own_result = EntryTarget { is_result: true, in_participated_workflow: true, in_own_trajectory: false };
+        table(
+            "write a workflow result",
+            |b| write_dossier(b, own_result).is_allowed(),
+            &[Own, Caseload, Delegation, Emergency],
+        );
+        let note_in_workflow = EntryTarget { is_result: false, ..own_result };
+        assert!(!write_dossier(one(Own), note_in_workflow).is_allowed(), "a client writes results only");
+        for never in [Supervisor, Secretary, Consent] {
+            assert!(!write_dossier(one(never), own_trajectory).is_allowed());
+            assert!(!write_dossier(one(never), own_result).is_allowed());
+        }
+    }
+
+    #[test]
+    fn bases_count_only_with_their_role() {
+        let all: BasisSet = ALL_BASES.into_iter().collect();
+        let counselor = effective_bases(EnumSet::only(Role::Counselor), all);
+        assert!(counselor.contains(Caseload) && counselor.contains(Emergency));
+        assert!(!counselor.contains(Supervisor) && !counselor.contains(Secretary) && !counselor.contains(Guardian));
+        let client = effective_bases(EnumSet::only(Role::Client), all);
+        assert!(client.contains(Own) && client.contains(GroupPeer));
+        assert!(!client.contains(Caseload) && !client.contains(Emergency) && !client.contains(Relative));
+        let administrator = effective_bases(EnumSet::only(Role::Administrator), one(Secretary) | Caseload);
+        assert!(administrator.is_empty(), "an administrator sees no client data");
+    }
+
+    #[test]
+    fn break_glass_needs_a_counseling_role_and_no_other_access() {
+        for role in [Role::Counselor, Role::CounselorPlus, Role::Supervisor] {
+            assert!(break_glass(EnumSet::only(role), BasisSet::empty()).is_allowed(), "{role:?}");
+            assert!(break_glass(EnumSet::only(role), one(Emergency)).is_allowed(), "{role:?} again while active");
+            assert!(!break_glass(EnumSet::only(role), one(Caseload)).is_allowed(), "{role:?} with caseload");
+        }
+        for role in [Role::Administrator, Role::Secretary, Role::Client, Role::DataOfficer] {
+            assert!(!break_glass(EnumSet::only(role), BasisSet::empty()).is_allowed(), "{role:?}");
+        }
+    }
+
+    #[test]
+    fn linking_by_secretary_or_linked_counselor() {
+        assert!(link_to_client(EnumSet::only(Role::Secretary), one(Secretary)).is_allowed());
+        assert!(link_to_client(EnumSet::only(Role::Counselor), one(Caseload)).is_allowed());
+        assert!(!link_to_client(EnumSet::only(Role::Counselor), BasisSet::empty()).is_allowed());
+        assert!(!link_to_client(EnumSet::only(Role::Supervisor), one(Supervisor)).is_allowed());
+        assert!(!link_to_client(EnumSet::only(Role::Administrator), BasisSet::empty()).is_allowed());
+    }
+
+    #[test]
+    fn exports_by_role() {
+        assert_eq!(export(EnumSet::only(Role::DataOfficer)), Ok(ExportView::Identified));
+        assert_eq!(export(EnumSet::only(Role::DataAnalyst)), Ok(ExportView::Pseudonymised));
+        for role in [Role::Administrator, Role::Secretary, Role::Counselor, Role::Supervisor, Role::Client] {
+            assert!(export(EnumSet::only(role)).is_err(), "{role:?}");
+        }
+    }
+
+    #[test]
+    fn audit_records_the_first_granting_basis() {
+        assert_eq!(basis_used(one(Secretary) | Caseload, CONTACT_READERS), Some(Caseload));
+        assert_eq!(basis_used(one(Consent), CONTACT_READERS), None);
+    }
+}

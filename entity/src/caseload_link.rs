@@ -1,0 +1,18 @@
+//! `caseload_link`: a counselor works with a client (the CASELOAD basis).
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "caseload_link")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub counselor_id: Uuid,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub client_id: Uuid,
+    pub created_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
