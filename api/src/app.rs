@@ -43,7 +43,8 @@ impl App {
             max_complexity: settings.max_complexity,
             introspection: settings.introspection,
         };
-        let schema = build_schema(AppData { db: db.clone(), clock: clock.clone() }, limits);
+        let emergency_duration = chrono::Duration::minutes(i64::from(settings.emergency_minutes));
+        let schema = build_schema(AppData { db: db.clone(), clock: clock.clone(), emergency_duration }, limits);
         Ok(Arc::new(Self { settings, db, clock, verifier, signer, schema }))
     }
 }

@@ -137,6 +137,10 @@ pub struct Settings {
     #[arg(long, env = "INZAGE_MAX_BODY_BYTES", default_value_t = 256 * 1024, global = true)]
     pub max_body_bytes: usize,
 
+    /// How long emergency access ("break the glass") lasts, in minutes.
+    #[arg(long, env = "INZAGE_EMERGENCY_MINUTES", default_value_t = 240, value_parser = clap::value_parser!(u32).range(1..=10080), global = true)]
+    pub emergency_minutes: u32,
+
     /// Lifetime of the demo tokens printed at start-up, e.g. `12h`.
     #[arg(long, env = "INZAGE_DEMO_TOKEN_TTL", default_value = "12h", value_parser = humantime::parse_duration, global = true)]
     pub demo_token_ttl: Duration,

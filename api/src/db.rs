@@ -3,6 +3,7 @@
 
 use std::ops::Deref;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use inzage_migration::{Migrator, MigratorTrait};
@@ -18,6 +19,7 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 pub struct Database {
     conn: DatabaseConnection,
     write_gate: Option<Arc<Mutex<()>>>,
+    statements: Arc<AtomicU64>,
 }
 
 impl Database {
@@ -34,8 +36,19 @@ impl Database {
                     .foreign_keys(true)
             });
         }
-        let conn = sea_orm::Database::connect(options).await?;
-        Ok(Self { conn, write_gate: is_sqlite.then(|| Arc::new(Mutex::new(()))) })
+        let mut conn = sea_orm::Database::connect(options).await?;
+        let statements = Arc::new(AtomicU64::new(0));
+        let counter = statements.clone();
+        conn.set_metric_callback(move |_| {
+            counter.fetch_add(1, Ordering::Relaxed);
+        });
+        Ok(Self { conn, write_gate: is_sqlite.then(|| Arc::new(Mutex::new(()))), statements })
+    }
+
+    /// How many SQL statements this pool has run since it was opened: the measure behind
+    /// "a constant number of round trips per request".
+    pub fn statements_executed(&self) -> u64 {
+        self.statements.load(Ordering::Relaxed)
     }
 
     /// Applies every pending migration.

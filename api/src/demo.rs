@@ -87,6 +87,7 @@ pub async fn load(db: &Database, now: DateTime<Utc>) -> ApiResult<()> {
     }
     let name = DisplayName::parse("Zorggroep De Linde").map_err(|e| ApiError::internal(e.0))?;
     let org = accounts::create_organization(&*txn, now, name, OrganizationKind::CareProvider).await?;
+    let mut ids = std::collections::HashMap::new();
     for person in PEOPLE {
         let new = NewAccount {
             email: Email::parse(person.email).map_err(|e| ApiError::internal(e.0))?,
@@ -99,8 +100,11 @@ pub async fn load(db: &Database, now: DateTime<Utc>) -> ApiResult<()> {
                 birth_date: person.birth_date.and_then(|(y, m, d)| NaiveDate::from_ymd_opt(y, m, d)),
             },
         };
-        accounts::insert_account(&*txn, org.id, new, now).await?;
+        let account = accounts::insert_account(&*txn, org.id, new, now).await?;
+        ids.insert(person.email, account.id);
     }
+    let id = |email: &str| ids.get(email).copied().ok_or_else(|| ApiError::internal(format!("demo account {email}")));
+    care_relations(&*txn, now, &id).await?;
     instance_setting::Entity::insert(instance_setting::ActiveModel {
         key: Set(DEMO_ORGANIZATION_KEY.to_owned()),
         value: Set(org.id.to_string()),
@@ -108,6 +112,87 @@ pub async fn load(db: &Database, now: DateTime<Utc>) -> ApiResult<()> {
     .exec(&*txn)
     .await?;
     txn.commit().await?;
+    Ok(())
+}
+
+/// Who works with whom in the demo, and what is in the dossiers.
+async fn care_relations(
+    txn: &impl sea_orm::ConnectionTrait,
+    now: DateTime<Utc>,
+    id: &impl Fn(&str) -> ApiResult<Uuid>,
+) -> ApiResult<()> {
+    use inzage_entity::{
+        DossierEntryKind, caseload_link, dossier_entry, guardian_link, relative_link, supervision_link, tool,
+    };
+    use sea_orm::ActiveModelTrait;
+
+    let (carla, koen, sofie) =
+        (id("carla@delinde.example")?, id("koen@delinde.example")?, id("sofie@delinde.example")?);
+    let (lotte, milan, noor) =
+        (id("lotte@delinde.example")?, id("milan@delinde.example")?, id("noor@delinde.example")?);
+    let (gijs, ria) = (id("gijs@delinde.example")?, id("ria@delinde.example")?);
+    for (counselor, client) in [(carla, lotte), (carla, milan), (koen, noor)] {
+        caseload_link::ActiveModel { counselor_id: Set(counselor), client_id: Set(client), created_at: Set(now) }
+            .insert(txn)
+            .await?;
+    }
+    supervision_link::ActiveModel { supervisor_id: Set(sofie), client_id: Set(lotte), created_at: Set(now) }
+        .insert(txn)
+        .await?;
+    guardian_link::ActiveModel { guardian_id: Set(gijs), client_id: Set(noor), created_at: Set(now) }
+        .insert(txn)
+        .await?;
+    relative_link::ActiveModel { relative_id: Set(ria), client_id: Set(lotte), created_at: Set(now) }
+        .insert(txn)
+        .await?;
+    let entries = [
+        (
+            lotte,
+            carla,
+            DossierEntryKind::Report,
+            "Intake",
+            "Lotte asked for help with sleeping problems and stress at work.",
+        ),
+        (lotte, carla, DossierEntryKind::Note, "Second session", "Agreed on a sleep diary for two weeks."),
+        (milan, carla, DossierEntryKind::Report, "Intake", "Milan was referred by his GP for low mood."),
+        (noor, koen, DossierEntryKind::Report, "Intake", "Noor and her father came in together; school refusal."),
+    ];
+    for (client, author, kind, title, body) in entries {
+        dossier_entry::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            client_id: Set(client),
+            kind: Set(kind),
+            title: Set(title.to_owned()),
+            body: Set(body.to_owned()),
+            author_id: Set(Some(author)),
+            trajectory_id: Set(None),
+            workflow_id: Set(None),
+            created_at: Set(now),
+        }
+        .insert(txn)
+        .await?;
+    }
+    let tools = [
+        (
+            lotte,
+            Some(carla),
+            "Sleep diary",
+            "Each morning: when did you go to bed, when did you sleep, how rested are you (1-10)?",
+        ),
+        (ria, None, "Caring for a loved one", "My own notes on keeping energy while supporting Lotte."),
+    ];
+    for (owner, counselor, name, content) in tools {
+        tool::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            owner_id: Set(owner),
+            counselor_id: Set(counselor),
+            name: Set(name.to_owned()),
+            content: Set(content.to_owned()),
+            assigned_at: Set(now),
+        }
+        .insert(txn)
+        .await?;
+    }
     Ok(())
 }
 

@@ -5,7 +5,9 @@
 //! operation -> [`policy`] decision -> response. Resolvers hold no rules, the policy does no I/O,
 //! and the domain knows nothing of GraphQL.
 
+pub mod access;
 pub mod app;
+pub mod audit;
 pub mod auth;
 pub mod cli;
 pub mod clock;

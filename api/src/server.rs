@@ -18,7 +18,8 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, RequestId
 use tower_http::trace::TraceLayer;
 
 use crate::app::App;
-use crate::auth::authenticate;
+use crate::audit::ReadLog;
+use crate::auth::{Authentication, authenticate};
 use crate::graphql::{Loaders, RequestData};
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -101,12 +102,33 @@ async fn graphql(State(app): State<Arc<App>>, request: Request) -> Response {
     }
 
     let auth = authenticate(app.db.conn(), &app.verifier, authorization.as_deref()).await;
+    let read_log = match &auth {
+        Authentication::Viewer(viewer) => {
+            Some(Arc::new(ReadLog::new(viewer.clone(), app.clock.now(), request_id.clone())))
+        }
+        _ => None,
+    };
     let mut batch = batch;
     for operation in batch.iter_mut() {
         operation.data.insert(RequestData { auth: auth.clone(), request_id: request_id.clone() });
         operation.data.insert(Loaders::new(&app.db));
+        if let Some(log) = &read_log {
+            operation.data.insert(log.clone());
+        }
     }
     let response = app.schema.execute_batch(batch).await;
+    // No client data leaves without its access-log rows: if they cannot be written, the
+    // answer is withheld.
+    if let Some(log) = read_log
+        && let Err(err) = log.flush(app.db.conn()).await
+    {
+        tracing::error!(error = %err, "writing the access log failed; the response is withheld");
+        let mut error = ServerError::new("internal error", None);
+        let mut extensions = async_graphql::ErrorExtensionValues::default();
+        extensions.set("code", "INTERNAL_SERVER_ERROR");
+        error.extensions = Some(extensions);
+        return finish(BatchResponse::Single(async_graphql::Response::from_errors(vec![error])), &request_id);
+    }
     finish(response, &request_id)
 }
 

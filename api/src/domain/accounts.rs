@@ -12,10 +12,13 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::values::{Address, DisplayName, Email, Phone};
+use super::{Operation, care};
+use crate::audit::{self, AuditEntry};
 use crate::auth::Viewer;
 use crate::db::Database;
 use crate::error::{ApiError, ApiResult, OnConstraint};
 use crate::policy::{self, RoleSet, accounts::UserRelation};
+use inzage_entity::{AuditAction, Basis};
 
 /// A new account, parsed.
 #[derive(Debug, Clone)]
@@ -77,14 +80,28 @@ async fn roles_of_one(db: &impl ConnectionTrait, id: Uuid) -> Result<RoleSet, se
     Ok(roles_of(db, &[id]).await?.remove(&id).unwrap_or_default())
 }
 
-/// Creates an account in the actor's organisation.
-pub async fn create(db: &Database, now: DateTime<Utc>, actor: &Viewer, new: NewAccount) -> ApiResult<user::Model> {
+/// Creates an account in the actor's organisation. A counselor's new client joins their
+/// caseload; creating a client is logged in the client's access log.
+pub async fn create(db: &Database, op: &Operation<'_>, new: NewAccount) -> ApiResult<user::Model> {
+    let actor = op.viewer;
     policy::accounts::create_account(actor.roles, new.roles).check()?;
     if new.accepts_delegations && !policy::accounts::can_accept_delegations(new.roles) {
         return Err(ApiError::bad_input("input.acceptsDelegations", "only professional accounts accept delegations"));
     }
+    let is_client = new.roles.contains(Role::Client);
     let txn = db.begin_write().await?;
-    let account = insert_account(&*txn, actor.organization_id, new, now).await?;
+    let account = insert_account(&*txn, actor.organization_id, new, op.now).await?;
+    if is_client {
+        let mut basis = None;
+        if !actor.roles.is_disjoint(policy::COUNSELOR_ROLES) {
+            care::link_creator(&*txn, actor.user_id, account.id, op.now).await?;
+            basis = Some(Basis::Caseload);
+        } else if actor.roles.contains(Role::Secretary) {
+            basis = Some(Basis::Secretary);
+        }
+        let entry = AuditEntry::success(account.id, AuditAction::Create, "Client").on(account.id).basis(basis, None);
+        audit::write(&*txn, actor, op.now, op.request_id, entry).await?;
+    }
     txn.commit().await?;
     Ok(account)
 }

@@ -5,9 +5,11 @@ use async_graphql::{Context, ID};
 use uuid::Uuid;
 
 use super::loaders::Loaders;
+use crate::audit::ReadLog;
 use crate::auth::{Authentication, Viewer};
 use crate::clock::SharedClock;
 use crate::db::Database;
+use crate::domain::Operation;
 use crate::error::{ApiError, ApiResult};
 
 /// Shared by every request.
@@ -15,6 +17,8 @@ use crate::error::{ApiError, ApiResult};
 pub struct AppData {
     pub db: Database,
     pub clock: SharedClock,
+    /// How long emergency access lasts.
+    pub emergency_duration: chrono::Duration,
 }
 
 /// One request's identity.
@@ -30,6 +34,10 @@ pub trait ContextExt {
     fn loaders(&self) -> &Loaders;
     /// The viewer, or `UNAUTHENTICATED`.
     fn viewer(&self) -> ApiResult<&Viewer>;
+    /// The request's access log of reads.
+    fn read_log(&self) -> ApiResult<&ReadLog>;
+    /// The viewer, the time and the request id, for a domain operation.
+    fn operation(&self) -> ApiResult<Operation<'_>>;
 }
 
 impl ContextExt for Context<'_> {
@@ -46,6 +54,19 @@ impl ContextExt for Context<'_> {
             Some(request) => request.auth.viewer(),
             None => Authentication::Anonymous.viewer(),
         }
+    }
+
+    fn read_log(&self) -> ApiResult<&ReadLog> {
+        self.viewer()?;
+        self.data_opt::<std::sync::Arc<ReadLog>>()
+            .map(|log| log.as_ref())
+            .ok_or_else(|| ApiError::internal("no access log for this request"))
+    }
+
+    fn operation(&self) -> ApiResult<Operation<'_>> {
+        let viewer = self.viewer()?;
+        let request_id = self.data_opt::<RequestData>().map(|r| r.request_id.as_str()).unwrap_or_default();
+        Ok(Operation { viewer, now: self.app().clock.now(), request_id })
     }
 }
 

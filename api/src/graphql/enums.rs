@@ -33,3 +33,62 @@ pub enum TrajectoryKind {
     InterventionDeployment,
     InterventionGuidance,
 }
+
+/// How the viewer is related to a client; each basis grants what DESIGN.md section 3 lists.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "inzage_entity::Basis")]
+pub enum AccessBasis {
+    #[graphql(name = "SELF")]
+    Own,
+    Guardian,
+    Caseload,
+    Supervisor,
+    Trajectory,
+    Team,
+    Delegation,
+    Consent,
+    Emergency,
+    Secretary,
+    GroupPeer,
+    Relative,
+}
+
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "inzage_entity::DossierEntryKind")]
+pub enum DossierEntryKind {
+    Report,
+    Note,
+    Result,
+}
+
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "inzage_entity::AuditAction")]
+pub enum AuditAction {
+    Read,
+    Create,
+    Update,
+    Delete,
+    Export,
+    Search,
+    EmergencyAccess,
+}
+
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "inzage_entity::AuditOutcome")]
+pub enum AuditOutcome {
+    Success,
+    Denied,
+}
+
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrajectoryStatus {
+    Open,
+    Closed,
+}
+
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupVisibility {
+    Invisible,
+    ClientVisible,
+    Mutual,
+}

@@ -5,12 +5,12 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_graphql::dataloader::{DataLoader, Loader};
-use inzage_entity::{organization, user};
+use inzage_entity::{client_contact, organization, tool, user};
 use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use crate::db::Database;
-use crate::domain::accounts;
+use crate::domain::{accounts, care};
 use crate::policy::RoleSet;
 
 /// The loaders of one request.
@@ -18,6 +18,9 @@ pub struct Loaders {
     pub users: DataLoader<UserLoader>,
     pub roles: DataLoader<RoleLoader>,
     pub organizations: DataLoader<OrganizationLoader>,
+    pub contacts: DataLoader<ContactLoader>,
+    pub counselors: DataLoader<CounselorLoader>,
+    pub tools: DataLoader<ToolLoader>,
 }
 
 impl Loaders {
@@ -26,6 +29,9 @@ impl Loaders {
             users: DataLoader::new(UserLoader(db.clone()), tokio::spawn),
             roles: DataLoader::new(RoleLoader(db.clone()), tokio::spawn),
             organizations: DataLoader::new(OrganizationLoader(db.clone()), tokio::spawn),
+            contacts: DataLoader::new(ContactLoader(db.clone()), tokio::spawn),
+            counselors: DataLoader::new(CounselorLoader(db.clone()), tokio::spawn),
+            tools: DataLoader::new(ToolLoader(db.clone()), tokio::spawn),
         }
     }
 }
@@ -68,5 +74,53 @@ impl Loader<Uuid> for OrganizationLoader {
             .all(self.0.conn())
             .await?;
         Ok(rows.into_iter().map(|row| (row.id, row)).collect())
+    }
+}
+
+/// Contact details by client id. Loaders hold no rules: resolvers ask the policy first.
+pub struct ContactLoader(Database);
+
+impl Loader<Uuid> for ContactLoader {
+    type Value = client_contact::Model;
+    type Error = Arc<DbErr>;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        let rows = client_contact::Entity::find()
+            .filter(client_contact::Column::UserId.is_in(keys.iter().copied()))
+            .all(self.0.conn())
+            .await?;
+        Ok(rows.into_iter().map(|row| (row.user_id, row)).collect())
+    }
+}
+
+/// The active counselors linked to each client.
+pub struct CounselorLoader(Database);
+
+impl Loader<Uuid> for CounselorLoader {
+    type Value = Vec<user::Model>;
+    type Error = Arc<DbErr>;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        let mut grouped: HashMap<Uuid, Vec<user::Model>> = HashMap::new();
+        for (client, counselor) in care::counselors_of(self.0.conn(), keys).await? {
+            grouped.entry(client).or_default().push(counselor);
+        }
+        Ok(grouped)
+    }
+}
+
+/// The tools each account owns.
+pub struct ToolLoader(Database);
+
+impl Loader<Uuid> for ToolLoader {
+    type Value = Vec<tool::Model>;
+    type Error = Arc<DbErr>;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        let mut grouped: HashMap<Uuid, Vec<tool::Model>> = HashMap::new();
+        for tool in care::tools_of(self.0.conn(), keys).await? {
+            grouped.entry(tool.owner_id).or_default().push(tool);
+        }
+        Ok(grouped)
     }
 }

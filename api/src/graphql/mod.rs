@@ -6,6 +6,7 @@ pub mod enums;
 mod introspection;
 mod loaders;
 mod mutation;
+pub mod pagination;
 mod query;
 pub mod types;
 
@@ -16,11 +17,11 @@ pub use loaders::Loaders;
 
 /// The root query type.
 #[derive(MergedObject, Default)]
-pub struct Query(query::accounts::AccountQuery);
+pub struct Query(query::accounts::AccountQuery, query::clients::ClientQuery);
 
 /// The root mutation type.
 #[derive(MergedObject, Default)]
-pub struct Mutation(mutation::accounts::AccountMutation);
+pub struct Mutation(mutation::accounts::AccountMutation, mutation::care::CareMutation);
 
 /// The executable schema.
 pub type InzageSchema = Schema<Query, Mutation, EmptySubscription>;

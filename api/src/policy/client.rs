@@ -142,13 +142,22 @@ pub enum RelativesScope {
     None,
 }
 
+/// Bases that see some of the client's relatives.
+pub const RELATIVE_READERS: BasisSet = enum_set!(
+    Basis::Own
+        | Basis::Guardian
+        | Basis::Caseload
+        | Basis::Trajectory
+        | Basis::Team
+        | Basis::Delegation
+        | Basis::Emergency
+);
+
 /// The relatives the viewer sees.
 pub fn relatives_scope(bases: BasisSet) -> RelativesScope {
     if !bases.is_disjoint(enum_set!(Basis::Own | Basis::Guardian)) {
         RelativesScope::All
-    } else if !bases.is_disjoint(enum_set!(
-        Basis::Caseload | Basis::Trajectory | Basis::Team | Basis::Delegation | Basis::Emergency
-    )) {
+    } else if !bases.is_disjoint(RELATIVE_READERS) {
         RelativesScope::SharingAConversation
     } else {
         RelativesScope::None
@@ -259,6 +268,19 @@ pub fn assign_tool(bases: BasisSet) -> Decision {
     Decision::allow_if(
         !bases.is_disjoint(enum_set!(Basis::Secretary | Basis::Caseload)),
         "only a secretary or one of the client's counselors assigns tools",
+    )
+}
+
+/// Adding a relative: a client, for themself.
+pub fn add_relative(roles: RoleSet) -> Decision {
+    Decision::allow_if(roles.contains(Role::Client), "only clients add relatives")
+}
+
+/// Making a self-help tool of one's own: clients and relatives.
+pub fn create_self_help_tool(roles: RoleSet) -> Decision {
+    Decision::allow_if(
+        !roles.is_disjoint(enum_set!(Role::Client | Role::Relative)),
+        "only clients and relatives make self-help tools",
     )
 }
 
@@ -449,6 +471,17 @@ mod tests {
         assert!(!link_to_client(EnumSet::only(Role::Counselor), BasisSet::empty()).is_allowed());
         assert!(!link_to_client(EnumSet::only(Role::Supervisor), one(Supervisor)).is_allowed());
         assert!(!link_to_client(EnumSet::only(Role::Administrator), BasisSet::empty()).is_allowed());
+    }
+
+    #[test]
+    fn relatives_are_added_by_clients_and_self_help_tools_made_by_clients_and_relatives() {
+        for role in [Role::Administrator, Role::Secretary, Role::Counselor, Role::Guardian, Role::Relative] {
+            assert!(!add_relative(EnumSet::only(role)).is_allowed(), "{role:?}");
+        }
+        assert!(add_relative(EnumSet::only(Role::Client)).is_allowed());
+        assert!(create_self_help_tool(EnumSet::only(Role::Client)).is_allowed());
+        assert!(create_self_help_tool(EnumSet::only(Role::Relative)).is_allowed());
+        assert!(!create_self_help_tool(EnumSet::only(Role::Counselor)).is_allowed());
     }
 
     #[test]

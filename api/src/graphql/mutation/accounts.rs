@@ -47,10 +47,9 @@ pub struct AccountMutation;
 impl AccountMutation {
     /// ADMINISTRATOR creates any account; SECRETARY and COUNSELOR create CLIENT accounts.
     async fn create_user(&self, ctx: &Context<'_>, input: CreateUserInput) -> FieldResult<User> {
-        let viewer = ctx.viewer()?;
-        let now = ctx.app().clock.now();
-        let new = input.parse(now.date_naive())?;
-        Ok(User(accounts::create(&ctx.app().db, now, viewer, new).await?))
+        let op = ctx.operation()?;
+        let new = input.parse(op.now.date_naive())?;
+        Ok(User(accounts::create(&ctx.app().db, &op, new).await?))
     }
 
     /// ADMINISTRATOR only; the organisation keeps at least one administrator (CONFLICT).

@@ -3,13 +3,16 @@
 use async_graphql::{Context, ID, Object};
 use inzage_entity::{organization, user};
 
+use super::client::{Client, Tool, lookup_entry};
 use super::trajectories::Protocol;
+use crate::access::{self, Access, Listing};
 use crate::auth::Viewer as AuthViewer;
 use crate::domain::accounts;
 use crate::error::{ApiError, FieldResult};
 use crate::graphql::ContextExt;
 use crate::graphql::enums::{OrganizationKind, Role};
 use crate::policy;
+use inzage_entity::AuditAction;
 
 /// An account the viewer may see.
 pub struct User(pub user::Model);
@@ -91,4 +94,25 @@ impl Viewer {
     async fn roles(&self) -> Vec<Role> {
         self.0.roles.iter().map(Role::from).collect()
     }
+
+    /// Clients linked to the viewer as counselor (direct or through a group).
+    async fn caseload(&self, ctx: &Context<'_>) -> FieldResult<Vec<Client>> {
+        let op = ctx.operation()?;
+        let rows =
+            access::list(ctx.app().db.conn(), op.viewer, op.now, Listing::Caseload, None, None, CASELOAD_LIMIT).await?;
+        let log = ctx.read_log()?;
+        for client in &rows {
+            log.record(lookup_entry(client, AuditAction::Read));
+        }
+        Ok(rows.into_iter().map(Client::from).collect())
+    }
+
+    /// The tools the viewer owns (a client's assigned and self-help tools, a relative's own).
+    async fn tools(&self, ctx: &Context<'_>) -> FieldResult<Vec<Tool>> {
+        let tools = ctx.loaders().tools.load_one(self.0.user_id).await?.unwrap_or_default();
+        Ok(tools.into_iter().map(|model| Tool { model, owner_access: Access::own() }).collect())
+    }
 }
+
+/// The most clients `viewer.caseload` returns; `clients` pages through any number.
+const CASELOAD_LIMIT: u64 = 10_000;

@@ -1,0 +1,299 @@
+//! The viewer's bases towards clients, loaded for many clients at once with a fixed number of
+//! queries (one per kind of link), whatever the number of clients.
+//!
+//! This module finds facts (links, grants); `policy` decides what they allow. A client is an
+//! account with the CLIENT role; anything else is not a client for anyone.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use inzage_entity::{
+    Role, caseload_link, emergency_access, guardian_link, relative_link, supervision_link, user, user_role,
+};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, Query, SelectStatement};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use uuid::Uuid;
+
+use crate::auth::Viewer;
+use crate::policy::client::{Basis, BasisSet, effective_bases};
+use crate::policy::{COUNSELOR_ROLES, RoleSet};
+
+/// What one viewer has towards one client.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Access {
+    /// The bases, already narrowed to the viewer's roles.
+    pub bases: BasisSet,
+    /// The active emergency access behind the EMERGENCY basis: its id and end.
+    pub emergency: Option<(Uuid, DateTime<Utc>)>,
+}
+
+impl Access {
+    /// The access an account has to its own things.
+    pub fn own() -> Self {
+        Self { bases: Basis::Own.into(), emergency: None }
+    }
+
+    /// The grant a basis rests on, for the audit log.
+    pub fn grant_for(&self, basis: Basis) -> Option<Uuid> {
+        match basis {
+            Basis::Emergency => self.emergency.map(|(id, _)| id),
+            _ => None,
+        }
+    }
+
+    /// The earliest end of a time-bound basis, if any.
+    pub fn expires_at(&self) -> Option<DateTime<Utc>> {
+        self.emergency.map(|(_, ends)| ends)
+    }
+}
+
+/// A client account and the viewer's access to it.
+#[derive(Debug, Clone)]
+pub struct ClientAccess {
+    pub client: user::Model,
+    pub access: Access,
+}
+
+/// Accounts among `ids` that are clients.
+fn clients_among(ids: &[Uuid]) -> Condition {
+    Condition::all()
+        .add(user::Column::Id.is_in(ids.iter().copied()))
+        .add(user::Column::Id.in_subquery(client_ids_subquery()))
+}
+
+/// `SELECT user_id FROM user_role WHERE role = 'CLIENT'`.
+fn client_ids_subquery() -> SelectStatement {
+    Query::select()
+        .column(user_role::Column::UserId)
+        .from(user_role::Entity)
+        .and_where(user_role::Column::Role.eq(Role::Client))
+        .to_owned()
+}
+
+/// Loads the viewer's access to each of `ids` that is a client; ids that are not clients, or
+/// that the viewer has no basis for, map to an empty `Access` (or are absent).
+pub async fn load(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    now: DateTime<Utc>,
+    ids: &[Uuid],
+) -> Result<HashMap<Uuid, ClientAccess>, DbErr> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let clients = user::Entity::find().filter(clients_among(ids)).all(db).await?;
+    let mut found: HashMap<Uuid, Access> = clients.iter().map(|c| (c.id, Access::default())).collect();
+    let client_ids: Vec<Uuid> = found.keys().copied().collect();
+    if client_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let roles = viewer.roles;
+
+    if let Some(access) = found.get_mut(&viewer.user_id) {
+        access.bases.insert(Basis::Own);
+    }
+    if roles.contains(Role::Secretary) {
+        for client in clients.iter().filter(|c| c.organization_id == viewer.organization_id) {
+            if let Some(access) = found.get_mut(&client.id) {
+                access.bases.insert(Basis::Secretary);
+            }
+        }
+    }
+    if !roles.is_disjoint(COUNSELOR_ROLES) {
+        let rows = caseload_link::Entity::find()
+            .filter(caseload_link::Column::CounselorId.eq(viewer.user_id))
+            .filter(caseload_link::Column::ClientId.is_in(client_ids.iter().copied()))
+            .all(db)
+            .await?;
+        mark(&mut found, rows.into_iter().map(|r| r.client_id), Basis::Caseload);
+    }
+    if roles.contains(Role::Supervisor) {
+        let rows = supervision_link::Entity::find()
+            .filter(supervision_link::Column::SupervisorId.eq(viewer.user_id))
+            .filter(supervision_link::Column::ClientId.is_in(client_ids.iter().copied()))
+            .all(db)
+            .await?;
+        mark(&mut found, rows.into_iter().map(|r| r.client_id), Basis::Supervisor);
+    }
+    if roles.contains(Role::Guardian) {
+        let rows = guardian_link::Entity::find()
+            .filter(guardian_link::Column::GuardianId.eq(viewer.user_id))
+            .filter(guardian_link::Column::ClientId.is_in(client_ids.iter().copied()))
+            .all(db)
+            .await?;
+        mark(&mut found, rows.into_iter().map(|r| r.client_id), Basis::Guardian);
+    }
+    if roles.contains(Role::Relative) {
+        let rows = relative_link::Entity::find()
+            .filter(relative_link::Column::RelativeId.eq(viewer.user_id))
+            .filter(relative_link::Column::ClientId.is_in(client_ids.iter().copied()))
+            .all(db)
+            .await?;
+        mark(&mut found, rows.into_iter().map(|r| r.client_id), Basis::Relative);
+    }
+    if !roles.is_disjoint(crate::policy::client::EMERGENCY_ROLES) {
+        let rows = emergency_access::Entity::find()
+            .filter(emergency_access::Column::UserId.eq(viewer.user_id))
+            .filter(emergency_access::Column::ClientId.is_in(client_ids.iter().copied()))
+            .filter(emergency_access::Column::StartsAt.lte(now))
+            .filter(emergency_access::Column::EndsAt.gt(now))
+            .all(db)
+            .await?;
+        for row in rows {
+            if let Some(access) = found.get_mut(&row.client_id) {
+                access.bases.insert(Basis::Emergency);
+                // Keep the one that lasts longest.
+                if access.emergency.is_none_or(|(_, ends)| ends < row.ends_at) {
+                    access.emergency = Some((row.id, row.ends_at));
+                }
+            }
+        }
+    }
+
+    Ok(clients
+        .into_iter()
+        .map(|client| {
+            let mut access = found.remove(&client.id).unwrap_or_default();
+            access.bases = effective_bases(roles, access.bases);
+            if !access.bases.contains(Basis::Emergency) {
+                access.emergency = None;
+            }
+            (client.id, ClientAccess { client, access })
+        })
+        .collect())
+}
+
+fn mark(found: &mut HashMap<Uuid, Access>, client_ids: impl Iterator<Item = Uuid>, basis: Basis) {
+    for id in client_ids {
+        if let Some(access) = found.get_mut(&id) {
+            access.bases.insert(basis);
+        }
+    }
+}
+
+/// Loads one client the viewer has a basis for; `None` when it is not a client or has no basis.
+pub async fn load_one(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    now: DateTime<Utc>,
+    id: Uuid,
+) -> Result<Option<ClientAccess>, DbErr> {
+    Ok(load(db, viewer, now, &[id]).await?.remove(&id).filter(|c| !c.access.bases.is_empty()))
+}
+
+/// How to pick the clients a viewer may list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Listing {
+    /// Every client the viewer has a basis for.
+    Visible,
+    /// Clients linked to the viewer as counselor.
+    Caseload,
+}
+
+/// One page of clients the viewer has a basis for, ordered by id, after the cursor `after`,
+/// optionally whose display name contains `search` (case-insensitive). Returns at most
+/// `limit + 1` rows so the caller can tell whether there is a next page.
+pub async fn list(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    now: DateTime<Utc>,
+    listing: Listing,
+    search: Option<&str>,
+    after: Option<Uuid>,
+    limit: u64,
+) -> Result<Vec<ClientAccess>, DbErr> {
+    let Some(reachable) = reachable_condition(viewer, now, listing) else {
+        return Ok(Vec::new());
+    };
+    let mut query = user::Entity::find()
+        .filter(user::Column::Id.in_subquery(client_ids_subquery()))
+        .filter(reachable)
+        .order_by_asc(user::Column::Id)
+        .limit(limit + 1);
+    if let Some(after) = after {
+        query = query.filter(user::Column::Id.gt(after));
+    }
+    if let Some(search) = search.map(str::trim).filter(|s| !s.is_empty()) {
+        let pattern = format!("%{}%", escape_like(&search.to_lowercase()));
+        query = query.filter(
+            Expr::expr(Func::lower(Expr::col(user::Column::DisplayName)))
+                .like(sea_orm::sea_query::LikeExpr::new(pattern).escape('\\')),
+        );
+    }
+    let ids: Vec<Uuid> = query.select_only().column(user::Column::Id).into_tuple().all(db).await?;
+    let mut loaded = load(db, viewer, now, &ids).await?;
+    Ok(ids.into_iter().filter_map(|id| loaded.remove(&id)).filter(|c| !c.access.bases.is_empty()).collect())
+}
+
+fn escape_like(text: &str) -> String {
+    text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+}
+
+/// The condition "the viewer has some basis for this account", from the same links that
+/// [`load`] reads; `None` when the viewer can reach no client at all.
+fn reachable_condition(viewer: &Viewer, now: DateTime<Utc>, listing: Listing) -> Option<Condition> {
+    let roles: RoleSet = viewer.roles;
+    let me = viewer.user_id;
+    let mut any = Condition::any();
+    let mut empty = true;
+    let mut add = |condition: sea_orm::sea_query::SimpleExpr| {
+        any = std::mem::replace(&mut any, Condition::any()).add(condition);
+        empty = false;
+    };
+    if !roles.is_disjoint(COUNSELOR_ROLES) {
+        add(user::Column::Id.in_subquery(
+            Query::select()
+                .column(caseload_link::Column::ClientId)
+                .from(caseload_link::Entity)
+                .and_where(caseload_link::Column::CounselorId.eq(me))
+                .to_owned(),
+        ));
+    }
+    if listing == Listing::Visible {
+        if roles.contains(Role::Client) {
+            add(user::Column::Id.eq(me));
+        }
+        if roles.contains(Role::Secretary) {
+            add(user::Column::OrganizationId.eq(viewer.organization_id));
+        }
+        if roles.contains(Role::Supervisor) {
+            add(user::Column::Id.in_subquery(
+                Query::select()
+                    .column(supervision_link::Column::ClientId)
+                    .from(supervision_link::Entity)
+                    .and_where(supervision_link::Column::SupervisorId.eq(me))
+                    .to_owned(),
+            ));
+        }
+        if roles.contains(Role::Guardian) {
+            add(user::Column::Id.in_subquery(
+                Query::select()
+                    .column(guardian_link::Column::ClientId)
+                    .from(guardian_link::Entity)
+                    .and_where(guardian_link::Column::GuardianId.eq(me))
+                    .to_owned(),
+            ));
+        }
+        if roles.contains(Role::Relative) {
+            add(user::Column::Id.in_subquery(
+                Query::select()
+                    .column(relative_link::Column::ClientId)
+                    .from(relative_link::Entity)
+                    .and_where(relative_link::Column::RelativeId.eq(me))
+                    .to_owned(),
+            ));
+        }
+        if !roles.is_disjoint(crate::policy::client::EMERGENCY_ROLES) {
+            add(user::Column::Id.in_subquery(
+                Query::select()
+                    .column(emergency_access::Column::ClientId)
+                    .from(emergency_access::Entity)
+                    .and_where(emergency_access::Column::UserId.eq(me))
+                    .and_where(emergency_access::Column::StartsAt.lte(now))
+                    .and_where(emergency_access::Column::EndsAt.gt(now))
+                    .to_owned(),
+            ));
+        }
+    }
+    (!empty).then_some(any)
+}

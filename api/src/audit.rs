@@ -1,0 +1,147 @@
+//! The NEN 7513 access log: who read or changed which client's data, on which basis, with what
+//! outcome.
+//!
+//! Changes write their rows inside their own transaction ([`write`]). Reads are collected per
+//! request in a [`ReadLog`] (one row per client, object kind, action and outcome) and written
+//! before the response is sent: a response never carries client data whose read is not logged.
+
+use std::collections::HashSet;
+use std::sync::Mutex;
+
+use chrono::{DateTime, Utc};
+use enumset::EnumSet;
+use inzage_entity::{AuditAction, AuditOutcome, Basis, Role, audit_event};
+use sea_orm::{ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait};
+use uuid::Uuid;
+
+use crate::auth::Viewer;
+use crate::policy::RoleSet;
+
+/// One event to log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AuditEntry {
+    pub client_id: Option<Uuid>,
+    pub action: AuditAction,
+    pub object_type: &'static str,
+    pub object_id: Option<Uuid>,
+    pub basis: Option<Basis>,
+    pub grant_id: Option<Uuid>,
+    pub outcome: AuditOutcome,
+}
+
+impl AuditEntry {
+    /// A successful action on a client's data.
+    pub fn success(client_id: Uuid, action: AuditAction, object_type: &'static str) -> Self {
+        Self {
+            client_id: Some(client_id),
+            action,
+            object_type,
+            object_id: None,
+            basis: None,
+            grant_id: None,
+            outcome: AuditOutcome::Success,
+        }
+    }
+
+    /// A refused attempt on a client's data.
+    pub fn denied(client_id: Uuid, action: AuditAction, object_type: &'static str) -> Self {
+        Self { outcome: AuditOutcome::Denied, ..Self::success(client_id, action, object_type) }
+    }
+
+    pub fn on(mut self, object_id: Uuid) -> Self {
+        self.object_id = Some(object_id);
+        self
+    }
+
+    pub fn basis(mut self, basis: Option<Basis>, grant_id: Option<Uuid>) -> Self {
+        self.basis = basis;
+        self.grant_id = grant_id;
+        self
+    }
+}
+
+/// The role a viewer acts in when using `basis`: the one the basis was granted for.
+pub fn acting_role(roles: RoleSet, basis: Option<Basis>) -> Option<Role> {
+    let candidates: RoleSet = match basis {
+        Some(Basis::Own) => Role::Client.into(),
+        Some(Basis::Guardian) => Role::Guardian.into(),
+        Some(Basis::Caseload) => Role::Counselor | Role::CounselorPlus,
+        Some(Basis::Supervisor) => Role::Supervisor.into(),
+        Some(Basis::Secretary) => Role::Secretary.into(),
+        Some(Basis::Relative) => Role::Relative.into(),
+        Some(Basis::Emergency) => Role::Counselor | Role::CounselorPlus | Role::Supervisor,
+        _ => EnumSet::empty(),
+    };
+    roles.intersection(candidates).iter().next().or_else(|| roles.iter().next())
+}
+
+fn row(viewer: &Viewer, now: DateTime<Utc>, request_id: &str, entry: AuditEntry) -> audit_event::ActiveModel {
+    audit_event::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        occurred_at: Set(now),
+        actor_id: Set(Some(viewer.user_id)),
+        actor_role: Set(acting_role(viewer.roles, entry.basis)),
+        client_id: Set(entry.client_id),
+        action: Set(entry.action),
+        object_type: Set(entry.object_type.to_owned()),
+        object_id: Set(entry.object_id),
+        basis: Set(entry.basis.map(|b| b.name().to_owned())),
+        grant_id: Set(entry.grant_id),
+        outcome: Set(entry.outcome),
+        request_id: Set((!request_id.is_empty()).then(|| request_id.to_owned())),
+        emergency: Set(entry.basis == Some(Basis::Emergency) || entry.action == AuditAction::EmergencyAccess),
+    }
+}
+
+/// Writes one row (inside the caller's transaction, for changes).
+pub async fn write(
+    txn: &impl ConnectionTrait,
+    viewer: &Viewer,
+    now: DateTime<Utc>,
+    request_id: &str,
+    entry: AuditEntry,
+) -> Result<(), DbErr> {
+    audit_event::Entity::insert(row(viewer, now, request_id, entry)).exec_without_returning(txn).await?;
+    Ok(())
+}
+
+/// The reads of one request, written together before the response leaves.
+pub struct ReadLog {
+    viewer: Viewer,
+    now: DateTime<Utc>,
+    request_id: String,
+    entries: Mutex<(Vec<AuditEntry>, HashSet<ReadKey>)>,
+}
+
+/// What makes two reads in one request the same row: client, action, object kind, outcome.
+type ReadKey = (Option<Uuid>, AuditAction, &'static str, AuditOutcome);
+
+impl ReadLog {
+    pub fn new(viewer: Viewer, now: DateTime<Utc>, request_id: String) -> Self {
+        Self { viewer, now, request_id, entries: Mutex::new((Vec::new(), HashSet::new())) }
+    }
+
+    /// Notes a read (or refused read); repeated reads of the same kind of object of the same
+    /// client in one request make one row.
+    pub fn record(&self, entry: AuditEntry) {
+        let mut guard = self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let (entries, seen) = &mut *guard;
+        if seen.insert((entry.client_id, entry.action, entry.object_type, entry.outcome)) {
+            entries.push(entry);
+        }
+    }
+
+    /// Writes every noted read in one statement.
+    pub async fn flush(&self, db: &impl ConnectionTrait) -> Result<(), DbErr> {
+        let entries = {
+            let mut guard = self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            std::mem::take(&mut guard.0)
+        };
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let rows = entries.into_iter().map(|entry| row(&self.viewer, self.now, &self.request_id, entry));
+        audit_event::Entity::insert_many(rows).exec_without_returning(db).await?;
+        Ok(())
+    }
+}

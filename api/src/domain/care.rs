@@ -1,0 +1,467 @@
+//! Care relations, the dossier and tools: linking people to clients, writing dossier entries,
+//! assigning tools, and the reads behind the Client fields.
+
+use chrono::{DateTime, Utc};
+use inzage_entity::{
+    AuditAction, DossierEntryKind, Role, audit_event, caseload_link, dossier_entry, guardian_link, relative_link,
+    supervision_link, tool, user,
+};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect,
+};
+use uuid::Uuid;
+
+use super::Operation;
+use super::accounts::{self, NewAccount, NewContact};
+use super::values::{DisplayName, Email, Invalid};
+use crate::access::{self, ClientAccess};
+use crate::audit::{self, AuditEntry};
+use crate::error::{ApiError, ApiResult};
+use crate::policy::client::{self as rules, Basis, BasisSet, DossierScope, EntryTarget};
+use crate::policy::{self, COUNSELOR_ROLES, RoleSet};
+
+/// The client `client_id` as the operation's viewer may see it; `NOT_FOUND` otherwise.
+pub async fn visible_client(db: &impl ConnectionTrait, op: &Operation<'_>, client_id: Uuid) -> ApiResult<ClientAccess> {
+    access::load_one(db, op.viewer, op.now, client_id).await?.ok_or_else(|| ApiError::not_found("client"))
+}
+
+/// Writes a DENIED row for a refused change, outside the (rolled back) transaction, and returns
+/// the refusal.
+async fn refuse(
+    db: &crate::db::Database,
+    op: &Operation<'_>,
+    client_id: Uuid,
+    action: AuditAction,
+    object_type: &'static str,
+    reason: &'static str,
+) -> ApiError {
+    let entry = AuditEntry::denied(client_id, action, object_type);
+    if let Err(err) = audit::write(db.conn(), op.viewer, op.now, op.request_id, entry).await {
+        tracing::error!(error = %err, "writing a DENIED audit row failed");
+    }
+    ApiError::forbidden(reason)
+}
+
+/// Which link a care-relation mutation makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CareLink {
+    Counselor,
+    Supervisor,
+    Guardian,
+}
+
+impl CareLink {
+    fn object_type(self) -> &'static str {
+        match self {
+            Self::Counselor => "CaseloadLink",
+            Self::Supervisor => "SupervisionLink",
+            Self::Guardian => "GuardianLink",
+        }
+    }
+
+    /// Roles the linked person must hold.
+    fn required_roles(self) -> RoleSet {
+        match self {
+            Self::Counselor => COUNSELOR_ROLES,
+            Self::Supervisor => Role::Supervisor.into(),
+            Self::Guardian => Role::Guardian.into(),
+        }
+    }
+
+    fn field(self) -> &'static str {
+        match self {
+            Self::Counselor => "counselorId",
+            Self::Supervisor => "supervisorId",
+            Self::Guardian => "guardianId",
+        }
+    }
+}
+
+/// Links (or unlinks) a counselor, supervisor or guardian to a client.
+pub async fn set_link(
+    db: &crate::db::Database,
+    op: &Operation<'_>,
+    client_id: Uuid,
+    person_id: Uuid,
+    link: CareLink,
+    linked: bool,
+) -> ApiResult<ClientAccess> {
+    let txn = db.begin_write().await?;
+    let client = visible_client(&*txn, op, client_id).await?;
+    let action = if linked { AuditAction::Create } else { AuditAction::Delete };
+    if let policy::Decision::Deny(reason) = rules::link_to_client(op.viewer.roles, client.access.bases) {
+        drop(txn);
+        return Err(refuse(db, op, client_id, action, link.object_type(), reason).await);
+    }
+    let person = accounts::find_visible(&*txn, op.viewer, person_id).await?;
+    let person_roles = accounts::roles_of(&*txn, &[person.id]).await?.remove(&person.id).unwrap_or_default();
+    if linked
+        && (person.organization_id != client.client.organization_id
+            || !person.active
+            || person_roles.is_disjoint(link.required_roles()))
+    {
+        return Err(ApiError::bad_input(
+            link.field(),
+            "is not an active account with the right role in this organisation",
+        ));
+    }
+    let now = op.now;
+    match (link, linked) {
+        (CareLink::Counselor, true) => {
+            caseload_link::Entity::insert(caseload_link::ActiveModel {
+                counselor_id: Set(person.id),
+                client_id: Set(client_id),
+                created_at: Set(now),
+            })
+            .on_conflict(
+                OnConflict::columns([caseload_link::Column::CounselorId, caseload_link::Column::ClientId])
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .exec_without_returning(&*txn)
+            .await?;
+        }
+        (CareLink::Counselor, false) => {
+            caseload_link::Entity::delete_many()
+                .filter(caseload_link::Column::CounselorId.eq(person.id))
+                .filter(caseload_link::Column::ClientId.eq(client_id))
+                .exec(&*txn)
+                .await?;
+        }
+        (CareLink::Supervisor, true) => {
+            supervision_link::Entity::insert(supervision_link::ActiveModel {
+                supervisor_id: Set(person.id),
+                client_id: Set(client_id),
+                created_at: Set(now),
+            })
+            .on_conflict(
+                OnConflict::columns([supervision_link::Column::SupervisorId, supervision_link::Column::ClientId])
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .exec_without_returning(&*txn)
+            .await?;
+        }
+        (CareLink::Guardian, true) => {
+            guardian_link::Entity::insert(guardian_link::ActiveModel {
+                guardian_id: Set(person.id),
+                client_id: Set(client_id),
+                created_at: Set(now),
+            })
+            .on_conflict(
+                OnConflict::columns([guardian_link::Column::GuardianId, guardian_link::Column::ClientId])
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .exec_without_returning(&*txn)
+            .await?;
+        }
+        (CareLink::Supervisor | CareLink::Guardian, false) => {
+            return Err(ApiError::internal("unlinking supervisors and guardians is not offered"));
+        }
+    }
+    let basis = rules::basis_used(client.access.bases, rules_link_granting());
+    audit::write(
+        &*txn,
+        op.viewer,
+        now,
+        op.request_id,
+        AuditEntry::success(client_id, action, link.object_type()).on(person.id).basis(basis, None),
+    )
+    .await?;
+    txn.commit().await?;
+    // The viewer's access may have changed (a counselor linking themself, or unlinking).
+    Ok(access::load(db.conn(), op.viewer, now, &[client_id]).await?.remove(&client_id).unwrap_or(client))
+}
+
+fn rules_link_granting() -> BasisSet {
+    Basis::Secretary | Basis::Caseload
+}
+
+/// Links a new client to the counselor who created them (inside the creating transaction).
+pub async fn link_creator(
+    txn: &impl ConnectionTrait,
+    counselor_id: Uuid,
+    client_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    caseload_link::Entity::insert(caseload_link::ActiveModel {
+        counselor_id: Set(counselor_id),
+        client_id: Set(client_id),
+        created_at: Set(now),
+    })
+    .exec_without_returning(txn)
+    .await?;
+    Ok(())
+}
+
+/// A client creates a RELATIVE account linked to them.
+pub async fn add_relative(
+    db: &crate::db::Database,
+    op: &Operation<'_>,
+    email: Email,
+    display_name: DisplayName,
+) -> ApiResult<user::Model> {
+    rules::add_relative(op.viewer.roles).check()?;
+    let txn = db.begin_write().await?;
+    let relative = accounts::insert_account(
+        &*txn,
+        op.viewer.organization_id,
+        NewAccount {
+            email,
+            display_name,
+            roles: Role::Relative.into(),
+            accepts_delegations: false,
+            contact: NewContact::default(),
+        },
+        op.now,
+    )
+    .await?;
+    relative_link::Entity::insert(relative_link::ActiveModel {
+        relative_id: Set(relative.id),
+        client_id: Set(op.viewer.user_id),
+        created_at: Set(op.now),
+    })
+    .exec_without_returning(&*txn)
+    .await?;
+    let entry = AuditEntry::success(op.viewer.user_id, AuditAction::Create, "Relative")
+        .on(relative.id)
+        .basis(Some(Basis::Own), None);
+    audit::write(&*txn, op.viewer, op.now, op.request_id, entry).await?;
+    txn.commit().await?;
+    Ok(relative)
+}
+
+/// The relatives a client added.
+pub async fn relatives_of(db: &impl ConnectionTrait, client_id: Uuid) -> Result<Vec<user::Model>, DbErr> {
+    let ids: Vec<Uuid> = relative_link::Entity::find()
+        .filter(relative_link::Column::ClientId.eq(client_id))
+        .select_only()
+        .column(relative_link::Column::RelativeId)
+        .into_tuple()
+        .all(db)
+        .await?;
+    user::Entity::find().filter(user::Column::Id.is_in(ids)).order_by_asc(user::Column::Id).all(db).await
+}
+
+/// A new dossier entry, parsed.
+#[derive(Debug, Clone)]
+pub struct NewDossierEntry {
+    pub kind: DossierEntryKind,
+    pub title: DisplayName,
+    pub body: String,
+    pub trajectory_id: Option<Uuid>,
+    pub workflow_id: Option<Uuid>,
+}
+
+/// Parses a dossier entry body: not blank, at most 100,000 characters.
+pub fn parse_body(raw: &str) -> Result<String, Invalid> {
+    if raw.trim().is_empty() {
+        return Err(Invalid("must not be empty".into()));
+    }
+    if raw.chars().count() > 100_000 {
+        return Err(Invalid("must be at most 100000 characters".into()));
+    }
+    Ok(raw.to_owned())
+}
+
+/// Writes a dossier entry (CASELOAD, DELEGATION, EMERGENCY; TRAJECTORY/TEAM in their
+/// trajectory; the client a RESULT in their workflow).
+pub async fn add_dossier_entry(
+    db: &crate::db::Database,
+    op: &Operation<'_>,
+    client_id: Uuid,
+    new: NewDossierEntry,
+) -> ApiResult<dossier_entry::Model> {
+    let txn = db.begin_write().await?;
+    let client = visible_client(&*txn, op, client_id).await?;
+    // Trajectories and workflows are not known to this service yet: any id given is unknown.
+    if new.trajectory_id.is_some() {
+        return Err(ApiError::bad_input("input.trajectoryId", "no such trajectory"));
+    }
+    if new.workflow_id.is_some() {
+        return Err(ApiError::bad_input("input.workflowId", "no such workflow"));
+    }
+    let target = EntryTarget { is_result: new.kind == DossierEntryKind::Result, ..EntryTarget::default() };
+    if let policy::Decision::Deny(reason) = rules::write_dossier(client.access.bases, target) {
+        drop(txn);
+        return Err(refuse(db, op, client_id, AuditAction::Create, "DossierEntry", reason).await);
+    }
+    let entry = dossier_entry::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        client_id: Set(client_id),
+        kind: Set(new.kind),
+        title: Set(new.title.into_inner()),
+        body: Set(new.body),
+        author_id: Set(Some(op.viewer.user_id)),
+        trajectory_id: Set(None),
+        workflow_id: Set(None),
+        created_at: Set(op.now),
+    }
+    .insert(&*txn)
+    .await?;
+    let basis = rules::basis_used(client.access.bases, rules::DOSSIER_WRITERS);
+    let grant = basis.and_then(|b| client.access.grant_for(b));
+    audit::write(
+        &*txn,
+        op.viewer,
+        op.now,
+        op.request_id,
+        AuditEntry::success(client_id, AuditAction::Create, "DossierEntry").on(entry.id).basis(basis, grant),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(entry)
+}
+
+/// One page of a client's dossier, oldest first, limited to what `scope` allows.
+pub async fn dossier_page(
+    db: &impl ConnectionTrait,
+    client_id: Uuid,
+    scope: DossierScope,
+    after: Option<Uuid>,
+    limit: u64,
+) -> Result<Vec<dossier_entry::Model>, DbErr> {
+    if !scope.all {
+        // Only trajectory and consent bases remain; no such entries exist yet.
+        return Ok(Vec::new());
+    }
+    let mut query = dossier_entry::Entity::find()
+        .filter(dossier_entry::Column::ClientId.eq(client_id))
+        .order_by_asc(dossier_entry::Column::Id)
+        .limit(limit + 1);
+    if let Some(after) = after {
+        query = query.filter(dossier_entry::Column::Id.gt(after));
+    }
+    query.all(db).await
+}
+
+/// One page of a client's access log, oldest first.
+pub async fn access_log_page(
+    db: &impl ConnectionTrait,
+    client_id: Uuid,
+    after: Option<Uuid>,
+    limit: u64,
+) -> Result<Vec<audit_event::Model>, DbErr> {
+    let mut query = audit_event::Entity::find()
+        .filter(audit_event::Column::ClientId.eq(client_id))
+        .order_by_asc(audit_event::Column::Id)
+        .limit(limit + 1);
+    if let Some(after) = after {
+        query = query.filter(audit_event::Column::Id.gt(after));
+    }
+    query.all(db).await
+}
+
+/// A tool to assign, parsed.
+#[derive(Debug, Clone)]
+pub struct NewTool {
+    pub name: DisplayName,
+    pub content: String,
+}
+
+/// Assigns a tool to a client (SECRETARY or a counselor of the client).
+pub async fn assign_tool(
+    db: &crate::db::Database,
+    op: &Operation<'_>,
+    client_id: Uuid,
+    counselor_id: Option<Uuid>,
+    new: NewTool,
+) -> ApiResult<(tool::Model, ClientAccess)> {
+    let txn = db.begin_write().await?;
+    let client = visible_client(&*txn, op, client_id).await?;
+    if let policy::Decision::Deny(reason) = rules::assign_tool(client.access.bases) {
+        drop(txn);
+        return Err(refuse(db, op, client_id, AuditAction::Create, "Tool", reason).await);
+    }
+    let counselor_id = match counselor_id {
+        Some(id) => {
+            let counselor = accounts::find_visible(&*txn, op.viewer, id).await?;
+            let roles = accounts::roles_of(&*txn, &[id]).await?.remove(&id).unwrap_or_default();
+            if roles.is_disjoint(COUNSELOR_ROLES) || counselor.organization_id != client.client.organization_id {
+                return Err(ApiError::bad_input("input.counselorId", "is not a counselor of this organisation"));
+            }
+            Some(id)
+        }
+        None if !op.viewer.roles.is_disjoint(COUNSELOR_ROLES) => Some(op.viewer.user_id),
+        None => None,
+    };
+    let tool = insert_tool(&*txn, client_id, counselor_id, new, op.now).await?;
+    let basis = rules::basis_used(client.access.bases, Basis::Secretary | Basis::Caseload);
+    audit::write(
+        &*txn,
+        op.viewer,
+        op.now,
+        op.request_id,
+        AuditEntry::success(client_id, AuditAction::Create, "Tool").on(tool.id).basis(basis, None),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok((tool, client))
+}
+
+async fn insert_tool(
+    txn: &impl ConnectionTrait,
+    owner_id: Uuid,
+    counselor_id: Option<Uuid>,
+    new: NewTool,
+    now: DateTime<Utc>,
+) -> Result<tool::Model, DbErr> {
+    tool::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        owner_id: Set(owner_id),
+        counselor_id: Set(counselor_id),
+        name: Set(new.name.into_inner()),
+        content: Set(new.content),
+        assigned_at: Set(now),
+    }
+    .insert(txn)
+    .await
+}
+
+/// A client or relative makes a self-help tool of their own.
+pub async fn create_self_help_tool(
+    db: &crate::db::Database,
+    op: &Operation<'_>,
+    new: NewTool,
+) -> ApiResult<tool::Model> {
+    rules::create_self_help_tool(op.viewer.roles).check()?;
+    let txn = db.begin_write().await?;
+    let tool = insert_tool(&*txn, op.viewer.user_id, None, new, op.now).await?;
+    let entry =
+        AuditEntry::success(op.viewer.user_id, AuditAction::Create, "Tool").on(tool.id).basis(Some(Basis::Own), None);
+    audit::write(&*txn, op.viewer, op.now, op.request_id, entry).await?;
+    txn.commit().await?;
+    Ok(tool)
+}
+
+/// The tools each of `owner_ids` owns, oldest first.
+pub async fn tools_of(db: &impl ConnectionTrait, owner_ids: &[Uuid]) -> Result<Vec<tool::Model>, DbErr> {
+    tool::Entity::find()
+        .filter(tool::Column::OwnerId.is_in(owner_ids.iter().copied()))
+        .order_by_asc(tool::Column::Id)
+        .all(db)
+        .await
+}
+
+/// The active counselors linked to each of `client_ids`, as (client, counselor) pairs.
+pub async fn counselors_of(db: &impl ConnectionTrait, client_ids: &[Uuid]) -> Result<Vec<(Uuid, user::Model)>, DbErr> {
+    let links = caseload_link::Entity::find()
+        .filter(caseload_link::Column::ClientId.is_in(client_ids.iter().copied()))
+        .all(db)
+        .await?;
+    let counselor_ids: Vec<Uuid> = links.iter().map(|l| l.counselor_id).collect();
+    let counselors: std::collections::HashMap<Uuid, user::Model> = user::Entity::find()
+        .filter(Condition::all().add(user::Column::Id.is_in(counselor_ids)).add(user::Column::Active.eq(true)))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u))
+        .collect();
+    let mut pairs: Vec<(Uuid, user::Model)> =
+        links.into_iter().filter_map(|l| counselors.get(&l.counselor_id).map(|c| (l.client_id, c.clone()))).collect();
+    pairs.sort_by_key(|(client, counselor)| (*client, counselor.id));
+    Ok(pairs)
+}

@@ -1,0 +1,336 @@
+//! A client as a viewer sees it: every field asks the policy, and every read of client data is
+//! noted in the request's access log.
+
+use async_graphql::connection::Connection;
+use async_graphql::{Context, ID, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+use inzage_entity::{AuditAction, audit_event, dossier_entry, tool, user};
+use uuid::Uuid;
+
+use super::accounts::User;
+use super::groups::Group;
+use super::trajectories::Trajectory;
+use super::workflows::Workflow;
+use crate::access::{Access, ClientAccess};
+use crate::audit::AuditEntry;
+use crate::domain::care;
+use crate::error::{ApiError, ApiResult, FieldResult};
+use crate::graphql::enums::{AccessBasis, AuditOutcome, DossierEntryKind, Role, TrajectoryStatus};
+use crate::graphql::pagination::{connection, cursor, page_size};
+use crate::graphql::{ContextExt, enums};
+use crate::policy::Decision;
+use crate::policy::client::{self as rules, BasisSet, EntryTarget};
+
+/// A client the viewer has a basis for, or a name-only reference (no bases) reached through a
+/// record the viewer may see.
+pub struct Client {
+    pub model: user::Model,
+    pub access: Access,
+}
+
+impl From<ClientAccess> for Client {
+    fn from(found: ClientAccess) -> Self {
+        Self { model: found.client, access: found.access }
+    }
+}
+
+impl Client {
+    /// Asks the policy, notes the read (or the refusal) in the access log, and answers
+    /// `FORBIDDEN` when refused.
+    fn guard(
+        &self,
+        ctx: &Context<'_>,
+        object_type: &'static str,
+        decision: Decision,
+        granting: BasisSet,
+    ) -> ApiResult<()> {
+        guard_read(ctx, self.model.id, &self.access, object_type, decision, granting)
+    }
+}
+
+/// Notes a read of `object_type` of the client in the request's access log, with the basis
+/// that granted it, or a DENIED row and `FORBIDDEN` when the policy refused.
+pub fn guard_read(
+    ctx: &Context<'_>,
+    client_id: Uuid,
+    access: &Access,
+    object_type: &'static str,
+    decision: Decision,
+    granting: BasisSet,
+) -> ApiResult<()> {
+    let log = ctx.read_log()?;
+    match decision {
+        Decision::Allow => {
+            let basis = rules::basis_used(access.bases, granting);
+            let grant = basis.and_then(|b| access.grant_for(b));
+            log.record(AuditEntry::success(client_id, AuditAction::Read, object_type).basis(basis, grant));
+            Ok(())
+        }
+        Decision::Deny(reason) => {
+            log.record(AuditEntry::denied(client_id, AuditAction::Read, object_type));
+            Err(ApiError::forbidden(reason))
+        }
+    }
+}
+
+/// The access-log entry for finding a client (by id, in a list or a search).
+pub fn lookup_entry(client: &ClientAccess, action: AuditAction) -> AuditEntry {
+    let basis = rules::basis_used(client.access.bases, BasisSet::all());
+    let grant = basis.and_then(|b| client.access.grant_for(b));
+    AuditEntry::success(client.client.id, action, "Client").basis(basis, grant)
+}
+
+#[Object]
+impl Client {
+    async fn id(&self) -> ID {
+        ID(self.model.id.to_string())
+    }
+
+    async fn display_name(&self) -> &str {
+        &self.model.display_name
+    }
+
+    async fn contact(&self, ctx: &Context<'_>) -> FieldResult<Option<ContactDetails>> {
+        self.guard(ctx, "ContactDetails", rules::read_contact(self.access.bases), rules::CONTACT_READERS)?;
+        let row = ctx.loaders().contacts.load_one(self.model.id).await?;
+        Ok(Some(ContactDetails {
+            email: Some(self.model.email.clone()),
+            phone: row.as_ref().and_then(|r| r.phone.clone()),
+            address: row.as_ref().and_then(|r| r.address.clone()),
+            birth_date: row.as_ref().and_then(|r| r.birth_date).map(|d| d.format("%Y-%m-%d").to_string()),
+        }))
+    }
+
+    async fn counselors(&self, ctx: &Context<'_>) -> FieldResult<Option<Vec<User>>> {
+        self.guard(ctx, "Counselors", rules::read_counselors(self.access.bases), rules::COUNSELOR_READERS)?;
+        let counselors = ctx.loaders().counselors.load_one(self.model.id).await?.unwrap_or_default();
+        Ok(Some(counselors.into_iter().map(User).collect()))
+    }
+
+    async fn relatives(&self, ctx: &Context<'_>) -> FieldResult<Option<Vec<User>>> {
+        self.guard(ctx, "Relatives", rules::read_relatives(self.access.bases), rules::RELATIVE_READERS)?;
+        match rules::relatives_scope(self.access.bases) {
+            rules::RelativesScope::All => {
+                let relatives = care::relatives_of(ctx.app().db.conn(), self.model.id).await?;
+                Ok(Some(relatives.into_iter().map(User).collect()))
+            }
+            // Counselors see only relatives who share a conversation with them; conversations
+            // are the only way a relative becomes known to a counselor.
+            rules::RelativesScope::SharingAConversation | rules::RelativesScope::None => Ok(Some(Vec::new())),
+        }
+    }
+
+    async fn dossier(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default_with = "Some(50)")] first: Option<i32>,
+        after: Option<String>,
+    ) -> FieldResult<Option<Connection<String, DossierEntry>>> {
+        let limit = page_size(first)?;
+        let after = cursor(after.as_deref())?;
+        self.guard(ctx, "DossierEntry", rules::read_dossier(self.access.bases), rules::DOSSIER_READERS)?;
+        let scope = rules::dossier_scope(self.access.bases);
+        let rows = care::dossier_page(ctx.app().db.conn(), self.model.id, scope, after, limit).await?;
+        let rows = rows.into_iter().map(DossierEntry).collect();
+        Ok(Some(connection(rows, limit, after, |entry: &DossierEntry| entry.0.id)))
+    }
+
+    async fn tools(&self, ctx: &Context<'_>) -> FieldResult<Option<Vec<Tool>>> {
+        self.guard(ctx, "Tool", rules::read_tools(self.access.bases), rules::TOOL_READERS)?;
+        let tools = ctx.loaders().tools.load_one(self.model.id).await?.unwrap_or_default();
+        Ok(Some(tools.into_iter().map(|model| Tool { model, owner_access: self.access.clone() }).collect()))
+    }
+
+    async fn trajectories(
+        &self,
+        ctx: &Context<'_>,
+        status: Option<TrajectoryStatus>,
+    ) -> FieldResult<Option<Vec<Trajectory>>> {
+        let _ = status;
+        self.guard(ctx, "Trajectory", rules::read_trajectories(self.access.bases), rules::TRAJECTORY_READERS)?;
+        Ok(Some(Vec::new()))
+    }
+
+    /// The groups this client is in that the viewer may see.
+    async fn groups(&self) -> Vec<Group> {
+        Vec::new()
+    }
+
+    async fn access_log(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default_with = "Some(50)")] first: Option<i32>,
+        after: Option<String>,
+    ) -> FieldResult<Option<Connection<String, AuditEvent>>> {
+        let limit = page_size(first)?;
+        let after = cursor(after.as_deref())?;
+        self.guard(ctx, "AccessLog", rules::read_access_log(self.access.bases), rules::ACCESS_LOG_READERS)?;
+        let rows = care::access_log_page(ctx.app().db.conn(), self.model.id, after, limit).await?;
+        let rows = rows.into_iter().map(AuditEvent).collect();
+        Ok(Some(connection(rows, limit, after, |event: &AuditEvent| event.0.id)))
+    }
+
+    async fn viewer_access(&self) -> ViewerAccess {
+        let bases = self.access.bases;
+        ViewerAccess {
+            bases: bases.iter().map(AccessBasis::from).collect(),
+            can_read_contact: rules::read_contact(bases).is_allowed(),
+            can_read_dossier: rules::read_dossier(bases).is_allowed(),
+            can_write_dossier: rules::write_dossier(bases, EntryTarget::default()).is_allowed()
+                || rules::write_dossier(bases, EntryTarget { in_own_trajectory: true, ..EntryTarget::default() })
+                    .is_allowed(),
+            expires_at: self.access.expires_at(),
+        }
+    }
+}
+
+#[derive(SimpleObject, Debug, Clone)]
+pub struct ContactDetails {
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub address: Option<String>,
+    pub birth_date: Option<String>,
+}
+
+#[derive(SimpleObject, Debug, Clone)]
+pub struct ViewerAccess {
+    pub bases: Vec<AccessBasis>,
+    pub can_read_contact: bool,
+    pub can_read_dossier: bool,
+    pub can_write_dossier: bool,
+    /// Earliest end of a time-bound basis (delegation, consent, emergency), if any.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// An entry of a client's dossier the viewer may read.
+pub struct DossierEntry(pub dossier_entry::Model);
+
+#[Object]
+impl DossierEntry {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+
+    async fn kind(&self) -> DossierEntryKind {
+        self.0.kind.into()
+    }
+
+    async fn title(&self) -> &str {
+        &self.0.title
+    }
+
+    async fn body(&self) -> &str {
+        &self.0.body
+    }
+
+    async fn author(&self, ctx: &Context<'_>) -> FieldResult<Option<User>> {
+        let Some(author) = self.0.author_id else { return Ok(None) };
+        Ok(ctx.loaders().users.load_one(author).await?.map(User))
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+
+    async fn trajectory(&self) -> Option<Trajectory> {
+        None
+    }
+
+    async fn workflow(&self) -> Option<Workflow> {
+        None
+    }
+}
+
+/// A tool of a client (or a relative's own self-help tool).
+pub struct Tool {
+    pub model: tool::Model,
+    /// The viewer's access to the tool's owner.
+    pub owner_access: Access,
+}
+
+#[Object]
+impl Tool {
+    async fn id(&self) -> ID {
+        ID(self.model.id.to_string())
+    }
+
+    async fn name(&self) -> &str {
+        &self.model.name
+    }
+
+    async fn owner(&self, ctx: &Context<'_>) -> FieldResult<User> {
+        let owner = ctx.loaders().users.load_one(self.model.owner_id).await?;
+        Ok(User(owner.ok_or_else(|| ApiError::internal("tool without owner"))?))
+    }
+
+    async fn counselor(&self, ctx: &Context<'_>) -> FieldResult<Option<User>> {
+        let Some(counselor) = self.model.counselor_id else { return Ok(None) };
+        Ok(ctx.loaders().users.load_one(counselor).await?.map(User))
+    }
+
+    async fn assigned_at(&self) -> DateTime<Utc> {
+        self.model.assigned_at
+    }
+
+    /// FORBIDDEN for SECRETARY.
+    async fn content(&self, ctx: &Context<'_>) -> FieldResult<Option<&str>> {
+        let bases = self.owner_access.bases;
+        guard_read(
+            ctx,
+            self.model.owner_id,
+            &self.owner_access,
+            "ToolContent",
+            rules::read_tool_content(bases),
+            rules::TOOL_CONTENT_READERS,
+        )?;
+        Ok(Some(&self.model.content))
+    }
+}
+
+/// One row of a client's access log.
+pub struct AuditEvent(pub audit_event::Model);
+
+#[Object]
+impl AuditEvent {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+
+    async fn occurred_at(&self) -> DateTime<Utc> {
+        self.0.occurred_at
+    }
+
+    /// Who acted; shown to the client whose log it is, whichever organisation they are in.
+    async fn actor(&self, ctx: &Context<'_>) -> FieldResult<Option<User>> {
+        let Some(actor) = self.0.actor_id else { return Ok(None) };
+        Ok(ctx.loaders().users.load_one(actor).await?.map(User))
+    }
+
+    async fn actor_role(&self) -> Option<Role> {
+        self.0.actor_role.map(Role::from)
+    }
+
+    async fn action(&self) -> enums::AuditAction {
+        self.0.action.into()
+    }
+
+    async fn object_type(&self) -> &str {
+        &self.0.object_type
+    }
+
+    async fn object_id(&self) -> Option<ID> {
+        self.0.object_id.map(|id| ID(id.to_string()))
+    }
+
+    async fn basis(&self) -> Option<AccessBasis> {
+        self.0.basis.as_deref().and_then(inzage_entity::Basis::from_name).map(AccessBasis::from)
+    }
+
+    async fn outcome(&self) -> AuditOutcome {
+        self.0.outcome.into()
+    }
+
+    async fn emergency(&self) -> bool {
+        self.0.emergency
+    }
+}
