@@ -42,8 +42,12 @@ impl Started {
 
 /// Starts `inzage` (no subcommand) in `dir` on a free port and reads its banner.
 fn start(dir: &Path) -> Started {
-    let mut child =
-        inzage(dir).env("INZAGE_LISTEN", "127.0.0.1:0").stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("run");
+    let mut child = inzage(dir)
+        .env("INZAGE_LISTEN", "127.0.0.1:0")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("run");
     let stdout = child.stdout.take().expect("stdout");
     let (sender, receiver) = mpsc::channel();
     std::thread::spawn(move || {

@@ -131,8 +131,6 @@ async fn oversized_bodies_are_refused(backend: Backend) {
     assert_eq!(response.status(), 413);
 }
 
-
-
 async fn internal_errors_carry_a_request_id_and_no_details(backend: Backend) {
     let app = TestApp::spawn(&backend).await;
     let (_, admin) = app.organization("Zuid").await;
