@@ -1,0 +1,146 @@
+//! Emergency access ("break the glass") and the access log it leaves behind.
+
+mod common;
+
+use chrono::Duration;
+use common::{Backend, TestApp, data, error_code};
+use inzage_entity::{NotificationKind, Role, notification};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+struct Setup {
+    secretary: Uuid,
+    carla: Uuid,
+    koen: Uuid,
+    lotte: Uuid,
+}
+
+async fn setup(app: &TestApp) -> Setup {
+    let (org, _) = app.organization("De Linde").await;
+    let secretary = app.user(org, "secretary@linde.example", &[Role::Secretary]).await;
+    let carla = app.user(org, "carla@linde.example", &[Role::Counselor]).await;
+    let koen = app.user(org, "koen@linde.example", &[Role::Counselor]).await;
+    let created = app
+        .as_user(
+            carla,
+            r#"mutation { createUser(input: {email: "lotte@linde.example", displayName: "Lotte", roles: [CLIENT]}) { id } }"#,
+            json!({}),
+        )
+        .await;
+    let lotte = Uuid::parse_str(data(&created)["createUser"]["id"].as_str().expect("id")).expect("uuid");
+    let entry = r#"mutation($c: ID!) { addDossierEntry(clientId: $c, input: {kind: REPORT, title: "Intake", body: "Allergic to penicillin."}) { id } }"#;
+    data(&app.as_user(carla, entry, json!({"c": lotte})).await);
+    Setup { secretary, carla, koen, lotte }
+}
+
+const BREAK: &str = "mutation($c: ID!, $r: String!) { breakGlass(clientId: $c, reason: $r) { id reason startsAt endsAt client { displayName } user { displayName } } }";
+const READ: &str =
+    "query($id: ID!) { client(id: $id) { dossier { nodes { title body } } viewerAccess { bases expiresAt } } }";
+const REASON: &str = "Unconscious at the front desk; need allergy information";
+
+async fn log_of(app: &TestApp, client: Uuid) -> Vec<Value> {
+    let response = app
+        .as_user(
+            client,
+            "query($id: ID!) { client(id: $id) { accessLog(first: 200) { nodes { actor { displayName } action objectType basis outcome emergency } } } }",
+            json!({"id": client}),
+        )
+        .await;
+    data(&response)["client"]["accessLog"]["nodes"].as_array().expect("log").clone()
+}
+
+async fn a_counselor_without_basis_breaks_the_glass_reads_and_loses_access_when_it_ends(backend: Backend) {
+    let app = TestApp::spawn(&backend).await;
+    let s = setup(&app).await;
+
+    let before = app.as_user(s.koen, READ, json!({"id": s.lotte})).await;
+    assert_eq!(error_code(&before), Some("NOT_FOUND"));
+
+    let short = app.as_user(s.koen, BREAK, json!({"c": s.lotte, "r": "urgent"})).await;
+    assert_eq!(error_code(&short), Some("BAD_USER_INPUT"));
+    assert_eq!(short["errors"][0]["extensions"]["field"], "reason");
+
+    let broken = app.as_user(s.koen, BREAK, json!({"c": s.lotte, "r": REASON})).await;
+    let grant = &data(&broken)["breakGlass"];
+    assert_eq!(grant["client"]["displayName"], "Lotte");
+    assert_eq!(grant["user"]["displayName"], "koen");
+    assert_eq!(grant["startsAt"], "2026-03-02T09:00:00+00:00");
+    assert_eq!(grant["endsAt"], "2026-03-02T13:00:00+00:00", "240 minutes by default");
+
+    let again = app.as_user(s.koen, BREAK, json!({"c": s.lotte, "r": REASON})).await;
+    assert_eq!(data(&again)["breakGlass"]["id"], grant["id"], "a second break returns the active one");
+
+    let read = app.as_user(s.koen, READ, json!({"id": s.lotte})).await;
+    let client = &data(&read)["client"];
+    assert_eq!(client["dossier"]["nodes"][0]["body"], "Allergic to penicillin.");
+    assert_eq!(client["viewerAccess"]["bases"], json!(["EMERGENCY"]));
+    assert_eq!(client["viewerAccess"]["expiresAt"], grant["endsAt"]);
+
+    app.clock.advance(Duration::minutes(239));
+    data(&app.as_user(s.koen, READ, json!({"id": s.lotte})).await);
+    app.clock.advance(Duration::minutes(1));
+    let after = app.as_user(s.koen, READ, json!({"id": s.lotte})).await;
+    assert_eq!(error_code(&after), Some("NOT_FOUND"), "access ends at the deadline");
+    let list = app.as_user(s.koen, "{ clients { nodes { id } } }", json!({})).await;
+    assert_eq!(data(&list)["clients"]["nodes"], json!([]));
+}
+
+async fn emergency_access_is_logged_with_the_emergency_flag_and_notifies(backend: Backend) {
+    let app = TestApp::spawn(&backend).await;
+    let s = setup(&app).await;
+    let denied = app.as_user(s.koen, READ, json!({"id": s.lotte})).await;
+    assert_eq!(error_code(&denied), Some("NOT_FOUND"));
+    data(&app.as_user(s.koen, BREAK, json!({"c": s.lotte, "r": REASON})).await);
+    data(&app.as_user(s.koen, READ, json!({"id": s.lotte})).await);
+
+    let log = log_of(&app, s.lotte).await;
+    let by_koen: Vec<&Value> = log.iter().filter(|e| e["actor"]["displayName"] == "koen").collect();
+    assert!(
+        by_koen.iter().any(|e| e["action"] == "READ" && e["objectType"] == "Client" && e["outcome"] == "DENIED"),
+        "the refused lookup is logged: {by_koen:#?}"
+    );
+    assert!(
+        by_koen
+            .iter()
+            .any(|e| e["action"] == "EMERGENCY_ACCESS" && e["emergency"] == true && e["basis"] == "EMERGENCY"),
+        "{by_koen:#?}"
+    );
+    let dossier_read = by_koen.iter().find(|e| e["objectType"] == "DossierEntry").expect("the dossier read is logged");
+    assert_eq!(dossier_read["basis"], "EMERGENCY");
+    assert_eq!(dossier_read["emergency"], true);
+    assert!(log.iter().filter(|e| e["actor"]["displayName"] == "carla").all(|e| e["emergency"] == false));
+
+    let notified: Vec<Uuid> = notification::Entity::find()
+        .filter(notification::Column::Kind.eq(NotificationKind::EmergencyAccess))
+        .all(app.app.db.conn())
+        .await
+        .expect("notifications")
+        .into_iter()
+        .map(|n| n.recipient_id)
+        .collect();
+    assert!(notified.contains(&s.lotte), "the client is notified");
+    assert!(notified.contains(&s.carla), "the client's counselor is notified");
+    assert_eq!(notified.len(), 2);
+}
+
+async fn only_counselors_and_supervisors_without_access_break_the_glass(backend: Backend) {
+    let app = TestApp::spawn(&backend).await;
+    let s = setup(&app).await;
+    let secretary = app.as_user(s.secretary, BREAK, json!({"c": s.lotte, "r": REASON})).await;
+    assert_eq!(error_code(&secretary), Some("FORBIDDEN"));
+    let own = app.as_user(s.carla, BREAK, json!({"c": s.lotte, "r": REASON})).await;
+    assert_eq!(error_code(&own), Some("FORBIDDEN"), "Carla already has access");
+    let (other_org, _) = app.organization("Elders").await;
+    let stranger = app.user(other_org, "stranger@elders.example", &[Role::Counselor]).await;
+    let foreign = app.as_user(stranger, BREAK, json!({"c": s.lotte, "r": REASON})).await;
+    assert_eq!(error_code(&foreign), Some("NOT_FOUND"), "no emergency access across organisations");
+    let count = notification::Entity::find().all(app.app.db.conn()).await.expect("notifications").len();
+    assert_eq!(count, 0, "refusals notify nobody");
+}
+
+on_every_database!(
+    a_counselor_without_basis_breaks_the_glass_reads_and_loses_access_when_it_ends,
+    emergency_access_is_logged_with_the_emergency_flag_and_notifies,
+    only_counselors_and_supervisors_without_access_break_the_glass,
+);
