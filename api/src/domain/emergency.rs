@@ -92,3 +92,11 @@ pub async fn break_glass(
     let client = visible_client(db.conn(), op, client_id).await?;
     Ok((grant, client))
 }
+
+/// An emergency access by id.
+pub async fn find(
+    db: &impl sea_orm::ConnectionTrait,
+    id: Uuid,
+) -> Result<Option<emergency_access::Model>, sea_orm::DbErr> {
+    emergency_access::Entity::find_by_id(id).one(db).await
+}

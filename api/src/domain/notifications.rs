@@ -44,3 +44,47 @@ pub async fn notify(
     notification::Entity::insert_many(rows).exec_without_returning(txn).await?;
     Ok(())
 }
+
+/// One page of a person's notifications, oldest first.
+pub async fn page(
+    db: &impl ConnectionTrait,
+    recipient: Uuid,
+    unread_only: bool,
+    after: Option<Uuid>,
+    limit: u64,
+) -> Result<Vec<notification::Model>, DbErr> {
+    use sea_orm::{ColumnTrait, QueryFilter, QueryOrder, QuerySelect};
+    let mut query = notification::Entity::find()
+        .filter(notification::Column::RecipientId.eq(recipient))
+        .order_by_asc(notification::Column::Id)
+        .limit(limit + 1);
+    if unread_only {
+        query = query.filter(notification::Column::ReadAt.is_null());
+    }
+    if let Some(after) = after {
+        query = query.filter(notification::Column::Id.gt(after));
+    }
+    query.all(db).await
+}
+
+/// Marks the given notifications of `recipient` read; others' ids are ignored. Returns how
+/// many changed (already read ones do not count).
+pub async fn mark_read(
+    db: &crate::db::Database,
+    recipient: Uuid,
+    ids: &[Uuid],
+    now: DateTime<Utc>,
+) -> Result<u64, DbErr> {
+    use sea_orm::sea_query::Expr;
+    use sea_orm::{ColumnTrait, QueryFilter};
+    let txn = db.begin_write().await?;
+    let result = notification::Entity::update_many()
+        .col_expr(notification::Column::ReadAt, Expr::value(now))
+        .filter(notification::Column::RecipientId.eq(recipient))
+        .filter(notification::Column::Id.is_in(ids.iter().copied()))
+        .filter(notification::Column::ReadAt.is_null())
+        .exec(&*txn)
+        .await?;
+    txn.commit().await?;
+    Ok(result.rows_affected)
+}

@@ -92,3 +92,21 @@ pub enum GroupVisibility {
     ClientVisible,
     Mutual,
 }
+
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "inzage_entity::NotificationKind")]
+pub enum NotificationKind {
+    ConsentRequested,
+    ConsentGranted,
+    ConsentDeclined,
+    ConsentRevoked,
+    ConsentExpiring,
+    ConsentExpired,
+    DelegationGranted,
+    DelegationExpiring,
+    DelegationEnded,
+    EmergencyAccess,
+    TaskCreated,
+    MessageReceived,
+    TrajectoryMemberAdded,
+}

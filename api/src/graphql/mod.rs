@@ -21,7 +21,11 @@ pub struct Query(query::accounts::AccountQuery, query::clients::ClientQuery);
 
 /// The root mutation type.
 #[derive(MergedObject, Default)]
-pub struct Mutation(mutation::accounts::AccountMutation, mutation::care::CareMutation);
+pub struct Mutation(
+    mutation::accounts::AccountMutation,
+    mutation::care::CareMutation,
+    mutation::notifications::NotificationMutation,
+);
 
 /// The executable schema.
 pub type InzageSchema = Schema<Query, Mutation, EmptySubscription>;

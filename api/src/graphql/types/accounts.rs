@@ -4,14 +4,18 @@ use async_graphql::{Context, ID, Object};
 use inzage_entity::{organization, user};
 
 use super::client::{Client, Tool, lookup_entry};
+use super::notifications::Notification;
 use super::trajectories::Protocol;
 use crate::access::{self, Access, Listing};
 use crate::auth::Viewer as AuthViewer;
 use crate::domain::accounts;
+use crate::domain::notifications;
 use crate::error::{ApiError, FieldResult};
 use crate::graphql::ContextExt;
 use crate::graphql::enums::{OrganizationKind, Role};
+use crate::graphql::pagination::{connection, cursor, page_size};
 use crate::policy;
+use async_graphql::connection::Connection;
 use inzage_entity::AuditAction;
 
 /// An account the viewer may see.
@@ -105,6 +109,22 @@ impl Viewer {
             log.record(lookup_entry(client, AuditAction::Read));
         }
         Ok(rows.into_iter().map(Client::from).collect())
+    }
+
+    /// The viewer's notifications, oldest first.
+    async fn notifications(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default_with = "Some(false)")] unread_only: Option<bool>,
+        #[graphql(default_with = "Some(50)")] first: Option<i32>,
+        after: Option<String>,
+    ) -> FieldResult<Connection<String, Notification>> {
+        let limit = page_size(first)?;
+        let after = cursor(after.as_deref())?;
+        let rows = notifications::page(ctx.app().db.conn(), self.0.user_id, unread_only.unwrap_or(false), after, limit)
+            .await?;
+        let rows: Vec<Notification> = rows.into_iter().map(Notification).collect();
+        Ok(connection(rows, limit, after, |n: &Notification| n.0.id))
     }
 
     /// The tools the viewer owns (a client's assigned and self-help tools, a relative's own).

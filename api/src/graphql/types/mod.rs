@@ -5,5 +5,6 @@ pub mod client;
 pub mod emergency;
 pub mod export;
 pub mod groups;
+pub mod notifications;
 pub mod trajectories;
 pub mod workflows;

@@ -1,0 +1,58 @@
+//! Notifications: what a person must know or act on.
+
+use async_graphql::{Context, ID, Object};
+use chrono::{DateTime, Utc};
+use inzage_entity::notification;
+
+use super::client::Client;
+use super::emergency::EmergencyAccess;
+use crate::access;
+use crate::domain::emergency;
+use crate::error::FieldResult;
+use crate::graphql::ContextExt;
+use crate::graphql::enums::NotificationKind;
+
+/// One of the viewer's notifications.
+pub struct Notification(pub notification::Model);
+
+#[Object]
+impl Notification {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+
+    async fn kind(&self) -> NotificationKind {
+        self.0.kind.into()
+    }
+
+    async fn title(&self) -> &str {
+        &self.0.title
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+
+    async fn read_at(&self) -> Option<DateTime<Utc>> {
+        self.0.read_at
+    }
+
+    /// The client it concerns, as a name-only reference: other fields still need a basis.
+    async fn client(&self, ctx: &Context<'_>) -> FieldResult<Option<Client>> {
+        let Some(client_id) = self.0.client_id else { return Ok(None) };
+        let op = ctx.operation()?;
+        Ok(access::load(ctx.app().db.conn(), op.viewer, op.now, &[client_id])
+            .await?
+            .remove(&client_id)
+            .map(Client::from))
+    }
+
+    async fn emergency_access(&self, ctx: &Context<'_>) -> FieldResult<Option<EmergencyAccess>> {
+        let Some(id) = self.0.emergency_access_id else { return Ok(None) };
+        let op = ctx.operation()?;
+        let Some(model) = emergency::find(ctx.app().db.conn(), id).await? else { return Ok(None) };
+        let client =
+            access::load(ctx.app().db.conn(), op.viewer, op.now, &[model.client_id]).await?.remove(&model.client_id);
+        Ok(client.map(|client| EmergencyAccess { model, client }))
+    }
+}

@@ -1,0 +1,60 @@
+//! Notifications: listing them, marking them read.
+
+mod common;
+
+use common::{Backend, TestApp, data};
+use inzage_entity::Role;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+const LIST: &str = "query($unread: Boolean) { viewer { notifications(unreadOnly: $unread) { nodes { id kind title readAt client { displayName } emergencyAccess { reason user { displayName } } } } } }";
+const MARK: &str = "mutation($ids: [ID!]!) { markNotificationsRead(ids: $ids) }";
+
+fn nodes(response: &Value) -> Vec<Value> {
+    data(response)["viewer"]["notifications"]["nodes"].as_array().expect("nodes").clone()
+}
+
+async fn emergency_access_notifies_the_client_who_marks_it_read(backend: Backend) {
+    let app = TestApp::spawn(&backend).await;
+    let (org, _) = app.organization("De Linde").await;
+    let carla = app.user(org, "carla@linde.example", &[Role::Counselor]).await;
+    let koen = app.user(org, "koen@linde.example", &[Role::Counselor]).await;
+    let created = app
+        .as_user(carla, r#"mutation { createUser(input: {email: "lotte@linde.example", displayName: "Lotte", roles: [CLIENT]}) { id } }"#, json!({}))
+        .await;
+    let lotte = Uuid::parse_str(data(&created)["createUser"]["id"].as_str().expect("id")).expect("uuid");
+    let reason = "Collapsed in the waiting room, need her medication";
+    data(
+        &app.as_user(
+            koen,
+            "mutation($c: ID!, $r: String!) { breakGlass(clientId: $c, reason: $r) { id } }",
+            json!({"c": lotte, "r": reason}),
+        )
+        .await,
+    );
+
+    let lotte_sees = nodes(&app.as_user(lotte, LIST, json!({})).await);
+    assert_eq!(lotte_sees.len(), 1);
+    assert_eq!(lotte_sees[0]["kind"], "EMERGENCY_ACCESS");
+    assert_eq!(lotte_sees[0]["client"]["displayName"], "Lotte");
+    assert_eq!(lotte_sees[0]["emergencyAccess"]["reason"], reason);
+    assert_eq!(lotte_sees[0]["emergencyAccess"]["user"]["displayName"], "koen");
+    assert!(lotte_sees[0]["readAt"].is_null());
+    let carla_sees = nodes(&app.as_user(carla, LIST, json!({})).await);
+    assert_eq!(carla_sees.len(), 1, "the client's counselor is told too");
+    assert!(nodes(&app.as_user(koen, LIST, json!({})).await).is_empty(), "not the one who broke the glass");
+
+    // Carla cannot mark Lotte's notification read; Lotte can, once.
+    let foreign = app.as_user(carla, MARK, json!({"ids": [lotte_sees[0]["id"]]})).await;
+    assert_eq!(data(&foreign)["markNotificationsRead"], 0);
+    assert!(nodes(&app.as_user(lotte, LIST, json!({})).await)[0]["readAt"].is_null());
+    let own = app.as_user(lotte, MARK, json!({"ids": [lotte_sees[0]["id"]]})).await;
+    assert_eq!(data(&own)["markNotificationsRead"], 1);
+    let again = app.as_user(lotte, MARK, json!({"ids": [lotte_sees[0]["id"]]})).await;
+    assert_eq!(data(&again)["markNotificationsRead"], 0, "already read");
+    assert!(nodes(&app.as_user(lotte, LIST, json!({"unread": true})).await).is_empty());
+    assert_eq!(nodes(&app.as_user(lotte, LIST, json!({})).await)[0]["readAt"], "2026-03-02T09:00:00+00:00");
+    assert_eq!(nodes(&app.as_user(carla, LIST, json!({"unread": true})).await).len(), 1);
+}
+
+on_every_database!(emergency_access_notifies_the_client_who_marks_it_read);
