@@ -21,14 +21,7 @@ async fn setup(app: &TestApp) -> Setup {
     let secretary = app.user(org, "secretary@linde.example", &[Role::Secretary]).await;
     let carla = app.user(org, "carla@linde.example", &[Role::Counselor]).await;
     let koen = app.user(org, "koen@linde.example", &[Role::Counselor]).await;
-    let created = app
-        .as_user(
-            carla,
-            r#"mutation { createUser(input: {email: "lotte@linde.example", displayName: "Lotte", roles: [CLIENT]}) { id } }"#,
-            json!({}),
-        )
-        .await;
-    let lotte = Uuid::parse_str(data(&created)["createUser"]["id"].as_str().expect("id")).expect("uuid");
+    let lotte = app.client_created_by(carla, "lotte@linde.example", "Lotte").await;
     let entry = r#"mutation($c: ID!) { addDossierEntry(clientId: $c, input: {kind: REPORT, title: "Intake", body: "Allergic to penicillin."}) { id } }"#;
     data(&app.as_user(carla, entry, json!({"c": lotte})).await);
     Setup { secretary, carla, koen, lotte }

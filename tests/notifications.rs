@@ -5,7 +5,6 @@ mod common;
 use common::{Backend, TestApp, data};
 use inzage_entity::Role;
 use serde_json::{Value, json};
-use uuid::Uuid;
 
 const LIST: &str = "query($unread: Boolean) { viewer { notifications(unreadOnly: $unread) { nodes { id kind title readAt client { displayName } emergencyAccess { reason user { displayName } } } } } }";
 const MARK: &str = "mutation($ids: [ID!]!) { markNotificationsRead(ids: $ids) }";
@@ -19,10 +18,7 @@ async fn emergency_access_notifies_the_client_who_marks_it_read(backend: Backend
     let (org, _) = app.organization("De Linde").await;
     let carla = app.user(org, "carla@linde.example", &[Role::Counselor]).await;
     let koen = app.user(org, "koen@linde.example", &[Role::Counselor]).await;
-    let created = app
-        .as_user(carla, r#"mutation { createUser(input: {email: "lotte@linde.example", displayName: "Lotte", roles: [CLIENT]}) { id } }"#, json!({}))
-        .await;
-    let lotte = Uuid::parse_str(data(&created)["createUser"]["id"].as_str().expect("id")).expect("uuid");
+    let lotte = app.client_created_by(carla, "lotte@linde.example", "Lotte").await;
     let reason = "Collapsed in the waiting room, need her medication";
     data(
         &app.as_user(

@@ -33,6 +33,9 @@ impl App {
             .await
             .with_context(|| format!("cannot open the database {}", redact(&settings.database_url)))?;
         db.migrate().await.context("migrating the database failed")?;
+        if settings.is_postgres() {
+            crate::events::postgres::spawn_listener(settings.database_url.clone(), db.conn().clone(), db.hub().clone());
+        }
         let (verifier, signer) = load_keys(&settings, db.conn()).await.map_err(anyhow::Error::msg)?;
         if settings.load_demo() && crate::demo::database_is_empty(&db).await? {
             crate::demo::load(&db, clock.now()).await?;

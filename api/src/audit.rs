@@ -105,6 +105,26 @@ pub async fn write(
     Ok(())
 }
 
+/// Rows per insert statement: 13 parameters a row stays under SQLite's limit of 32,766 bound
+/// parameters (and PostgreSQL's 65,535), so a page of 200 clients logs in one statement.
+const ROWS_PER_INSERT: usize = 2_000;
+
+/// Writes many rows (inside the caller's transaction), in as few statements as the databases'
+/// parameter limits allow.
+pub async fn write_many(
+    txn: &impl ConnectionTrait,
+    viewer: &Viewer,
+    now: DateTime<Utc>,
+    request_id: &str,
+    entries: Vec<AuditEntry>,
+) -> Result<(), DbErr> {
+    for chunk in entries.chunks(ROWS_PER_INSERT) {
+        let rows = chunk.iter().map(|entry| row(viewer, now, request_id, *entry));
+        audit_event::Entity::insert_many(rows).exec_without_returning(txn).await?;
+    }
+    Ok(())
+}
+
 /// The reads of one request, written together before the response leaves.
 pub struct ReadLog {
     viewer: Viewer,
@@ -140,8 +160,6 @@ impl ReadLog {
         if entries.is_empty() {
             return Ok(());
         }
-        let rows = entries.into_iter().map(|entry| row(&self.viewer, self.now, &self.request_id, entry));
-        audit_event::Entity::insert_many(rows).exec_without_returning(db).await?;
-        Ok(())
+        write_many(db, &self.viewer, self.now, &self.request_id, entries).await
     }
 }

@@ -141,6 +141,20 @@ pub struct Settings {
     #[arg(long, env = "INZAGE_EMERGENCY_MINUTES", default_value_t = 240, value_parser = clap::value_parser!(u32).range(1..=10080), global = true)]
     pub emergency_minutes: u32,
 
+    /// Origins (scheme://host[:port]) whose pages may open subscriptions, comma-separated; `*`
+    /// for any. Default: the server's own host, and localhost.
+    #[arg(long, env = "INZAGE_ALLOWED_ORIGINS", value_delimiter = ',', global = true)]
+    pub allowed_origins: Vec<String>,
+
+    /// Seconds a WebSocket may take to send `connection_init` before it is closed (4408).
+    #[arg(long, env = "INZAGE_WS_INIT_TIMEOUT_SECONDS", default_value_t = 10, global = true)]
+    pub ws_init_timeout_seconds: u64,
+
+    /// Undelivered events one subscription may hold; a consumer that falls further behind is
+    /// disconnected (4429).
+    #[arg(long, env = "INZAGE_SUBSCRIBER_BUFFER", default_value_t = 256, global = true)]
+    pub subscriber_buffer: usize,
+
     /// Lifetime of the demo tokens printed at start-up, e.g. `12h`.
     #[arg(long, env = "INZAGE_DEMO_TOKEN_TTL", default_value = "12h", value_parser = humantime::parse_duration, global = true)]
     pub demo_token_ttl: Duration,

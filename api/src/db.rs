@@ -7,7 +7,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use inzage_migration::{Migrator, MigratorTrait};
-use sea_orm::{ConnectOptions, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, TransactionTrait};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, Statement,
+    TransactionTrait,
+};
+
+use crate::events::postgres::CHANNEL;
+use crate::events::{Announcement, Event, Hub};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 /// A connection pool plus, on SQLite, the gate that keeps one writer at a time.
@@ -15,11 +21,18 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 /// SQLite allows a single writer; two transactions that both read and then write would fail
 /// with "database is locked" instead of waiting. Serialising write transactions in the process
 /// avoids that. PostgreSQL needs no gate.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Database {
     conn: DatabaseConnection,
     write_gate: Option<Arc<Mutex<()>>>,
     statements: Arc<AtomicU64>,
+    hub: Arc<Hub>,
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Database").field("backend", &self.backend()).finish()
+    }
 }
 
 impl Database {
@@ -42,7 +55,12 @@ impl Database {
         conn.set_metric_callback(move |_| {
             counter.fetch_add(1, Ordering::Relaxed);
         });
-        Ok(Self { conn, write_gate: is_sqlite.then(|| Arc::new(Mutex::new(()))), statements })
+        Ok(Self {
+            conn,
+            write_gate: is_sqlite.then(|| Arc::new(Mutex::new(()))),
+            statements,
+            hub: Arc::new(Hub::default()),
+        })
     }
 
     /// How many SQL statements this pool has run since it was opened: the measure behind
@@ -70,6 +88,11 @@ impl Database {
         self.conn.get_database_backend()
     }
 
+    /// This instance's live-event hub.
+    pub fn hub(&self) -> &Arc<Hub> {
+        &self.hub
+    }
+
     /// Begins the transaction of one mutation. Dropping it without `commit` rolls back.
     pub async fn begin_write(&self) -> Result<WriteTransaction, DbErr> {
         let gate = match &self.write_gate {
@@ -77,19 +100,46 @@ impl Database {
             None => None,
         };
         let txn = self.conn.begin().await?;
-        Ok(WriteTransaction { txn, _gate: gate })
+        Ok(WriteTransaction { txn, _gate: gate, hub: self.hub.clone(), events: std::sync::Mutex::new(Vec::new()) })
     }
 }
 
-/// One mutation's transaction; holds the SQLite write gate until it ends.
+/// One mutation's transaction; holds the SQLite write gate until it ends, and the events it
+/// announces until it commits.
 pub struct WriteTransaction {
     txn: DatabaseTransaction,
     _gate: Option<OwnedMutexGuard<()>>,
+    hub: Arc<Hub>,
+    events: std::sync::Mutex<Vec<Event>>,
 }
 
 impl WriteTransaction {
+    /// Announces `event` to live subscribers once (and only if) this transaction commits. On
+    /// PostgreSQL the announcement to other instances is a `pg_notify` inside the transaction.
+    pub async fn announce(&self, event: Event) -> Result<(), DbErr> {
+        if self.txn.get_database_backend() == DbBackend::Postgres {
+            let payload = serde_json::to_string(&Announcement { origin: self.hub.instance(), event })
+                .map_err(|err| DbErr::Custom(err.to_string()))?;
+            self.txn
+                .execute_raw(Statement::from_sql_and_values(
+                    DbBackend::Postgres,
+                    "SELECT pg_notify($1, $2)",
+                    [CHANNEL.into(), payload.into()],
+                ))
+                .await?;
+        }
+        self.events.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push(event);
+        Ok(())
+    }
+
+    /// Commits, then hands the announced events to this instance's subscribers.
     pub async fn commit(self) -> Result<(), DbErr> {
-        self.txn.commit().await
+        self.txn.commit().await?;
+        let events = std::mem::take(&mut *self.events.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
+        for event in events {
+            self.hub.publish(event);
+        }
+        Ok(())
     }
 }
 

@@ -16,9 +16,11 @@ pub mod db;
 pub mod demo;
 pub mod domain;
 pub mod error;
+pub mod events;
 pub mod graphql;
 pub mod policy;
 pub mod server;
+pub mod ws;
 
 pub use app::App;
 pub use config::{Cli, Settings};

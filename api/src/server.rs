@@ -29,6 +29,7 @@ pub fn router(app: Arc<App>) -> Router {
     let body_limit = app.settings.max_body_bytes;
     Router::new()
         .route("/graphql", get(graphiql).post(graphql))
+        .route("/graphql/ws", get(crate::ws::upgrade))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .with_state(app)

@@ -240,6 +240,18 @@ impl TestApp {
         account.id
     }
 
+    /// Has `counselor` create a CLIENT account through the API (so it joins their caseload).
+    pub async fn client_created_by(&self, counselor: Uuid, email: &str, name: &str) -> Uuid {
+        let response = self
+            .as_user(
+                counselor,
+                "mutation($e: String!, $n: String!) { createUser(input: {email: $e, displayName: $n, roles: [CLIENT]}) { id } }",
+                json!({"e": email, "n": name}),
+            )
+            .await;
+        Uuid::parse_str(data(&response)["createUser"]["id"].as_str().expect("an id")).expect("a uuid")
+    }
+
     pub fn clock_now(&self) -> chrono::DateTime<Utc> {
         use inzage_api::clock::Clock;
         self.clock.now()
@@ -270,4 +282,116 @@ pub fn error_codes(response: &Value) -> Vec<String> {
 pub fn data(response: &Value) -> &Value {
     assert!(response.get("errors").is_none(), "unexpected errors: {response:#}");
     &response["data"]
+}
+
+/// A GraphQL WebSocket client for tests (graphql-transport-ws unless told otherwise).
+pub mod live {
+    use std::time::Duration;
+
+    use futures_util::{SinkExt, StreamExt};
+    use serde_json::{Value, json};
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+    use tokio_tungstenite::tungstenite::{Error, Message};
+
+    pub type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+    /// Opens `/graphql/ws` with the given subprotocol and extra headers.
+    pub async fn open(addr: std::net::SocketAddr, protocol: &str, headers: &[(&str, &str)]) -> Result<Socket, Error> {
+        let mut request = format!("ws://{addr}/graphql/ws").into_client_request()?;
+        request.headers_mut().insert("sec-websocket-protocol", protocol.parse().expect("header"));
+        for (name, value) in headers {
+            request.headers_mut().insert(
+                tokio_tungstenite::tungstenite::http::HeaderName::from_bytes(name.as_bytes()).expect("name"),
+                value.parse().expect("value"),
+            );
+        }
+        Ok(tokio_tungstenite::connect_async(request).await?.0)
+    }
+
+    pub async fn send(socket: &mut Socket, message: Value) {
+        socket.send(Message::Text(message.to_string().into())).await.expect("send");
+    }
+
+    /// The next JSON message, skipping pings; `Err` with the close code and reason when the
+    /// server closes instead; panics after `timeout`.
+    pub async fn next(socket: &mut Socket, timeout: Duration) -> Result<Value, (u16, String)> {
+        loop {
+            let message = tokio::time::timeout(timeout, socket.next()).await.expect("the server answered in time");
+            match message {
+                Some(Ok(Message::Text(text))) => return Ok(serde_json::from_str(&text).expect("json")),
+                Some(Ok(Message::Close(frame))) => {
+                    return Err(frame
+                        .map(|f| (u16::from(f.code), f.reason.to_string()))
+                        .unwrap_or((1005, String::new())));
+                }
+                Some(Ok(_)) => continue,
+                Some(Err(err)) => return Err((1006, err.to_string())),
+                None => return Err((1006, "closed".into())),
+            }
+        }
+    }
+
+    /// Opens a graphql-transport-ws connection authenticated with `token` and waits for the ack.
+    pub async fn connect(addr: std::net::SocketAddr, token: &str) -> Socket {
+        let mut socket = open(addr, "graphql-transport-ws", &[]).await.expect("connect");
+        send(&mut socket, json!({"type": "connection_init", "payload": {"authorization": format!("Bearer {token}")}}))
+            .await;
+        let ack = next(&mut socket, Duration::from_secs(10)).await.expect("ack");
+        assert_eq!(ack["type"], "connection_ack", "{ack}");
+        socket
+    }
+
+    /// Starts the `notifications` subscription under `id`.
+    pub async fn subscribe_notifications(socket: &mut Socket, id: &str, after: Option<&str>) {
+        let query = "subscription($after: ID) { notifications(after: $after) { id kind title } }";
+        send(
+            socket,
+            json!({"id": id, "type": "subscribe", "payload": {"query": query, "variables": {"after": after}}}),
+        )
+        .await;
+    }
+
+    /// The next `next` payload's notification.
+    pub async fn next_notification(socket: &mut Socket) -> Value {
+        let message = next(socket, Duration::from_secs(10)).await.expect("a notification");
+        assert_eq!(message["type"], "next", "{message}");
+        message["payload"]["data"]["notifications"].clone()
+    }
+
+    /// Asserts nothing arrives within `wait`.
+    pub async fn assert_silent(socket: &mut Socket, wait: Duration) {
+        if let Ok(message) = tokio::time::timeout(wait, socket.next()).await {
+            panic!("expected silence, got {message:?}");
+        }
+    }
+
+    pub fn close_code(code: CloseCode) -> u16 {
+        u16::from(code)
+    }
+}
+
+impl TestApp {
+    /// Writes notifications for `recipient` through the same path as domain operations (one
+    /// transaction, announced on commit); returns their ids.
+    pub async fn notify(&self, recipient: Uuid, count: usize) -> Vec<Uuid> {
+        use inzage_api::domain::notifications::{self, Links};
+        let mut ids = Vec::new();
+        for n in 0..count {
+            let txn = self.app.db.begin_write().await.expect("transaction");
+            let created = notifications::notify(
+                &txn,
+                [recipient],
+                inzage_entity::NotificationKind::TaskCreated,
+                &format!("test notification {n}"),
+                Links::default(),
+                self.clock_now(),
+            )
+            .await
+            .expect("notify");
+            txn.commit().await.expect("commit");
+            ids.extend(created);
+        }
+        ids
+    }
 }

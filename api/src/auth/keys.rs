@@ -17,18 +17,32 @@ pub const NO_KEY_CONFIGURED: &str = "no token key configured: set INZAGE_JWT_SEC
 /// The `instance_setting` key of the generated development secret.
 const DEV_SECRET_KEY: &str = "dev_jwt_secret";
 
-#[derive(Debug, Serialize, Deserialize)]
-struct Claims {
+/// The claims Inzage reads from a verified token. `iss`, `aud` and `nbf` are checked by
+/// jsonwebtoken from the raw token (so `aud` may be a string or an array, as RFC 7519 allows).
+#[derive(Debug, Deserialize)]
+struct VerifiedClaims {
+    sub: String,
+    /// NumericDate: may carry a fraction.
+    exp: f64,
+}
+
+/// The claims of tokens Inzage signs itself (development).
+#[derive(Debug, Serialize)]
+struct SignedClaims {
     sub: String,
     exp: i64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    nbf: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    iat: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    iat: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
     iss: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     aud: Option<String>,
+}
+
+/// What a valid token says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VerifiedToken {
+    pub user_id: Uuid,
+    pub expires_at: DateTime<Utc>,
 }
 
 /// Checks access tokens against the one configured key and algorithm.
@@ -49,7 +63,15 @@ impl TokenVerifier {
         validation.validate_exp = true;
         validation.validate_nbf = true;
         validation.leeway = settings.jwt_leeway_seconds;
-        validation.set_required_spec_claims(&["exp", "sub"]);
+        // A configured issuer or audience must be present, not merely correct when present.
+        let mut required = vec!["exp", "sub"];
+        if settings.jwt_issuer.is_some() {
+            required.push("iss");
+        }
+        if settings.jwt_audience.is_some() {
+            required.push("aud");
+        }
+        validation.set_required_spec_claims(&required);
         match &settings.jwt_issuer {
             Some(issuer) => validation.set_issuer(&[issuer]),
             None => validation.iss = None,
@@ -61,9 +83,9 @@ impl TokenVerifier {
         Self { key, validation }
     }
 
-    /// The user id (`sub`) of a valid token, or why it was refused (safe to show).
-    pub fn verify(&self, token: &str) -> Result<Uuid, String> {
-        let data = jsonwebtoken::decode::<Claims>(token, &self.key, &self.validation).map_err(|err| {
+    /// The user id (`sub`) and expiry of a valid token, or why it was refused (safe to show).
+    pub fn verify(&self, token: &str) -> Result<VerifiedToken, String> {
+        let data = jsonwebtoken::decode::<VerifiedClaims>(token, &self.key, &self.validation).map_err(|err| {
             match err.kind() {
                 ErrorKind::ExpiredSignature => "the token has expired",
                 ErrorKind::ImmatureSignature => "the token is not valid yet (nbf)",
@@ -76,7 +98,11 @@ impl TokenVerifier {
             }
             .to_owned()
         })?;
-        Uuid::parse_str(&data.claims.sub).map_err(|_| "the token's subject is not a user id".to_owned())
+        let user_id =
+            Uuid::parse_str(&data.claims.sub).map_err(|_| "the token's subject is not a user id".to_owned())?;
+        let expires_at = DateTime::from_timestamp(data.claims.exp.floor() as i64, 0)
+            .ok_or_else(|| "the token's expiry is invalid".to_owned())?;
+        Ok(VerifiedToken { user_id, expires_at })
     }
 }
 
@@ -98,11 +124,10 @@ impl TokenSigner {
     /// A token for `user_id`, valid from `now` for `ttl`.
     pub fn sign(&self, user_id: Uuid, now: DateTime<Utc>, ttl: std::time::Duration) -> String {
         let ttl = chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::hours(1));
-        let claims = Claims {
+        let claims = SignedClaims {
             sub: user_id.to_string(),
             exp: (now + ttl).timestamp(),
-            nbf: None,
-            iat: Some(now.timestamp()),
+            iat: now.timestamp(),
             iss: self.issuer.clone(),
             aud: self.audience.clone(),
         };

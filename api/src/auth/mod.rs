@@ -8,7 +8,7 @@
 
 mod keys;
 
-pub use keys::{NO_KEY_CONFIGURED, TokenSigner, TokenVerifier, load_keys};
+pub use keys::{NO_KEY_CONFIGURED, TokenSigner, TokenVerifier, VerifiedToken, load_keys};
 
 use inzage_entity::{user, user_role};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
@@ -63,21 +63,38 @@ pub async fn authenticate(
     let Some(header) = authorization else {
         return Authentication::Anonymous;
     };
-    let Some(token) = header.strip_prefix("Bearer ").or_else(|| header.strip_prefix("bearer ")) else {
+    let Some(token) = bearer_token(header) else {
         return Authentication::Refused("the Authorization header must be `Bearer <token>`".into());
     };
-    let user_id = match verifier.verify(token.trim()) {
-        Ok(user_id) => user_id,
-        Err(reason) => return Authentication::Refused(reason),
+    authenticate_token(db, verifier, token).await.0
+}
+
+/// The token of a `Bearer <token>` value (the scheme is case-insensitive).
+pub fn bearer_token(header: &str) -> Option<&str> {
+    let (scheme, token) = header.trim().split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|token| !token.is_empty())
+}
+
+/// Authenticates a bare token; also returns when it expires, for connections that outlive a
+/// request.
+pub async fn authenticate_token(
+    db: &impl ConnectionTrait,
+    verifier: &TokenVerifier,
+    token: &str,
+) -> (Authentication, Option<chrono::DateTime<chrono::Utc>>) {
+    let verified = match verifier.verify(token) {
+        Ok(verified) => verified,
+        Err(reason) => return (Authentication::Refused(reason), None),
     };
-    match load_viewer(db, user_id).await {
+    let auth = match load_viewer(db, verified.user_id).await {
         Ok(Some(viewer)) => Authentication::Viewer(viewer),
         Ok(None) => Authentication::Refused("unknown or deactivated account".into()),
         Err(err) => {
             tracing::error!(error = %err, "loading the viewer failed");
             Authentication::Unavailable
         }
-    }
+    };
+    (auth, Some(verified.expires_at))
 }
 
 /// Loads an active account and its roles; `None` when unknown or deactivated.

@@ -17,6 +17,7 @@ use crate::audit::{self, AuditEntry};
 use crate::auth::Viewer;
 use crate::db::Database;
 use crate::error::{ApiError, ApiResult, OnConstraint};
+use crate::events::Event;
 use crate::policy::{self, RoleSet, accounts::UserRelation};
 use inzage_entity::{AuditAction, Basis};
 
@@ -185,6 +186,14 @@ pub async fn set_roles(db: &Database, actor: &Viewer, user_id: Uuid, roles: Role
     }
     user_role::Entity::delete_many().filter(user_role::Column::UserId.eq(user_id)).exec(&*txn).await?;
     insert_roles(&*txn, user_id, roles).await?;
+    // Only professionals accept delegations: an account that stops being one stops accepting.
+    let target = if target.accepts_delegations && !policy::accounts::can_accept_delegations(roles) {
+        let mut model: user::ActiveModel = target.into();
+        model.accepts_delegations = Set(false);
+        model.update(&*txn).await?
+    } else {
+        target
+    };
     txn.commit().await?;
     Ok(target)
 }
@@ -206,6 +215,9 @@ pub async fn set_active(db: &Database, actor: &Viewer, user_id: Uuid, active: bo
     let mut model: user::ActiveModel = target.into();
     model.active = Set(active);
     let updated = model.update(&*txn).await?;
+    if !active {
+        txn.announce(Event::AccountDeactivated { user: user_id }).await?;
+    }
     txn.commit().await?;
     Ok(updated)
 }
@@ -218,6 +230,8 @@ pub async fn set_accepts_delegations(
     accepts: bool,
 ) -> ApiResult<user::Model> {
     let txn = db.begin_write().await?;
+    // Serialised with `set_roles`, which may make the account one that cannot accept.
+    lock_organization(&*txn, actor.organization_id).await?;
     let target = find_visible(&*txn, actor, user_id).await?;
     policy::accounts::set_accepts_delegations(actor.roles, relation(actor, &target)).check()?;
     let target_roles = roles_of_one(&*txn, user_id).await?;

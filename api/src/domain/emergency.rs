@@ -87,7 +87,7 @@ pub async fn break_glass(
     let title =
         format!("{} used emergency access to the dossier of {}", op.viewer.display_name, client.client.display_name);
     let links = Links { client_id: Some(client_id), emergency_access_id: Some(grant.id) };
-    notifications::notify(&*txn, recipients, NotificationKind::EmergencyAccess, &title, links, op.now).await?;
+    notifications::notify(&txn, recipients, NotificationKind::EmergencyAccess, &title, links, op.now).await?;
     txn.commit().await?;
     let client = visible_client(db.conn(), op, client_id).await?;
     Ok((grant, client))

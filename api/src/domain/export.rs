@@ -69,16 +69,10 @@ pub async fn export_page(
             .collect(),
         ExportView::Pseudonymised => HashMap::new(),
     };
-    for client_id in client_ids.iter().take(limit as usize) {
-        audit::write(
-            &*txn,
-            op.viewer,
-            op.now,
-            op.request_id,
-            AuditEntry::success(*client_id, AuditAction::Export, "DossierExport"),
-        )
-        .await?;
-    }
+    // Log the clients of the page itself (not of the one extra row that tells a next page exists).
+    let exported: BTreeSet<Uuid> = entries.iter().take(limit as usize).map(|e| e.client_id).collect();
+    let rows = exported.into_iter().map(|id| AuditEntry::success(id, AuditAction::Export, "DossierExport")).collect();
+    audit::write_many(&*txn, op.viewer, op.now, op.request_id, rows).await?;
     txn.commit().await?;
     Ok(entries
         .into_iter()

@@ -2,7 +2,10 @@
 
 use chrono::{DateTime, Utc};
 use inzage_entity::{NotificationKind, notification};
-use sea_orm::{ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait};
+use sea_orm::{ActiveValue::Set, ConnectionTrait, DbBackend, DbErr, EntityTrait};
+
+use crate::db::WriteTransaction;
+use crate::events::Event;
 use uuid::Uuid;
 
 /// What a notification points at.
@@ -12,19 +15,44 @@ pub struct Links {
     pub emergency_access_id: Option<Uuid>,
 }
 
-/// Writes one notification per recipient (inside the caller's transaction).
+/// Writes one notification per recipient inside the caller's transaction, and announces each
+/// to live subscribers for when it commits.
+///
+/// On PostgreSQL, transactions that write notifications take one transaction-scoped advisory
+/// lock first, so notification ids (time-ordered) are handed out in commit order: a subscriber
+/// resuming `after` an id can never miss one that committed later with a smaller id.
 pub async fn notify(
-    txn: &impl ConnectionTrait,
+    txn: &WriteTransaction,
     recipients: impl IntoIterator<Item = Uuid>,
     kind: NotificationKind,
     title: &str,
     links: Links,
     now: DateTime<Utc>,
-) -> Result<(), DbErr> {
+) -> Result<Vec<Uuid>, DbErr> {
+    let recipients: Vec<Uuid> = recipients.into_iter().collect();
+    if recipients.is_empty() {
+        return Ok(Vec::new());
+    }
+    if txn.get_database_backend() == DbBackend::Postgres {
+        txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({NOTIFICATION_ORDER_LOCK})")).await?;
+    }
+    // Ids grow strictly in commit order, even when instances' clocks disagree: each new id is
+    // above every id already committed.
+    let mut floor = newest(&**txn).await?;
+    let mut next_id = move || {
+        let mut id = Uuid::now_v7();
+        if let Some(previous) = floor
+            && id <= previous
+        {
+            id = Uuid::from_u128(previous.as_u128() + 1);
+        }
+        floor = Some(id);
+        id
+    };
     let rows: Vec<notification::ActiveModel> = recipients
-        .into_iter()
-        .map(|recipient| notification::ActiveModel {
-            id: Set(Uuid::now_v7()),
+        .iter()
+        .map(|&recipient| notification::ActiveModel {
+            id: Set(next_id()),
             recipient_id: Set(recipient),
             kind: Set(kind),
             title: Set(title.to_owned()),
@@ -38,12 +66,38 @@ pub async fn notify(
             read_at: Set(None),
         })
         .collect();
-    if rows.is_empty() {
-        return Ok(());
+    let announced: Vec<Event> = rows
+        .iter()
+        .map(|row| Event::Notification { recipient: *row.recipient_id.as_ref(), id: *row.id.as_ref() })
+        .collect();
+    notification::Entity::insert_many(rows).exec_without_returning(&**txn).await?;
+    let mut ids = Vec::with_capacity(announced.len());
+    for event in announced {
+        if let Event::Notification { id, .. } = event {
+            ids.push(id);
+        }
+        txn.announce(event).await?;
     }
-    notification::Entity::insert_many(rows).exec_without_returning(txn).await?;
-    Ok(())
+    Ok(ids)
 }
+
+/// The newest notification id of all (`recipient` None) or of one recipient.
+pub async fn newest(db: &impl ConnectionTrait) -> Result<Option<Uuid>, DbErr> {
+    newest_for(db, None).await
+}
+
+/// The newest notification id, of everyone or of one recipient.
+pub async fn newest_for(db: &impl ConnectionTrait, recipient: Option<Uuid>) -> Result<Option<Uuid>, DbErr> {
+    use sea_orm::{ColumnTrait, QueryFilter, QueryOrder, QuerySelect};
+    let mut query = notification::Entity::find().select_only().column(notification::Column::Id);
+    if let Some(recipient) = recipient {
+        query = query.filter(notification::Column::RecipientId.eq(recipient));
+    }
+    query.order_by_desc(notification::Column::Id).into_tuple::<Uuid>().one(db).await
+}
+
+/// The advisory lock key that orders notification-writing transactions on PostgreSQL.
+const NOTIFICATION_ORDER_LOCK: i64 = 75_130_001;
 
 /// One page of a person's notifications, oldest first.
 pub async fn page(

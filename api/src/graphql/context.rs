@@ -58,9 +58,10 @@ impl ContextExt for Context<'_> {
 
     fn read_log(&self) -> ApiResult<&ReadLog> {
         self.viewer()?;
+        // Subscriptions have no per-request access log: client data is read with queries.
         self.data_opt::<std::sync::Arc<ReadLog>>()
             .map(|log| log.as_ref())
-            .ok_or_else(|| ApiError::internal("no access log for this request"))
+            .ok_or_else(|| ApiError::forbidden("read client data with a query, not over a subscription"))
     }
 
     fn operation(&self) -> ApiResult<Operation<'_>> {

@@ -8,9 +8,12 @@ mod loaders;
 mod mutation;
 pub mod pagination;
 mod query;
+pub mod subscription;
 pub mod types;
 
-use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
+use async_graphql::{MergedObject, Schema, SchemaBuilder};
+
+pub use subscription::{LiveConnection, SubscriptionRoot};
 
 pub use context::{AppData, ContextExt, RequestData, parse_id};
 pub use loaders::Loaders;
@@ -28,7 +31,7 @@ pub struct Mutation(
 );
 
 /// The executable schema.
-pub type InzageSchema = Schema<Query, Mutation, EmptySubscription>;
+pub type InzageSchema = Schema<Query, Mutation, SubscriptionRoot>;
 
 /// Limits applied to every operation.
 #[derive(Debug, Clone, Copy)]
@@ -38,8 +41,8 @@ pub struct SchemaLimits {
     pub introspection: bool,
 }
 
-fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
-    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+fn builder() -> SchemaBuilder<Query, Mutation, SubscriptionRoot> {
+    Schema::build(Query::default(), Mutation::default(), SubscriptionRoot)
 }
 
 /// The schema the server runs, with its shared data and limits.

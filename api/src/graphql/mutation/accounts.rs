@@ -45,7 +45,8 @@ pub struct AccountMutation;
 
 #[Object]
 impl AccountMutation {
-    /// ADMINISTRATOR creates any account; SECRETARY and COUNSELOR create CLIENT accounts.
+    /// ADMINISTRATOR creates any account; SECRETARY, COUNSELOR and COUNSELOR_PLUS create CLIENT
+    /// accounts (a counselor's new client joins their caseload).
     async fn create_user(&self, ctx: &Context<'_>, input: CreateUserInput) -> FieldResult<User> {
         let op = ctx.operation()?;
         let new = input.parse(op.now.date_naive())?;

@@ -7,7 +7,7 @@ use crate::audit::AuditEntry;
 use crate::domain::export;
 use crate::error::{ApiError, FieldResult};
 use crate::graphql::pagination::{connection, cursor, page_size};
-use crate::graphql::types::client::{Client, lookup_entry};
+use crate::graphql::types::client::{Client, lookup_entry, prefetch};
 use crate::graphql::types::export::ExportRow;
 use crate::graphql::{ContextExt, parse_id};
 
@@ -54,7 +54,9 @@ impl ClientQuery {
         for client in rows.iter().take(limit as usize) {
             log.record(lookup_entry(client, action));
         }
-        let rows: Vec<Client> = rows.into_iter().map(Client::from).collect();
+        let look_ahead = ctx.look_ahead();
+        let items = [look_ahead.field("nodes"), look_ahead.field("edges").field("node")];
+        let rows = prefetch(ctx, rows, &items).await?;
         Ok(connection(rows, limit, after, |client: &Client| client.model.id))
     }
 

@@ -3,7 +3,7 @@
 use async_graphql::{Context, ID, Object};
 use inzage_entity::{organization, user};
 
-use super::client::{Client, Tool, lookup_entry};
+use super::client::{Client, Tool, lookup_entry, prefetch};
 use super::notifications::Notification;
 use super::trajectories::Protocol;
 use crate::access::{self, Access, Listing};
@@ -108,7 +108,7 @@ impl Viewer {
         for client in &rows {
             log.record(lookup_entry(client, AuditAction::Read));
         }
-        Ok(rows.into_iter().map(Client::from).collect())
+        Ok(prefetch(ctx, rows, &[ctx.look_ahead()]).await?)
     }
 
     /// The viewer's notifications, oldest first.

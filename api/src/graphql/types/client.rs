@@ -4,7 +4,11 @@
 use async_graphql::connection::Connection;
 use async_graphql::{Context, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
-use inzage_entity::{AuditAction, audit_event, dossier_entry, tool, user};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_graphql::dataloader::Loader;
+use inzage_entity::{AuditAction, audit_event, client_contact, dossier_entry, tool, user};
 use uuid::Uuid;
 
 use super::accounts::User;
@@ -26,12 +30,52 @@ use crate::policy::client::{self as rules, BasisSet, EntryTarget};
 pub struct Client {
     pub model: user::Model,
     pub access: Access,
+    /// Related rows loaded for a whole list at once (see [`prefetch`]).
+    pub prefetched: Option<Arc<Prefetched>>,
 }
 
 impl From<ClientAccess> for Client {
     fn from(found: ClientAccess) -> Self {
-        Self { model: found.client, access: found.access }
+        Self { model: found.client, access: found.access, prefetched: None }
     }
+}
+
+/// Rows related to a list of clients, loaded with one query per kind for the whole list, for
+/// the fields the query selects. Batch loaders alone batch only what arrives within their
+/// window; a list resolved in one go is loaded here deterministically instead.
+#[derive(Default)]
+pub struct Prefetched {
+    contacts: Option<HashMap<Uuid, client_contact::Model>>,
+    counselors: Option<HashMap<Uuid, Vec<user::Model>>>,
+    tools: Option<HashMap<Uuid, Vec<tool::Model>>>,
+}
+
+/// Loads what `selections` (the list's item selections) ask of `clients`, and attaches it.
+pub async fn prefetch(
+    ctx: &Context<'_>,
+    clients: Vec<ClientAccess>,
+    selections: &[async_graphql::Lookahead<'_>],
+) -> ApiResult<Vec<Client>> {
+    let selects = |field: &str| selections.iter().any(|selection| selection.field(field).exists());
+    let ids: Vec<Uuid> = clients.iter().map(|c| c.client.id).collect();
+    let loaders = ctx.loaders();
+    let mut prefetched = Prefetched::default();
+    if !ids.is_empty() {
+        if selects("contact") {
+            prefetched.contacts = Some(loaders.contacts.loader().load(&ids).await?);
+        }
+        if selects("counselors") {
+            prefetched.counselors = Some(loaders.counselors.loader().load(&ids).await?);
+        }
+        if selects("tools") {
+            prefetched.tools = Some(loaders.tools.loader().load(&ids).await?);
+        }
+    }
+    let prefetched = Arc::new(prefetched);
+    Ok(clients
+        .into_iter()
+        .map(|found| Client { model: found.client, access: found.access, prefetched: Some(prefetched.clone()) })
+        .collect())
 }
 
 impl Client {
@@ -92,7 +136,10 @@ impl Client {
 
     async fn contact(&self, ctx: &Context<'_>) -> FieldResult<Option<ContactDetails>> {
         self.guard(ctx, "ContactDetails", rules::read_contact(self.access.bases), rules::CONTACT_READERS)?;
-        let row = ctx.loaders().contacts.load_one(self.model.id).await?;
+        let row = match self.prefetched.as_ref().and_then(|p| p.contacts.as_ref()) {
+            Some(contacts) => contacts.get(&self.model.id).cloned(),
+            None => ctx.loaders().contacts.load_one(self.model.id).await?,
+        };
         Ok(Some(ContactDetails {
             email: Some(self.model.email.clone()),
             phone: row.as_ref().and_then(|r| r.phone.clone()),
@@ -103,7 +150,11 @@ impl Client {
 
     async fn counselors(&self, ctx: &Context<'_>) -> FieldResult<Option<Vec<User>>> {
         self.guard(ctx, "Counselors", rules::read_counselors(self.access.bases), rules::COUNSELOR_READERS)?;
-        let counselors = ctx.loaders().counselors.load_one(self.model.id).await?.unwrap_or_default();
+        let counselors = match self.prefetched.as_ref().and_then(|p| p.counselors.as_ref()) {
+            Some(counselors) => counselors.get(&self.model.id).cloned(),
+            None => ctx.loaders().counselors.load_one(self.model.id).await?,
+        }
+        .unwrap_or_default();
         Ok(Some(counselors.into_iter().map(User).collect()))
     }
 
@@ -137,7 +188,11 @@ impl Client {
 
     async fn tools(&self, ctx: &Context<'_>) -> FieldResult<Option<Vec<Tool>>> {
         self.guard(ctx, "Tool", rules::read_tools(self.access.bases), rules::TOOL_READERS)?;
-        let tools = ctx.loaders().tools.load_one(self.model.id).await?.unwrap_or_default();
+        let tools = match self.prefetched.as_ref().and_then(|p| p.tools.as_ref()) {
+            Some(tools) => tools.get(&self.model.id).cloned(),
+            None => ctx.loaders().tools.load_one(self.model.id).await?,
+        }
+        .unwrap_or_default();
         Ok(Some(tools.into_iter().map(|model| Tool { model, owner_access: self.access.clone() }).collect()))
     }
 

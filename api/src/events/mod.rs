@@ -1,0 +1,257 @@
+//! Live events: after a transaction commits, what it announced reaches the subscribers on this
+//! instance through the [`Hub`], and (on PostgreSQL) every other instance through
+//! `LISTEN/NOTIFY` (see [`postgres`]). Events carry ids only; the rows are the truth.
+
+pub mod postgres;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::{Notify, mpsc};
+use uuid::Uuid;
+
+/// Something committed that live connections must hear about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    /// A notification row for `recipient` was committed.
+    Notification { recipient: Uuid, id: Uuid },
+    /// The account was deactivated: its live connections must close.
+    AccountDeactivated { user: Uuid },
+}
+
+/// Close code for a refused or ended authentication (token expired, account deactivated).
+pub const CLOSE_FORBIDDEN: u16 = 4403;
+/// Close code for a consumer that does not keep up with its events.
+pub const CLOSE_TOO_SLOW: u16 = 4429;
+
+/// Tells one live connection to close, with a WebSocket close code and reason.
+#[derive(Debug, Default)]
+pub struct Kick {
+    reason: Mutex<Option<(u16, String)>>,
+    notify: Notify,
+}
+
+impl Kick {
+    /// Asks the connection to close; the first reason given wins.
+    pub fn kick(&self, code: u16, reason: impl Into<String>) {
+        let mut slot = self.reason.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if slot.is_none() {
+            *slot = Some((code, reason.into()));
+        }
+        self.notify.notify_one();
+    }
+
+    /// Waits until the connection is asked to close.
+    pub async fn kicked(&self) -> (u16, String) {
+        loop {
+            if let Some(reason) = self.reason.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone() {
+                return reason;
+            }
+            self.notify.notified().await;
+        }
+    }
+}
+
+struct Listener {
+    id: u64,
+    sender: mpsc::Sender<Uuid>,
+    kick: Arc<Kick>,
+}
+
+#[derive(Default)]
+struct Registry {
+    /// Notification listeners by recipient.
+    listeners: HashMap<Uuid, Vec<Listener>>,
+    /// Live connections by user.
+    connections: HashMap<Uuid, Vec<(u64, Arc<Kick>)>>,
+}
+
+/// Delivers events to this instance's live subscribers, keyed by the person they concern.
+pub struct Hub {
+    instance: Uuid,
+    next_id: AtomicU64,
+    registry: Mutex<Registry>,
+    published: AtomicU64,
+    delivered: AtomicU64,
+}
+
+impl Default for Hub {
+    fn default() -> Self {
+        Self {
+            instance: Uuid::new_v4(),
+            next_id: AtomicU64::new(1),
+            registry: Mutex::new(Registry::default()),
+            published: AtomicU64::new(0),
+            delivered: AtomicU64::new(0),
+        }
+    }
+}
+
+impl Hub {
+    /// This instance's id, so that it can ignore its own announcements coming back.
+    pub fn instance(&self) -> Uuid {
+        self.instance
+    }
+
+    fn registry(&self) -> std::sync::MutexGuard<'_, Registry> {
+        self.registry.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Receives the ids of `recipient`'s new notifications, at most `capacity` waiting. When a
+    /// listener falls that far behind, its connection is kicked (4429) rather than buffering more.
+    pub fn listen(self: &Arc<Self>, recipient: Uuid, capacity: usize, kick: Arc<Kick>) -> Listening {
+        let (sender, receiver) = mpsc::channel(capacity.max(1));
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        self.registry().listeners.entry(recipient).or_default().push(Listener { id, sender, kick });
+        Listening { receiver, hub: self.clone(), recipient, id }
+    }
+
+    /// Registers a live connection of `user`, so that deactivating the account closes it.
+    pub fn connect(self: &Arc<Self>, user: Uuid, kick: Arc<Kick>) -> Connected {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        self.registry().connections.entry(user).or_default().push((id, kick));
+        Connected { hub: self.clone(), user, id }
+    }
+
+    /// Delivers an event to this instance's subscribers.
+    pub fn publish(&self, event: Event) {
+        self.published.fetch_add(1, Ordering::Relaxed);
+        let registry = self.registry();
+        match event {
+            Event::Notification { recipient, id } => {
+                for listener in registry.listeners.get(&recipient).into_iter().flatten() {
+                    match listener.sender.try_send(id) {
+                        Ok(()) => {
+                            self.delivered.fetch_add(1, Ordering::Relaxed);
+                        }
+                        Err(mpsc::error::TrySendError::Full(_)) => {
+                            listener.kick.kick(CLOSE_TOO_SLOW, "too many undelivered events: read faster");
+                        }
+                        Err(mpsc::error::TrySendError::Closed(_)) => {}
+                    }
+                }
+            }
+            Event::AccountDeactivated { user } => {
+                for (_, kick) in registry.connections.get(&user).into_iter().flatten() {
+                    kick.kick(CLOSE_FORBIDDEN, "the account was deactivated");
+                }
+            }
+        }
+    }
+
+    /// Users with a live notification listener here (what a resynchronisation must cover).
+    pub fn listening_recipients(&self) -> Vec<Uuid> {
+        self.registry().listeners.keys().copied().collect()
+    }
+
+    /// Users with a live connection here.
+    pub fn connected_users(&self) -> Vec<Uuid> {
+        self.registry().connections.keys().copied().collect()
+    }
+
+    /// How many notification subscriptions are open on this instance.
+    pub fn open_subscriptions(&self) -> usize {
+        self.registry().listeners.values().map(Vec::len).sum()
+    }
+}
+
+/// A registered notification listener; unregisters when dropped.
+pub struct Listening {
+    pub receiver: mpsc::Receiver<Uuid>,
+    hub: Arc<Hub>,
+    recipient: Uuid,
+    id: u64,
+}
+
+impl Drop for Listening {
+    fn drop(&mut self) {
+        let mut registry = self.hub.registry();
+        if let Some(listeners) = registry.listeners.get_mut(&self.recipient) {
+            listeners.retain(|listener| listener.id != self.id);
+            if listeners.is_empty() {
+                registry.listeners.remove(&self.recipient);
+            }
+        }
+    }
+}
+
+/// A registered live connection; unregisters when dropped.
+pub struct Connected {
+    hub: Arc<Hub>,
+    user: Uuid,
+    id: u64,
+}
+
+impl Drop for Connected {
+    fn drop(&mut self) {
+        let mut registry = self.hub.registry();
+        if let Some(connections) = registry.connections.get_mut(&self.user) {
+            connections.retain(|(id, _)| *id != self.id);
+            if connections.is_empty() {
+                registry.connections.remove(&self.user);
+            }
+        }
+    }
+}
+
+/// The payload of a PostgreSQL notification: the event and the instance that sent it.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Announcement {
+    pub origin: Uuid,
+    pub event: Event,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_listener_gets_only_its_recipients_events() {
+        let hub = Arc::new(Hub::default());
+        let (me, other) = (Uuid::now_v7(), Uuid::now_v7());
+        let mut mine = hub.listen(me, 8, Arc::new(Kick::default()));
+        let id = Uuid::now_v7();
+        hub.publish(Event::Notification { recipient: other, id: Uuid::now_v7() });
+        hub.publish(Event::Notification { recipient: me, id });
+        assert_eq!(mine.receiver.recv().await, Some(id));
+        assert!(mine.receiver.try_recv().is_err());
+    }
+
+    #[tokio::test]
+    async fn a_full_listener_is_kicked_not_grown() {
+        let hub = Arc::new(Hub::default());
+        let me = Uuid::now_v7();
+        let kick = Arc::new(Kick::default());
+        let _listening = hub.listen(me, 2, kick.clone());
+        for _ in 0..3 {
+            hub.publish(Event::Notification { recipient: me, id: Uuid::now_v7() });
+        }
+        assert_eq!(kick.kicked().await.0, CLOSE_TOO_SLOW);
+    }
+
+    #[tokio::test]
+    async fn deactivation_kicks_every_connection_of_the_user() {
+        let hub = Arc::new(Hub::default());
+        let me = Uuid::now_v7();
+        let (first, second) = (Arc::new(Kick::default()), Arc::new(Kick::default()));
+        let _a = hub.connect(me, first.clone());
+        let _b = hub.connect(me, second.clone());
+        hub.publish(Event::AccountDeactivated { user: me });
+        assert_eq!(first.kicked().await.0, CLOSE_FORBIDDEN);
+        assert_eq!(second.kicked().await.0, CLOSE_FORBIDDEN);
+    }
+
+    #[tokio::test]
+    async fn dropping_a_listener_unregisters_it() {
+        let hub = Arc::new(Hub::default());
+        let me = Uuid::now_v7();
+        let listening = hub.listen(me, 2, Arc::new(Kick::default()));
+        assert_eq!(hub.open_subscriptions(), 1);
+        drop(listening);
+        assert_eq!(hub.open_subscriptions(), 0);
+        assert!(hub.listening_recipients().is_empty());
+    }
+}

@@ -1,0 +1,129 @@
+//! Subscriptions: what portals keep a WebSocket open for.
+//!
+//! Guards on a subscription field run once, when it starts; every item is therefore filtered
+//! again here (a subscriber only ever receives its own notifications).
+
+use std::collections::{HashSet, VecDeque};
+use std::sync::Arc;
+
+use async_graphql::{Context, ID, Subscription};
+use futures_util::Stream;
+use inzage_entity::notification;
+use sea_orm::EntityTrait;
+use uuid::Uuid;
+
+use super::types::notifications::Notification;
+use super::{ContextExt, parse_id};
+use crate::domain::notifications;
+use crate::error::{ApiError, FieldResult};
+use crate::events::Kick;
+
+/// What a WebSocket connection puts in the context of its subscriptions.
+#[derive(Clone)]
+pub struct LiveConnection {
+    /// Closes the connection (slow consumer, deactivated account).
+    pub kick: Arc<Kick>,
+    /// How many undelivered events one subscription may hold before the connection is closed.
+    pub buffer: usize,
+}
+
+/// Rows replayed per query when a subscriber catches up.
+const REPLAY_PAGE: u64 = 500;
+
+/// The most recent ids a subscription remembers to drop duplicates (replay overlapping live
+/// delivery, or a resynchronising listener).
+const REMEMBERED: usize = 4096;
+
+#[derive(Default)]
+pub struct SubscriptionRoot;
+
+#[Subscription]
+impl SubscriptionRoot {
+    /// The viewer's notifications: first every one after the given id (oldest first), then live
+    /// ones; no gaps, no duplicates.
+    async fn notifications(
+        &self,
+        ctx: &Context<'_>,
+        after: Option<ID>,
+    ) -> FieldResult<impl Stream<Item = Notification> + use<>> {
+        let viewer = ctx.viewer()?.clone();
+        let after = after.as_ref().map(|id| parse_id(id, "after")).transpose()?;
+        let live = ctx
+            .data_opt::<LiveConnection>()
+            .ok_or_else(|| ApiError::bad_input("notifications", "subscribe over the WebSocket at /graphql/ws"))?
+            .clone();
+        let db = ctx.app().db.clone();
+        let recipient = viewer.user_id;
+        // Without `after`, start from the newest notification there is now: only newer ones
+        // are delivered.
+        let start = match after {
+            Some(after) => Some(after),
+            None => notifications::newest_for(db.conn(), Some(recipient)).await?,
+        };
+        // Listen before replaying: whatever commits from here on arrives live, whatever
+        // committed before is in the replay, and what is in both is dropped once.
+        let mut listening = db.hub().listen(recipient, live.buffer, live.kick.clone());
+        Ok(async_stream::stream! {
+            let mut seen = Recent::default();
+            // Ids grow in commit order (see `notifications::notify`): a live id at or below the
+            // floor was committed before the subscription started and is either replayed or
+            // deliberately skipped.
+            let mut floor = start;
+            if let Some(mut cursor) = start {
+                loop {
+                    let page = match notifications::page(db.conn(), recipient, false, Some(cursor), REPLAY_PAGE).await {
+                        Ok(page) => page,
+                        Err(err) => {
+                            tracing::error!(error = %err, "replaying notifications failed");
+                            live.kick.kick(1011, "replay failed; subscribe again");
+                            return;
+                        }
+                    };
+                    let complete = (page.len() as u64) <= REPLAY_PAGE;
+                    for row in page.into_iter().take(REPLAY_PAGE as usize) {
+                        cursor = row.id;
+                        floor = Some(row.id);
+                        seen.insert(row.id);
+                        yield Notification(row);
+                    }
+                    if complete {
+                        break;
+                    }
+                }
+            }
+            while let Some(id) = listening.receiver.recv().await {
+                if floor.is_some_and(|floor| id <= floor) || !seen.insert(id) {
+                    continue;
+                }
+                match notification::Entity::find_by_id(id).one(db.conn()).await {
+                    Ok(Some(row)) if row.recipient_id == recipient => yield Notification(row),
+                    Ok(_) => {}
+                    Err(err) => tracing::warn!(error = %err, "loading a live notification failed"),
+                }
+            }
+        })
+    }
+}
+
+/// A bounded set of recently delivered ids.
+#[derive(Default)]
+struct Recent {
+    order: VecDeque<Uuid>,
+    ids: HashSet<Uuid>,
+}
+
+impl Recent {
+    /// Remembers `id`; false when it was already delivered.
+    fn insert(&mut self, id: Uuid) -> bool {
+        if !self.ids.insert(id) {
+            return false;
+        }
+        self.order.push_back(id);
+        if self.order.len() > REMEMBERED
+            && let Some(oldest) = self.order.pop_front()
+        {
+            self.ids.remove(&oldest);
+        }
+        true
+    }
+}

@@ -1,0 +1,168 @@
+//! Subscriptions over WebSocket on `/graphql/ws`: `graphql-transport-ws` and the legacy
+//! `graphql-ws` protocol.
+//!
+//! The connection is authenticated before any operation runs, from the `connection_init`
+//! payload (`{"authorization": "Bearer <jwt>"}` or `{"token": "<jwt>"}`) or the upgrade
+//! request's `Authorization` header. Close codes: 4403 for a missing, bad or expired token or a
+//! deactivated account; 4408 when `connection_init` does not come in time; 4429 for a consumer
+//! that does not keep up. The server closes a connection itself the moment its token expires
+//! or its account is deactivated.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_graphql::Data;
+use std::str::FromStr;
+
+use async_graphql::http::{ClientMessage, WebSocket as GraphqlWebSocket, WebSocketProtocols as Protocols, WsMessage};
+use axum::extract::State;
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use futures_util::{SinkExt, StreamExt, stream};
+
+use crate::app::App;
+use crate::auth::{Authentication, authenticate_token, bearer_token};
+use crate::events::{CLOSE_FORBIDDEN, Kick};
+use crate::graphql::{LiveConnection, Loaders, RequestData};
+
+/// Close code when `connection_init` does not arrive in time.
+pub const CLOSE_INIT_TIMEOUT: u16 = 4408;
+/// Close code for a malformed first message.
+pub const CLOSE_BAD_REQUEST: u16 = 4400;
+
+/// Upgrades to a GraphQL WebSocket after checking the `Origin`.
+pub async fn upgrade(State(app): State<Arc<App>>, headers: HeaderMap, upgrade: WebSocketUpgrade) -> Response {
+    // The client's first supported protocol; graphql-transport-ws when it names none.
+    let protocol = headers
+        .get(header::SEC_WEBSOCKET_PROTOCOL)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|offered| offered.split(',').find_map(|p| Protocols::from_str(p.trim()).ok()))
+        .unwrap_or(Protocols::GraphQLWS);
+    if !origin_allowed(&app, &headers) {
+        return (StatusCode::FORBIDDEN, "this Origin may not open subscriptions").into_response();
+    }
+    let header_token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(bearer_token)
+        .map(str::to_owned);
+    upgrade
+        .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
+        .on_upgrade(move |socket| serve(app, socket, protocol, header_token))
+}
+
+/// Whether a browser page from this `Origin` may connect. Requests without `Origin` come from
+/// programs, not pages, and are allowed.
+fn origin_allowed(app: &App, headers: &HeaderMap) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        return true;
+    };
+    let origin = origin.trim_end_matches('/');
+    if !app.settings.allowed_origins.is_empty() {
+        return app
+            .settings
+            .allowed_origins
+            .iter()
+            .any(|allowed| allowed == "*" || allowed.trim_end_matches('/') == origin);
+    }
+    // Default: the same host, and localhost during development.
+    let origin_host = origin.split_once("://").map_or(origin, |(_, rest)| rest);
+    let same_host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).is_some_and(|host| host == origin_host);
+    let hostname = origin_host.rsplit_once(':').map_or(origin_host, |(name, _)| name);
+    same_host || matches!(hostname, "localhost" | "127.0.0.1" | "[::1]")
+}
+
+async fn close(socket: &mut WebSocket, code: u16, reason: &str) {
+    let frame = CloseFrame { code, reason: Utf8Bytes::from(reason) };
+    let _ = tokio::time::timeout(Duration::from_secs(1), socket.send(Message::Close(Some(frame)))).await;
+}
+
+/// The payload's token: `authorization: "Bearer <jwt>"`, or `token: "<jwt>"`.
+fn payload_token(payload: &serde_json::Value) -> Option<String> {
+    let text = |name: &str| payload.get(name).and_then(|value| value.as_str());
+    if let Some(value) = text("authorization").or_else(|| text("Authorization")) {
+        return Some(bearer_token(value).unwrap_or(value).to_owned());
+    }
+    text("token").map(str::to_owned)
+}
+
+async fn serve(app: Arc<App>, mut socket: WebSocket, protocol: Protocols, header_token: Option<String>) {
+    // 1. The first message must be connection_init, in time.
+    let init_timeout = Duration::from_secs(app.settings.ws_init_timeout_seconds);
+    let first = match tokio::time::timeout(init_timeout, next_text(&mut socket)).await {
+        Err(_) => return close(&mut socket, CLOSE_INIT_TIMEOUT, "connection initialisation timeout").await,
+        Ok(None) => return,
+        Ok(Some(text)) => text,
+    };
+    let payload = match ClientMessage::from_bytes(first.as_bytes()) {
+        Ok(ClientMessage::ConnectionInit { payload }) => payload.unwrap_or_default(),
+        _ => return close(&mut socket, CLOSE_BAD_REQUEST, "the first message must be connection_init").await,
+    };
+
+    // 2. Authenticate.
+    let Some(token) = payload_token(&payload).or(header_token) else {
+        return close(&mut socket, CLOSE_FORBIDDEN, "authentication required").await;
+    };
+    let (auth, expires_at) = authenticate_token(app.db.conn(), &app.verifier, &token).await;
+    let viewer = match &auth {
+        Authentication::Viewer(viewer) => viewer.clone(),
+        Authentication::Refused(reason) => return close(&mut socket, CLOSE_FORBIDDEN, reason).await,
+        Authentication::Anonymous | Authentication::Unavailable => {
+            return close(&mut socket, 1011, "authentication is unavailable; try again").await;
+        }
+    };
+    let kick = Arc::new(Kick::default());
+    let _connected = app.db.hub().connect(viewer.user_id, kick.clone());
+
+    // 3. Hand the connection to async-graphql, starting with the init message it has not seen.
+    let mut data = Data::default();
+    data.insert(RequestData { auth, request_id: uuid::Uuid::now_v7().to_string() });
+    data.insert(Loaders::new(&app.db));
+    data.insert(LiveConnection { kick: kick.clone(), buffer: app.settings.subscriber_buffer });
+    let (mut sink, incoming) = socket.split();
+    let incoming = incoming.filter_map(|message| async move {
+        match message {
+            Ok(Message::Text(text)) => Some(text.as_bytes().to_vec()),
+            Ok(Message::Binary(bytes)) => Some(bytes.to_vec()),
+            _ => None,
+        }
+    });
+    let messages = stream::once(async move { first.into_bytes() }).chain(incoming).map(ClientMessage::from_bytes);
+    let outgoing = GraphqlWebSocket::from_message_stream(app.schema.clone(), messages, protocol)
+        .on_connection_init(move |_| async move { Ok(data) });
+    let mut outgoing = std::pin::pin!(outgoing);
+
+    let expiry = expires_at.map(|at| (at - chrono::Utc::now()).to_std().unwrap_or_default()).unwrap_or(Duration::MAX);
+    let expiry = tokio::time::sleep(expiry.min(Duration::from_secs(60 * 60 * 24 * 365)));
+    tokio::pin!(expiry);
+    let (code, reason) = loop {
+        tokio::select! {
+            message = outgoing.next() => match message {
+                Some(WsMessage::Text(text)) => {
+                    if sink.send(Message::Text(text.into())).await.is_err() {
+                        return;
+                    }
+                }
+                Some(WsMessage::Close(code, reason)) => break (code, reason),
+                None => break (1000, String::new()),
+            },
+            (code, reason) = kick.kicked() => break (code, reason),
+            _ = &mut expiry => break (CLOSE_FORBIDDEN, "the token has expired".to_owned()),
+        }
+    };
+    let frame = CloseFrame { code, reason: Utf8Bytes::from(reason) };
+    let _ = tokio::time::timeout(Duration::from_secs(1), sink.send(Message::Close(Some(frame)))).await;
+}
+
+async fn next_text(socket: &mut WebSocket) -> Option<String> {
+    while let Some(message) = socket.recv().await {
+        match message {
+            Ok(Message::Text(text)) => return Some(text.to_string()),
+            Ok(Message::Binary(bytes)) => return String::from_utf8(bytes.to_vec()).ok(),
+            Ok(Message::Ping(_) | Message::Pong(_)) => continue,
+            Ok(Message::Close(_)) | Err(_) => return None,
+        }
+    }
+    None
+}

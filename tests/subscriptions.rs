@@ -1,0 +1,254 @@
+//! Live notifications over WebSocket: delivery, isolation, replay without gaps or duplicates,
+//! and the protocol's refusals.
+
+mod common;
+
+use std::time::Duration;
+
+use common::live::{self, assert_silent, connect, next, next_notification, subscribe_notifications};
+use common::{Backend, TEST_SECRET, TestApp, data};
+use inzage_entity::Role;
+use jsonwebtoken::{EncodingKey, Header};
+use serde_json::json;
+use uuid::Uuid;
+
+const WAIT: Duration = Duration::from_secs(10);
+
+async fn a_subscriber_receives_its_notification_after_the_mutation_commits_and_no_one_elses(backend: Backend) {
+    let app = TestApp::spawn(&backend).await;
+    let (org, _) = app.organization("De Linde").await;
+    let carla = app.user(org, "carla@linde.example", &[Role::Counselor]).await;
+    let koen = app.user(org, "koen@linde.example", &[Role::Counselor]).await;
+    let lotte = app.client_created_by(carla, "lotte@linde.example", "Lotte").await;
+
+    let mut lotte_socket = connect(app.addr, &app.token(lotte)).await;
+    subscribe_notifications(&mut lotte_socket, "1", None).await;
+    let mut koen_socket = connect(app.addr, &app.token(koen)).await;
+    subscribe_notifications(&mut koen_socket, "1", None).await;
+    // Give the subscriptions a moment to register before the mutation.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    let reason = "Collapsed in the waiting room, need her medication";
+    data(
+        &app.as_user(
+            koen,
+            "mutation($c: ID!, $r: String!) { breakGlass(clientId: $c, reason: $r) { id } }",
+            json!({"c": lotte, "r": reason}),
+        )
+        .await,
+    );
+
+    let received = next_notification(&mut lotte_socket).await;
+    assert_eq!(received["kind"], "EMERGENCY_ACCESS");
+    assert!(received["title"].as_str().unwrap_or_default().contains("Lotte"));
+    assert_silent(&mut koen_socket, Duration::from_millis(500)).await;
+}
+
+async fn replay_after_an_id_returns_exactly_the_missed_ones_in_order_then_live_ones(backend: Backend) {
+    let app = TestApp::spawn(&backend).await;
+    let (org, _) = app.organization("De Linde").await;
+    let lotte = app.user(org, "lotte@linde.example", &[Role::Client]).await;
+    let other = app.user(org, "milan@linde.example", &[Role::Client]).await;
+    let before = app.notify(lotte, 4).await;
+    app.notify(other, 2).await;
+
+    let mut socket = connect(app.addr, &app.token(lotte)).await;
+    subscribe_notifications(&mut socket, "replay", Some(&before[0].to_string())).await;
+    for expected in &before[1..] {
+        assert_eq!(next_notification(&mut socket).await["id"], expected.to_string());
+    }
+    let live = app.notify(lotte, 2).await;
+    for expected in &live {
+        assert_eq!(next_notification(&mut socket).await["id"], expected.to_string());
+    }
+    assert_silent(&mut socket, Duration::from_millis(300)).await;
+}
+
+async fn notifications_committed_during_replay_arrive_once_and_none_is_lost(backend: Backend) {
+    let app = TestApp::spawn(&backend).await;
+    let (org, _) = app.organization("De Linde").await;
+    let lotte = app.user(org, "lotte@linde.example", &[Role::Client]).await;
+    let first = app.notify(lotte, 1).await[0];
+    app.notify(lotte, 300).await;
+    for round in 0..10 {
+        // A writer commits while the subscriber replays.
+        let writer = {
+            let db = app.app.db.clone();
+            let now = app.clock_now();
+            tokio::spawn(async move {
+                let mut ids = Vec::new();
+                for n in 0..20 {
+                    let txn = db.begin_write().await.expect("txn");
+                    let created = inzage_api::domain::notifications::notify(
+                        &txn,
+                        [lotte],
+                        inzage_entity::NotificationKind::TaskCreated,
+                        &format!("during replay {n}"),
+                        Default::default(),
+                        now,
+                    )
+                    .await
+                    .expect("notify");
+                    txn.commit().await.expect("commit");
+                    ids.extend(created);
+                }
+                ids
+            })
+        };
+        let mut socket = connect(app.addr, &app.token(lotte)).await;
+        subscribe_notifications(&mut socket, "race", Some(&first.to_string())).await;
+        writer.await.expect("writer");
+        let expected: Vec<String> = {
+            use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+            inzage_entity::notification::Entity::find()
+                .filter(inzage_entity::notification::Column::RecipientId.eq(lotte))
+                .filter(inzage_entity::notification::Column::Id.gt(first))
+                .order_by_asc(inzage_entity::notification::Column::Id)
+                .all(app.app.db.conn())
+                .await
+                .expect("rows")
+                .into_iter()
+                .map(|n| n.id.to_string())
+                .collect()
+        };
+        let mut received = Vec::new();
+        while received.len() < expected.len() {
+            received.push(next_notification(&mut socket).await["id"].as_str().expect("id").to_owned());
+        }
+        assert_silent(&mut socket, Duration::from_millis(200)).await;
+        let mut sorted = received.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(sorted.len(), received.len(), "round {round}: a notification arrived twice");
+        assert_eq!(sorted, expected, "round {round}: every notification, none lost");
+    }
+}
+
+async fn a_bad_or_missing_token_closes_with_4403(backend: Backend) {
+    let app = TestApp::spawn(&backend).await;
+    let mut socket = live::open(app.addr, "graphql-transport-ws", &[]).await.expect("open");
+    live::send(&mut socket, json!({"type": "connection_init", "payload": {"authorization": "Bearer not-a-token"}}))
+        .await;
+    let (code, reason) = next(&mut socket, WAIT).await.expect_err("closed");
+    assert_eq!(code, 4403, "{reason}");
+
+    let mut socket = live::open(app.addr, "graphql-transport-ws", &[]).await.expect("open");
+    live::send(&mut socket, json!({"type": "connection_init", "payload": {}})).await;
+    assert_eq!(next(&mut socket, WAIT).await.expect_err("closed").0, 4403);
+}
+
+async fn a_connection_without_init_is_closed_with_4408(backend: Backend) {
+    let app = TestApp::spawn_with(&backend, |s| s.ws_init_timeout_seconds = 1).await;
+    let mut socket = live::open(app.addr, "graphql-transport-ws", &[]).await.expect("open");
+    let (code, _) = next(&mut socket, WAIT).await.expect_err("closed");
+    assert_eq!(code, 4408);
+}
+
+async fn the_token_in_the_upgrade_header_or_as_token_field_is_accepted(backend: Backend) {
+    let app = TestApp::spawn(&backend).await;
+    let (org, _) = app.organization("De Linde").await;
+    let lotte = app.user(org, "lotte@linde.example", &[Role::Client]).await;
+    let token = app.token(lotte);
+    let bearer = format!("Bearer {token}");
+    let mut socket = live::open(app.addr, "graphql-transport-ws", &[("authorization", &bearer)]).await.expect("open");
+    live::send(&mut socket, json!({"type": "connection_init"})).await;
+    assert_eq!(next(&mut socket, WAIT).await.expect("ack")["type"], "connection_ack");
+
+    let mut legacy = live::open(app.addr, "graphql-ws", &[]).await.expect("open");
+    live::send(&mut legacy, json!({"type": "connection_init", "payload": {"token": token}})).await;
+    assert_eq!(next(&mut legacy, WAIT).await.expect("ack")["type"], "connection_ack");
+    live::send(
+        &mut legacy,
+        json!({"id": "1", "type": "start", "payload": {"query": "subscription { notifications { id } }"}}),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let ids = app.notify(lotte, 1).await;
+    let message = next(&mut legacy, WAIT).await.expect("data");
+    assert_eq!(message["type"], "data", "{message}");
+    assert_eq!(message["payload"]["data"]["notifications"]["id"], ids[0].to_string());
+}
+
+async fn an_expiring_token_closes_the_open_subscription(backend: Backend) {
+    let app = TestApp::spawn(&backend).await;
+    let (org, _) = app.organization("De Linde").await;
+    let lotte = app.user(org, "lotte@linde.example", &[Role::Client]).await;
+    let exp = chrono::Utc::now().timestamp() + 2;
+    let token = jsonwebtoken::encode(
+        &Header::default(),
+        &json!({"sub": lotte.to_string(), "exp": exp}),
+        &EncodingKey::from_secret(TEST_SECRET.as_bytes()),
+    )
+    .expect("token");
+    let mut socket = connect(app.addr, &token).await;
+    subscribe_notifications(&mut socket, "1", None).await;
+    let started = std::time::Instant::now();
+    let (code, reason) = next(&mut socket, WAIT).await.expect_err("closed at expiry");
+    assert_eq!(code, 4403, "{reason}");
+    assert!(started.elapsed() < Duration::from_secs(4), "closed within a second of exp");
+}
+
+async fn deactivating_the_account_closes_its_subscriptions(backend: Backend) {
+    let app = TestApp::spawn(&backend).await;
+    let (org, admin) = app.organization("De Linde").await;
+    let lotte = app.user(org, "lotte@linde.example", &[Role::Client]).await;
+    let mut socket = connect(app.addr, &app.token(lotte)).await;
+    subscribe_notifications(&mut socket, "1", None).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    data(
+        &app.as_user(
+            admin,
+            "mutation($u: ID!) { setUserActive(userId: $u, active: false) { active } }",
+            json!({"u": lotte}),
+        )
+        .await,
+    );
+    let (code, reason) = next(&mut socket, Duration::from_secs(2)).await.expect_err("closed");
+    assert_eq!(code, 4403);
+    assert!(reason.contains("deactivated"), "{reason}");
+}
+
+async fn a_consumer_that_does_not_read_is_disconnected(backend: Backend) {
+    let app = TestApp::spawn_with(&backend, |s| s.subscriber_buffer = 4).await;
+    let (org, _) = app.organization("De Linde").await;
+    let lotte = app.user(org, "lotte@linde.example", &[Role::Client]).await;
+    let mut socket = connect(app.addr, &app.token(lotte)).await;
+    subscribe_notifications(&mut socket, "1", None).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // Many events at once, faster than any consumer: the bounded buffer overflows.
+    for _ in 0..10_000 {
+        app.app.db.hub().publish(inzage_api::events::Event::Notification { recipient: lotte, id: Uuid::now_v7() });
+    }
+    let closed = loop {
+        match next(&mut socket, WAIT).await {
+            Ok(_) => continue,
+            Err(close) => break close,
+        }
+    };
+    assert_eq!(closed.0, 4429, "{}", closed.1);
+    assert_eq!(app.app.db.hub().open_subscriptions(), 0, "the subscription is gone");
+}
+
+async fn a_foreign_origin_may_not_open_a_socket(backend: Backend) {
+    let app = TestApp::spawn(&backend).await;
+    let refused = live::open(app.addr, "graphql-transport-ws", &[("origin", "https://evil.example")]).await;
+    assert!(refused.is_err(), "a page on another site connected");
+    let local = live::open(app.addr, "graphql-transport-ws", &[("origin", "http://localhost:5173")]).await;
+    assert!(local.is_ok(), "a local development page may connect");
+    let listed = TestApp::spawn_with(&backend, |s| s.allowed_origins = vec!["https://portal.example".into()]).await;
+    assert!(live::open(listed.addr, "graphql-transport-ws", &[("origin", "https://portal.example")]).await.is_ok());
+    assert!(live::open(listed.addr, "graphql-transport-ws", &[("origin", "http://localhost:5173")]).await.is_err());
+}
+
+on_every_database!(
+    a_subscriber_receives_its_notification_after_the_mutation_commits_and_no_one_elses,
+    replay_after_an_id_returns_exactly_the_missed_ones_in_order_then_live_ones,
+    notifications_committed_during_replay_arrive_once_and_none_is_lost,
+    a_bad_or_missing_token_closes_with_4403,
+    a_connection_without_init_is_closed_with_4408,
+    the_token_in_the_upgrade_header_or_as_token_field_is_accepted,
+    an_expiring_token_closes_the_open_subscription,
+    deactivating_the_account_closes_its_subscriptions,
+    a_consumer_that_does_not_read_is_disconnected,
+    a_foreign_origin_may_not_open_a_socket,
+);
