@@ -9,6 +9,7 @@ use crate::clock::SharedClock;
 use crate::config::Settings;
 use crate::db::Database;
 use crate::graphql::{AppData, InzageSchema, SchemaLimits, build_schema};
+use crate::scheduler::Scheduler;
 
 /// One instance of the service, ready to serve.
 pub struct App {
@@ -19,6 +20,18 @@ pub struct App {
     /// Present when an HS256 secret is configured or generated: development tokens.
     pub signer: Option<TokenSigner>,
     pub schema: InzageSchema,
+    /// Emits expiry warnings and ends; runs in the background, and can be driven directly.
+    pub scheduler: Arc<Scheduler>,
+    /// Background work that ends with the instance.
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for App {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
 }
 
 impl App {
@@ -33,8 +46,13 @@ impl App {
             .await
             .with_context(|| format!("cannot open the database {}", redact(&settings.database_url)))?;
         db.migrate().await.context("migrating the database failed")?;
+        let mut tasks = Vec::new();
         if settings.is_postgres() {
-            crate::events::postgres::spawn_listener(settings.database_url.clone(), db.conn().clone(), db.hub().clone());
+            tasks.push(crate::events::postgres::spawn_listener(
+                settings.database_url.clone(),
+                db.conn().clone(),
+                db.hub().clone(),
+            ));
         }
         let (verifier, signer) = load_keys(&settings, db.conn()).await.map_err(anyhow::Error::msg)?;
         if settings.load_demo() && crate::demo::database_is_empty(&db).await? {
@@ -48,7 +66,10 @@ impl App {
         };
         let emergency_duration = chrono::Duration::minutes(i64::from(settings.emergency_minutes));
         let schema = build_schema(AppData { db: db.clone(), clock: clock.clone(), emergency_duration }, limits);
-        Ok(Arc::new(Self { settings, db, clock, verifier, signer, schema }))
+        let warning = chrono::Duration::from_std(settings.expiry_warning).unwrap_or(chrono::Duration::hours(24));
+        let scheduler = Arc::new(Scheduler::new(db.clone(), clock.clone(), warning));
+        tasks.push(scheduler.clone().spawn());
+        Ok(Arc::new(Self { settings, db, clock, verifier, signer, schema, scheduler, tasks }))
     }
 }
 

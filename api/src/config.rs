@@ -141,6 +141,10 @@ pub struct Settings {
     #[arg(long, env = "INZAGE_EMERGENCY_MINUTES", default_value_t = 240, value_parser = clap::value_parser!(u32).range(1..=10080), global = true)]
     pub emergency_minutes: u32,
 
+    /// How long before a time-bound access ends its holder is warned, e.g. `24h`.
+    #[arg(long, env = "INZAGE_EXPIRY_WARNING", default_value = "24h", value_parser = humantime::parse_duration, global = true)]
+    pub expiry_warning: Duration,
+
     /// Origins (scheme://host[:port]) whose pages may open subscriptions, comma-separated; `*`
     /// for any. Default: the server's own host, and localhost.
     #[arg(long, env = "INZAGE_ALLOWED_ORIGINS", value_delimiter = ',', global = true)]

@@ -19,6 +19,7 @@ pub mod error;
 pub mod events;
 pub mod graphql;
 pub mod policy;
+pub mod scheduler;
 pub mod server;
 pub mod ws;
 

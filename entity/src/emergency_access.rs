@@ -13,6 +13,10 @@ pub struct Model {
     pub reason: String,
     pub starts_at: DateTimeUtc,
     pub ends_at: DateTimeUtc,
+    /// When the holder was warned that it ends soon.
+    pub warned_at: Option<DateTimeUtc>,
+    /// When the scheduler ended it (it stops granting access at `ends_at` regardless).
+    pub ended_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -207,6 +207,10 @@ pub enum NotificationKind {
     DelegationEnded,
     #[sea_orm(string_value = "EMERGENCY_ACCESS")]
     EmergencyAccess,
+    #[sea_orm(string_value = "EMERGENCY_ACCESS_EXPIRING")]
+    EmergencyAccessExpiring,
+    #[sea_orm(string_value = "EMERGENCY_ACCESS_ENDED")]
+    EmergencyAccessEnded,
     #[sea_orm(string_value = "TASK_CREATED")]
     TaskCreated,
     #[sea_orm(string_value = "MESSAGE_RECEIVED")]

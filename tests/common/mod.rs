@@ -129,7 +129,9 @@ pub struct TestApp {
     pub clock: ManualClock,
     pub http: reqwest::Client,
     server: tokio::task::JoinHandle<()>,
-    _database: TestDatabase,
+    /// The database, owned by the first instance on it (siblings share it).
+    _database: Option<TestDatabase>,
+    database_url: String,
 }
 
 impl Drop for TestApp {
@@ -159,7 +161,19 @@ impl TestApp {
     /// A server whose settings `adjust` may change first.
     pub async fn spawn_with(backend: &Backend, adjust: impl FnOnce(&mut Settings)) -> Self {
         let database = TestDatabase::create(backend).await;
-        let mut settings = test_settings(&database.url);
+        Self::start(&database.url.clone(), Some(database), adjust).await
+    }
+
+    /// A second instance on this instance's database (as behind a load balancer), with a clock
+    /// of its own set to the same time.
+    pub async fn sibling(&self) -> Self {
+        let sibling = Self::start(&self.database_url, None, |_| {}).await;
+        sibling.clock.set(self.clock_now());
+        sibling
+    }
+
+    async fn start(database_url: &str, database: Option<TestDatabase>, adjust: impl FnOnce(&mut Settings)) -> Self {
+        let mut settings = test_settings(database_url);
         adjust(&mut settings);
         let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).single().expect("date"));
         let app = App::open(settings, Arc::new(clock.clone())).await.expect("the app starts");
@@ -172,7 +186,7 @@ impl TestApp {
             }
         });
         let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("client");
-        Self { addr, app, clock, http, server, _database: database }
+        Self { addr, app, clock, http, server, _database: database, database_url: database_url.to_owned() }
     }
 
     pub fn url(&self, path: &str) -> String {

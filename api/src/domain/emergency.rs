@@ -13,6 +13,7 @@ use crate::access::{self, ClientAccess};
 use crate::audit::{self, AuditEntry};
 use crate::db::Database;
 use crate::error::{ApiError, ApiResult};
+use crate::events::Event;
 use crate::policy::client::{self as rules, Basis};
 
 /// The shortest reason accepted, in characters.
@@ -68,6 +69,8 @@ pub async fn break_glass(
         reason: Set(reason),
         starts_at: Set(op.now),
         ends_at: Set(op.now + duration),
+        warned_at: Set(None),
+        ended_at: Set(None),
     }
     .insert(&*txn)
     .await?;
@@ -88,6 +91,7 @@ pub async fn break_glass(
         format!("{} used emergency access to the dossier of {}", op.viewer.display_name, client.client.display_name);
     let links = Links { client_id: Some(client_id), emergency_access_id: Some(grant.id) };
     notifications::notify(&txn, recipients, NotificationKind::EmergencyAccess, &title, links, op.now).await?;
+    txn.announce(Event::DeadlinesChanged).await?;
     txn.commit().await?;
     let client = visible_client(db.conn(), op, client_id).await?;
     Ok((grant, client))

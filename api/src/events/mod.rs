@@ -20,6 +20,8 @@ pub enum Event {
     Notification { recipient: Uuid, id: Uuid },
     /// The account was deactivated: its live connections must close.
     AccountDeactivated { user: Uuid },
+    /// A time-bound access was granted or changed: schedulers look at their deadlines again.
+    DeadlinesChanged,
 }
 
 /// Close code for a refused or ended authentication (token expired, account deactivated).
@@ -76,6 +78,7 @@ pub struct Hub {
     registry: Mutex<Registry>,
     published: AtomicU64,
     delivered: AtomicU64,
+    deadlines: Notify,
 }
 
 impl Default for Hub {
@@ -86,6 +89,7 @@ impl Default for Hub {
             registry: Mutex::new(Registry::default()),
             published: AtomicU64::new(0),
             delivered: AtomicU64::new(0),
+            deadlines: Notify::new(),
         }
     }
 }
@@ -139,7 +143,13 @@ impl Hub {
                     kick.kick(CLOSE_FORBIDDEN, "the account was deactivated");
                 }
             }
+            Event::DeadlinesChanged => self.deadlines.notify_waiters(),
         }
+    }
+
+    /// Completes when a deadline may have moved (see [`Event::DeadlinesChanged`]).
+    pub async fn deadlines_changed(&self) {
+        self.deadlines.notified().await;
     }
 
     /// Users with a live notification listener here (what a resynchronisation must cover).

@@ -106,6 +106,10 @@ pub enum NotificationKind {
     DelegationExpiring,
     DelegationEnded,
     EmergencyAccess,
+    /// The viewer's emergency access ends soon.
+    EmergencyAccessExpiring,
+    /// The viewer's emergency access has ended.
+    EmergencyAccessEnded,
     TaskCreated,
     MessageReceived,
     TrajectoryMemberAdded,

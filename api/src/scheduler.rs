@@ -1,0 +1,129 @@
+//! Expiry of time-bound access: warns the holder once before the end (the configured window),
+//! and ends it at the deadline.
+//!
+//! Access itself is computed from the deadline on every request, so it ends to the second
+//! whatever the scheduler does; the scheduler tells people. Every instance may run it: each
+//! warning and each end is claimed by one conditional `UPDATE ... WHERE warned_at IS NULL`
+//! (resp. `ended_at`), so exactly one instance emits it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use inzage_entity::{NotificationKind, emergency_access};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+
+use crate::clock::SharedClock;
+use crate::db::Database;
+use crate::domain::notifications::{self, Links};
+
+/// The longest the scheduler sleeps without looking (a safety net; deadlines wake it).
+const MAX_SLEEP: Duration = Duration::from_secs(30);
+
+/// What the scheduler does to a grant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    Warn,
+    End,
+}
+
+/// Emits expiry warnings and ends, on time.
+pub struct Scheduler {
+    db: Database,
+    clock: SharedClock,
+    warning: chrono::Duration,
+}
+
+impl Scheduler {
+    pub fn new(db: Database, clock: SharedClock, warning: chrono::Duration) -> Self {
+        Self { db, clock, warning }
+    }
+
+    /// Runs until the process ends, waking at the next deadline (or when one is added).
+    pub fn spawn(self: Arc<Self>) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(async move {
+            loop {
+                if let Err(err) = self.run_due().await {
+                    tracing::warn!(error = %err, "the expiry scheduler failed; retrying");
+                }
+                let sleep = match self.next_deadline().await {
+                    Ok(Some(deadline)) => (deadline - self.clock.now()).to_std().unwrap_or_default().min(MAX_SLEEP),
+                    Ok(None) => MAX_SLEEP,
+                    Err(_) => Duration::from_secs(1),
+                };
+                tokio::select! {
+                    _ = tokio::time::sleep(sleep) => {}
+                    _ = self.db.hub().deadlines_changed() => {}
+                }
+            }
+        })
+    }
+
+    /// The earliest moment something is due: a warning or an end not yet emitted.
+    pub async fn next_deadline(&self) -> Result<Option<DateTime<Utc>>, DbErr> {
+        let open = emergency_access::Entity::find()
+            .filter(emergency_access::Column::EndedAt.is_null())
+            .order_by_asc(emergency_access::Column::EndsAt)
+            .limit(1)
+            .one(self.db.conn())
+            .await?;
+        Ok(open.map(|grant| match grant.warned_at {
+            None => grant.ends_at - self.warning,
+            Some(_) => grant.ends_at,
+        }))
+    }
+
+    /// Emits everything due now; returns how many events this instance emitted.
+    pub async fn run_due(&self) -> Result<usize, DbErr> {
+        let now = self.clock.now();
+        let mut emitted = 0;
+        let due = emergency_access::Entity::find()
+            .filter(emergency_access::Column::EndedAt.is_null())
+            .filter(emergency_access::Column::EndsAt.lte(now + self.warning))
+            .order_by_asc(emergency_access::Column::EndsAt)
+            .all(self.db.conn())
+            .await?;
+        for grant in due {
+            if grant.ends_at <= now {
+                if self.claim(&grant, Step::End, now).await? {
+                    emitted += 1;
+                }
+            } else if grant.warned_at.is_none() && self.claim(&grant, Step::Warn, now).await? {
+                emitted += 1;
+            }
+        }
+        Ok(emitted)
+    }
+
+    /// Claims one step of one grant and notifies its holder, in one transaction; false when
+    /// another instance claimed it first.
+    async fn claim(&self, grant: &emergency_access::Model, step: Step, now: DateTime<Utc>) -> Result<bool, DbErr> {
+        let ending = step == Step::End;
+        let column = if ending { emergency_access::Column::EndedAt } else { emergency_access::Column::WarnedAt };
+        let txn = self.db.begin_write().await?;
+        let mut update = emergency_access::Entity::update_many()
+            .col_expr(column, Expr::value(now))
+            .filter(emergency_access::Column::Id.eq(grant.id))
+            .filter(column.is_null());
+        if ending {
+            // A grant that ends without having been warned needs no warning any more.
+            update = update.col_expr(
+                emergency_access::Column::WarnedAt,
+                Expr::col(emergency_access::Column::WarnedAt).if_null(Expr::value(now)),
+            );
+        }
+        if update.exec(&*txn).await?.rows_affected != 1 {
+            return Ok(false);
+        }
+        let (kind, title) = if ending {
+            (NotificationKind::EmergencyAccessEnded, "Your emergency access has ended")
+        } else {
+            (NotificationKind::EmergencyAccessExpiring, "Your emergency access ends soon")
+        };
+        let links = Links { client_id: Some(grant.client_id), emergency_access_id: Some(grant.id) };
+        notifications::notify(&txn, [grant.user_id], kind, title, links, now).await?;
+        txn.commit().await?;
+        Ok(true)
+    }
+}
