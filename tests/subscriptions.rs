@@ -15,7 +15,8 @@ use uuid::Uuid;
 const WAIT: Duration = Duration::from_secs(10);
 
 async fn a_subscriber_receives_its_notification_after_the_mutation_commits_and_no_one_elses(backend: Backend) {
-    let app = TestApp::spawn(&backend).await;
+    // No expiry warning falls due during the test (it would be Koen's own notification).
+    let app = TestApp::spawn_with(&backend, |s| s.expiry_warning = Duration::from_secs(60)).await;
     let (org, _) = app.organization("De Linde").await;
     let carla = app.user(org, "carla@linde.example", &[Role::Counselor]).await;
     let koen = app.user(org, "koen@linde.example", &[Role::Counselor]).await;
