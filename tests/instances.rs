@@ -1,5 +1,6 @@
 //! Several instances on one PostgreSQL database: a notification committed through one reaches
-//! subscribers on another, also when the listening connection was cut meanwhile.
+//! subscribers on another, also when the listening connection was cut meanwhile. PostgreSQL
+//! only: an SQLite file serves one instance.
 
 mod common;
 
@@ -10,10 +11,11 @@ use common::{Backend, TestApp};
 use inzage_entity::Role;
 use sea_orm::ConnectionTrait;
 
-async fn a_subscriber_on_one_instance_receives_what_another_commits(backend: Backend) {
-    if matches!(backend, Backend::Sqlite) {
-        return; // Several instances share PostgreSQL; an SQLite file serves one instance.
-    }
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscriber_on_one_instance_receives_what_another_commits() {
+    let Some(backend) = Backend::postgres() else {
+        return eprintln!("skipped: several instances share PostgreSQL; set INZAGE_TEST_DATABASE_URL");
+    };
     let a = TestApp::spawn(&backend).await;
     let b = a.sibling().await;
     let (org, _) = a.organization("De Linde").await;
@@ -28,10 +30,11 @@ async fn a_subscriber_on_one_instance_receives_what_another_commits(backend: Bac
     }
 }
 
-async fn a_notification_committed_while_the_listener_is_cut_still_arrives(backend: Backend) {
-    if matches!(backend, Backend::Sqlite) {
-        return; // LISTEN/NOTIFY is PostgreSQL's; one SQLite file serves one instance.
-    }
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_notification_committed_while_the_listener_is_cut_still_arrives() {
+    let Some(backend) = Backend::postgres() else {
+        return eprintln!("skipped: several instances share PostgreSQL; set INZAGE_TEST_DATABASE_URL");
+    };
     let a = TestApp::spawn(&backend).await;
     let b = a.sibling().await;
     let (org, _) = a.organization("De Linde").await;
@@ -52,8 +55,3 @@ async fn a_notification_committed_while_the_listener_is_cut_still_arrives(backen
         assert_eq!(next_notification(&mut socket).await["id"], id.to_string(), "delivered after the reconnect");
     }
 }
-
-on_every_database!(
-    a_subscriber_on_one_instance_receives_what_another_commits,
-    a_notification_committed_while_the_listener_is_cut_still_arrives,
-);
