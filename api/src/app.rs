@@ -9,6 +9,7 @@ use crate::clock::SharedClock;
 use crate::config::Settings;
 use crate::db::Database;
 use crate::graphql::{AppData, InzageSchema, SchemaLimits, build_schema};
+use crate::mailer::Mailer;
 use crate::scheduler::Scheduler;
 
 /// One instance of the service, ready to serve.
@@ -22,6 +23,8 @@ pub struct App {
     pub schema: InzageSchema,
     /// Emits expiry warnings and ends; runs in the background, and can be driven directly.
     pub scheduler: Arc<Scheduler>,
+    /// Sends queued e-mail; runs in the background, and can be driven directly.
+    pub mailer: Arc<Mailer>,
     /// Background work that ends with the instance.
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -69,7 +72,10 @@ impl App {
         let warning = chrono::Duration::from_std(settings.expiry_warning).unwrap_or(chrono::Duration::hours(24));
         let scheduler = Arc::new(Scheduler::new(db.clone(), clock.clone(), warning));
         tasks.push(scheduler.clone().spawn());
-        Ok(Arc::new(Self { settings, db, clock, verifier, signer, schema, scheduler, tasks }))
+        let mailer =
+            Arc::new(Mailer::new(db.clone(), clock.clone(), settings.smtp_url.as_deref(), &settings.mail_from)?);
+        tasks.push(mailer.clone().spawn());
+        Ok(Arc::new(Self { settings, db, clock, verifier, signer, schema, scheduler, mailer, tasks }))
     }
 }
 

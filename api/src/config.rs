@@ -145,6 +145,15 @@ pub struct Settings {
     #[arg(long, env = "INZAGE_EXPIRY_WARNING", default_value = "24h", value_parser = humantime::parse_duration, global = true)]
     pub expiry_warning: Duration,
 
+    /// SMTP server for e-mail notifications, e.g. `smtp://mail.example:587?tls=required` or
+    /// `smtps://user:pass@mail.example`. Without it, e-mails are written to the log.
+    #[arg(long, env = "INZAGE_SMTP_URL", hide_env_values = true, global = true)]
+    pub smtp_url: Option<String>,
+
+    /// Sender of e-mail notifications.
+    #[arg(long, env = "INZAGE_MAIL_FROM", default_value = "Inzage <no-reply@inzage.localhost>", global = true)]
+    pub mail_from: String,
+
     /// Origins (scheme://host[:port]) whose pages may open subscriptions, comma-separated; `*`
     /// for any. Default: the server's own host, and localhost.
     #[arg(long, env = "INZAGE_ALLOWED_ORIGINS", value_delimiter = ',', global = true)]

@@ -18,6 +18,7 @@ pub mod domain;
 pub mod error;
 pub mod events;
 pub mod graphql;
+pub mod mailer;
 pub mod policy;
 pub mod scheduler;
 pub mod server;

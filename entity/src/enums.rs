@@ -218,3 +218,22 @@ pub enum NotificationKind {
     #[sea_orm(string_value = "TRAJECTORY_MEMBER_ADDED")]
     TrajectoryMemberAdded,
 }
+
+/// Where an outgoing e-mail stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum EmailStatus {
+    /// Waiting to be sent (again).
+    #[sea_orm(string_value = "PENDING")]
+    Pending,
+    /// Accepted by the SMTP server.
+    #[sea_orm(string_value = "SENT")]
+    Sent,
+    /// No SMTP server is configured: written to the log instead.
+    #[sea_orm(string_value = "LOGGED")]
+    Logged,
+    /// Given up after the last retry.
+    #[sea_orm(string_value = "FAILED")]
+    Failed,
+}

@@ -8,6 +8,7 @@ pub mod audit_event;
 pub mod caseload_link;
 pub mod client_contact;
 pub mod dossier_entry;
+pub mod email_outbox;
 pub mod emergency_access;
 pub mod enums;
 pub mod guardian_link;
@@ -21,4 +22,6 @@ pub mod tool;
 pub mod user;
 pub mod user_role;
 
-pub use enums::{AuditAction, AuditOutcome, Basis, DossierEntryKind, NotificationKind, OrganizationKind, Role};
+pub use enums::{
+    AuditAction, AuditOutcome, Basis, DossierEntryKind, EmailStatus, NotificationKind, OrganizationKind, Role,
+};

@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261123_000001_accounts;
 mod m20261123_000002_client_access;
 mod m20261123_000003_expiry;
+mod m20261123_000004_email_outbox;
 
 /// Every migration, in the order it is applied.
 pub struct Migrator;
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000001_accounts::Migration),
             Box::new(m20261123_000002_client_access::Migration),
             Box::new(m20261123_000003_expiry::Migration),
+            Box::new(m20261123_000004_email_outbox::Migration),
         ]
     }
 }

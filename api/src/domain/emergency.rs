@@ -14,6 +14,7 @@ use crate::audit::{self, AuditEntry};
 use crate::db::Database;
 use crate::error::{ApiError, ApiResult};
 use crate::events::Event;
+use crate::mailer;
 use crate::policy::client::{self as rules, Basis};
 
 /// The shortest reason accepted, in characters.
@@ -91,6 +92,14 @@ pub async fn break_glass(
         format!("{} used emergency access to the dossier of {}", op.viewer.display_name, client.client.display_name);
     let links = Links { client_id: Some(client_id), emergency_access_id: Some(grant.id) };
     notifications::notify(&txn, recipients, NotificationKind::EmergencyAccess, &title, links, op.now).await?;
+    // The client also hears of it by e-mail; the reason stays in the portal.
+    let subject = "Emergency access to your dossier";
+    let body = format!(
+        "{} used emergency access to your dossier at {} (UTC). Log in to see why and for how long.",
+        op.viewer.display_name,
+        op.now.format("%Y-%m-%d %H:%M")
+    );
+    mailer::queue(&txn, Some(client_id), &client.client.email, subject, &body, op.now).await?;
     txn.announce(Event::DeadlinesChanged).await?;
     txn.commit().await?;
     let client = visible_client(db.conn(), op, client_id).await?;

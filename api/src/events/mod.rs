@@ -22,6 +22,8 @@ pub enum Event {
     AccountDeactivated { user: Uuid },
     /// A time-bound access was granted or changed: schedulers look at their deadlines again.
     DeadlinesChanged,
+    /// An e-mail was queued: mailers look at the outbox.
+    EmailQueued,
 }
 
 /// Close code for a refused or ended authentication (token expired, account deactivated).
@@ -79,6 +81,7 @@ pub struct Hub {
     published: AtomicU64,
     delivered: AtomicU64,
     deadlines: Notify,
+    mail: Notify,
 }
 
 impl Default for Hub {
@@ -90,6 +93,7 @@ impl Default for Hub {
             published: AtomicU64::new(0),
             delivered: AtomicU64::new(0),
             deadlines: Notify::new(),
+            mail: Notify::new(),
         }
     }
 }
@@ -144,7 +148,13 @@ impl Hub {
                 }
             }
             Event::DeadlinesChanged => self.deadlines.notify_waiters(),
+            Event::EmailQueued => self.mail.notify_waiters(),
         }
+    }
+
+    /// Completes when an e-mail was queued.
+    pub async fn mail_queued(&self) {
+        self.mail.notified().await;
     }
 
     /// Completes when a deadline may have moved (see [`Event::DeadlinesChanged`]).
