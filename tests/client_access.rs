@@ -350,7 +350,31 @@ async fn bad_dossier_and_tool_input_is_refused_and_nothing_written(backend: Back
     assert_eq!(data(&dossier)["client"]["dossier"]["nodes"].as_array().map(Vec::len), Some(1));
 }
 
+async fn a_client_looked_up_again_in_the_same_request_costs_no_more_queries(backend: Backend) {
+    let app = TestApp::spawn(&backend).await;
+    let org = care_org(&app).await;
+    let token = app.token(org.carla);
+    let statements = |query: &'static str| {
+        let app = &app;
+        let token = token.clone();
+        async move {
+            let before = app.app.db.statements_executed();
+            let response = app.graphql(Some(&token), query, json!({"id": org.lotte})).await;
+            data(&response);
+            app.app.db.statements_executed() - before
+        }
+    };
+    let once = statements("query($id: ID!) { client(id: $id) { displayName } }").await;
+    let thrice = statements(
+        "query($id: ID!) { a: client(id: $id) { displayName } b: client(id: $id) { id } c: clients { nodes { id } } }",
+    )
+    .await;
+    // The list costs its page query; the bases of the client, loaded once, serve all three.
+    assert_eq!(thrice, once + 1, "one lookup: {once} statements; two lookups and a list: {thrice}");
+}
+
 on_every_database!(
+    a_client_looked_up_again_in_the_same_request_costs_no_more_queries,
     administrator_sees_no_client_data,
     secretary_sees_contact_and_tool_list_but_not_tool_content_or_dossier,
     counselor_sees_caseload_clients_fully_and_others_not_at_all,

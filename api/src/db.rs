@@ -26,6 +26,7 @@ pub struct Database {
     conn: DatabaseConnection,
     write_gate: Option<Arc<Mutex<()>>>,
     statements: Arc<AtomicU64>,
+    commits: Arc<AtomicU64>,
     hub: Arc<Hub>,
 }
 
@@ -59,6 +60,7 @@ impl Database {
             conn,
             write_gate: is_sqlite.then(|| Arc::new(Mutex::new(()))),
             statements,
+            commits: Arc::new(AtomicU64::new(0)),
             hub: Arc::new(Hub::default()),
         })
     }
@@ -88,6 +90,12 @@ impl Database {
         self.conn.get_database_backend()
     }
 
+    /// How many write transactions this instance has committed: a cache of what the database
+    /// said is valid while this number has not moved.
+    pub fn commits(&self) -> u64 {
+        self.commits.load(Ordering::Acquire)
+    }
+
     /// This instance's live-event hub.
     pub fn hub(&self) -> &Arc<Hub> {
         &self.hub
@@ -100,7 +108,13 @@ impl Database {
             None => None,
         };
         let txn = self.conn.begin().await?;
-        Ok(WriteTransaction { txn, _gate: gate, hub: self.hub.clone(), events: std::sync::Mutex::new(Vec::new()) })
+        Ok(WriteTransaction {
+            txn,
+            _gate: gate,
+            hub: self.hub.clone(),
+            commits: self.commits.clone(),
+            events: std::sync::Mutex::new(Vec::new()),
+        })
     }
 }
 
@@ -110,6 +124,7 @@ pub struct WriteTransaction {
     txn: DatabaseTransaction,
     _gate: Option<OwnedMutexGuard<()>>,
     hub: Arc<Hub>,
+    commits: Arc<AtomicU64>,
     events: std::sync::Mutex<Vec<Event>>,
 }
 
@@ -135,6 +150,7 @@ impl WriteTransaction {
     /// Commits, then hands the announced events to this instance's subscribers.
     pub async fn commit(self) -> Result<(), DbErr> {
         self.txn.commit().await?;
+        self.commits.fetch_add(1, Ordering::AcqRel);
         let events = std::mem::take(&mut *self.events.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
         for event in events {
             self.hub.publish(event);

@@ -190,10 +190,10 @@ pub enum Listing {
     Caseload,
 }
 
-/// One page of clients the viewer has a basis for, ordered by id, after the cursor `after`,
-/// optionally whose display name contains `search` (case-insensitive). Returns at most
-/// `limit + 1` rows so the caller can tell whether there is a next page.
-pub async fn list(
+/// The ids of one page of clients the viewer has a basis for, ordered by id, after the cursor
+/// `after`, optionally whose display name contains `search` (case-insensitive). Returns at most
+/// `limit + 1` ids so the caller can tell whether there is a next page.
+pub async fn page_ids(
     db: &impl ConnectionTrait,
     viewer: &Viewer,
     now: DateTime<Utc>,
@@ -201,7 +201,7 @@ pub async fn list(
     search: Option<&str>,
     after: Option<Uuid>,
     limit: u64,
-) -> Result<Vec<ClientAccess>, DbErr> {
+) -> Result<Vec<Uuid>, DbErr> {
     let Some(reachable) = reachable_condition(viewer, now, listing) else {
         return Ok(Vec::new());
     };
@@ -220,9 +220,7 @@ pub async fn list(
                 .like(sea_orm::sea_query::LikeExpr::new(pattern).escape('\\')),
         );
     }
-    let ids: Vec<Uuid> = query.select_only().column(user::Column::Id).into_tuple().all(db).await?;
-    let mut loaded = load(db, viewer, now, &ids).await?;
-    Ok(ids.into_iter().filter_map(|id| loaded.remove(&id)).filter(|c| !c.access.bases.is_empty()).collect())
+    query.select_only().column(user::Column::Id).into_tuple().all(db).await
 }
 
 fn escape_like(text: &str) -> String {
@@ -296,4 +294,66 @@ fn reachable_condition(viewer: &Viewer, now: DateTime<Utc>, listing: Listing) ->
         }
     }
     (!empty).then_some(any)
+}
+
+/// The bases of one request's viewer, loaded once per client and kept for the request. Any
+/// write committed on this instance meanwhile (a mutation earlier in the same request, say)
+/// empties it, so a cached answer is never older than the last change made here.
+#[derive(Default)]
+pub struct AccessCache {
+    entries: std::sync::Mutex<(u64, HashMap<Uuid, Option<ClientAccess>>)>,
+    /// One load at a time, so fields resolved side by side do not load the same client twice.
+    loading: tokio::sync::Mutex<()>,
+}
+
+impl AccessCache {
+    /// The viewer's access to each of `ids` that is a client (with empty bases when none),
+    /// loading only what the request has not loaded yet.
+    pub async fn load(
+        &self,
+        db: &crate::db::Database,
+        viewer: &Viewer,
+        now: DateTime<Utc>,
+        ids: &[Uuid],
+    ) -> Result<HashMap<Uuid, ClientAccess>, DbErr> {
+        let _one_at_a_time = self.loading.lock().await;
+        let generation = db.commits();
+        let missing: Vec<Uuid> = {
+            let mut entries = self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            if entries.0 != generation {
+                *entries = (generation, HashMap::new());
+            }
+            ids.iter().copied().filter(|id| !entries.1.contains_key(id)).collect()
+        };
+        if !missing.is_empty() {
+            let mut loaded = load(db.conn(), viewer, now, &missing).await?;
+            self.remember(generation, missing.into_iter().map(|id| (id, loaded.remove(&id))));
+        }
+        let entries = self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        Ok(ids.iter().filter_map(|id| entries.1.get(id).cloned().flatten().map(|found| (*id, found))).collect())
+    }
+
+    /// One page of clients the viewer has a basis for (see [`page_ids`]), in order.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn list(
+        &self,
+        db: &crate::db::Database,
+        viewer: &Viewer,
+        now: DateTime<Utc>,
+        listing: Listing,
+        search: Option<&str>,
+        after: Option<Uuid>,
+        limit: u64,
+    ) -> Result<Vec<ClientAccess>, DbErr> {
+        let ids = page_ids(db.conn(), viewer, now, listing, search, after, limit).await?;
+        let mut found = self.load(db, viewer, now, &ids).await?;
+        Ok(ids.into_iter().filter_map(|id| found.remove(&id)).filter(|c| !c.access.bases.is_empty()).collect())
+    }
+
+    fn remember(&self, generation: u64, found: impl IntoIterator<Item = (Uuid, Option<ClientAccess>)>) {
+        let mut entries = self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if entries.0 == generation {
+            entries.1.extend(found);
+        }
+    }
 }

@@ -21,6 +21,8 @@ pub struct Loaders {
     pub contacts: DataLoader<ContactLoader>,
     pub counselors: DataLoader<CounselorLoader>,
     pub tools: DataLoader<ToolLoader>,
+    /// The viewer's bases per client, for this request.
+    pub access: crate::access::AccessCache,
 }
 
 impl Loaders {
@@ -32,6 +34,7 @@ impl Loaders {
             contacts: DataLoader::new(ContactLoader(db.clone()), tokio::spawn),
             counselors: DataLoader::new(CounselorLoader(db.clone()), tokio::spawn),
             tools: DataLoader::new(ToolLoader(db.clone()), tokio::spawn),
+            access: crate::access::AccessCache::default(),
         }
     }
 }

@@ -2,7 +2,7 @@ use async_graphql::connection::Connection;
 use async_graphql::{Context, ID, Object};
 use inzage_entity::AuditAction;
 
-use crate::access::{self, Listing};
+use crate::access::Listing;
 use crate::audit::AuditEntry;
 use crate::domain::export;
 use crate::error::{ApiError, FieldResult};
@@ -20,7 +20,7 @@ impl ClientQuery {
     async fn client(&self, ctx: &Context<'_>, id: ID) -> FieldResult<Option<Client>> {
         let op = ctx.operation()?;
         let id = parse_id(&id, "id")?;
-        let found = access::load(ctx.app().db.conn(), op.viewer, op.now, &[id]).await?.remove(&id);
+        let found = ctx.loaders().access.load(&ctx.app().db, op.viewer, op.now, &[id]).await?.remove(&id);
         let log = ctx.read_log()?;
         match found {
             Some(client) if !client.access.bases.is_empty() => {
@@ -46,9 +46,11 @@ impl ClientQuery {
         let op = ctx.operation()?;
         let limit = page_size(first)?;
         let after = cursor(after.as_deref())?;
-        let rows =
-            access::list(ctx.app().db.conn(), op.viewer, op.now, Listing::Visible, search.as_deref(), after, limit)
-                .await?;
+        let rows = ctx
+            .loaders()
+            .access
+            .list(&ctx.app().db, op.viewer, op.now, Listing::Visible, search.as_deref(), after, limit)
+            .await?;
         let log = ctx.read_log()?;
         let action = if search.is_some() { AuditAction::Search } else { AuditAction::Read };
         for client in rows.iter().take(limit as usize) {

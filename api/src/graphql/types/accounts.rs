@@ -6,7 +6,7 @@ use inzage_entity::{organization, user};
 use super::client::{Client, Tool, lookup_entry, prefetch};
 use super::notifications::Notification;
 use super::trajectories::Protocol;
-use crate::access::{self, Access, Listing};
+use crate::access::{Access, Listing};
 use crate::auth::Viewer as AuthViewer;
 use crate::domain::accounts;
 use crate::domain::notifications;
@@ -102,8 +102,11 @@ impl Viewer {
     /// Clients linked to the viewer as counselor (direct or through a group).
     async fn caseload(&self, ctx: &Context<'_>) -> FieldResult<Vec<Client>> {
         let op = ctx.operation()?;
-        let rows =
-            access::list(ctx.app().db.conn(), op.viewer, op.now, Listing::Caseload, None, None, CASELOAD_LIMIT).await?;
+        let rows = ctx
+            .loaders()
+            .access
+            .list(&ctx.app().db, op.viewer, op.now, Listing::Caseload, None, None, CASELOAD_LIMIT)
+            .await?;
         let log = ctx.read_log()?;
         for client in &rows {
             log.record(lookup_entry(client, AuditAction::Read));

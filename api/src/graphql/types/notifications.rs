@@ -6,7 +6,6 @@ use inzage_entity::notification;
 
 use super::client::Client;
 use super::emergency::EmergencyAccess;
-use crate::access;
 use crate::domain::emergency;
 use crate::error::FieldResult;
 use crate::graphql::ContextExt;
@@ -41,18 +40,16 @@ impl Notification {
     async fn client(&self, ctx: &Context<'_>) -> FieldResult<Option<Client>> {
         let Some(client_id) = self.0.client_id else { return Ok(None) };
         let op = ctx.operation()?;
-        Ok(access::load(ctx.app().db.conn(), op.viewer, op.now, &[client_id])
-            .await?
-            .remove(&client_id)
-            .map(Client::from))
+        let mut found = ctx.loaders().access.load(&ctx.app().db, op.viewer, op.now, &[client_id]).await?;
+        Ok(found.remove(&client_id).map(Client::from))
     }
 
     async fn emergency_access(&self, ctx: &Context<'_>) -> FieldResult<Option<EmergencyAccess>> {
         let Some(id) = self.0.emergency_access_id else { return Ok(None) };
         let op = ctx.operation()?;
         let Some(model) = emergency::find(ctx.app().db.conn(), id).await? else { return Ok(None) };
-        let client =
-            access::load(ctx.app().db.conn(), op.viewer, op.now, &[model.client_id]).await?.remove(&model.client_id);
+        let mut found = ctx.loaders().access.load(&ctx.app().db, op.viewer, op.now, &[model.client_id]).await?;
+        let client = found.remove(&model.client_id);
         Ok(client.map(|client| EmergencyAccess { model, client }))
     }
 }
