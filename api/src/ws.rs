@@ -48,6 +48,9 @@ pub async fn upgrade(State(app): State<Arc<App>>, headers: HeaderMap, upgrade: W
         .and_then(bearer_token)
         .map(str::to_owned);
     upgrade
+        // Subscribers mostly listen: a small read buffer keeps an idle connection's memory low
+        // (the 128 KiB default would dominate it).
+        .read_buffer_size(4096)
         .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
         .on_upgrade(move |socket| serve(app, socket, protocol, header_token))
 }
