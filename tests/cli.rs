@@ -110,12 +110,44 @@ async fn cargo_run_prints_a_token_that_works_against_the_printed_address() {
         "lotte@delinde.example",
         "gijs@delinde.example",
         "ria@delinde.example",
+        "admin@vitaalcheck.example",
+        "bram@vitaalcheck.example",
+        "eva@vitaalcheck.example",
     ] {
         let response = viewer(&server.address, &server.token_for(email)).await;
         assert_eq!(response["data"]["viewer"]["user"]["email"], email, "{response}");
     }
     let response = viewer(&server.address, &server.token_for("pim@delinde.example")).await;
     assert_eq!(response["data"]["viewer"]["roles"], json!(["COUNSELOR_PLUS"]));
+
+    // The consent scenario: Bram was granted access, Eva's request is still pending.
+    let consents = |token: String| {
+        let address = server.address.clone();
+        async move {
+            reqwest::Client::new()
+                .post(&address)
+                .bearer_auth(token)
+                .json(&json!({ "query": "{ viewer { consentRequests { kind status client { displayName } \
+                    workflow { participations { results { title } } } } } }" }))
+                .send()
+                .await
+                .expect("request")
+                .json::<serde_json::Value>()
+                .await
+                .expect("json")
+        }
+    };
+    let bram = consents(server.token_for("bram@vitaalcheck.example")).await;
+    let request = &bram["data"]["viewer"]["consentRequests"][0];
+    assert_eq!(request["status"], "GRANTED", "{bram}");
+    assert_eq!(request["client"]["displayName"], "Lotte de Vries", "{bram}");
+    assert_eq!(request["workflow"]["participations"][0]["results"][0]["title"], "Vragenlijst energie", "{bram}");
+    let eva = consents(server.token_for("eva@vitaalcheck.example")).await;
+    assert_eq!(eva["data"]["viewer"]["consentRequests"][0]["status"], "PENDING", "{eva}");
+    assert!(eva["data"]["viewer"]["consentRequests"][0]["workflow"]["participations"][0]["results"].is_null(), "{eva}");
+    assert_eq!(eva["errors"][0]["extensions"]["code"], "FORBIDDEN", "{eva}");
+    let lotte = consents(server.token_for("lotte@delinde.example")).await;
+    assert_eq!(lotte["data"]["viewer"]["consentRequests"].as_array().map(Vec::len), Some(3), "{lotte}");
 }
 
 #[tokio::test]

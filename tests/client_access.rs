@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{Backend, TestApp, data, error_code};
+use common::{Backend, TestApp, data, error_code, paths_with};
 use inzage_entity::Role;
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -82,24 +82,6 @@ const FULL_CLIENT: &str = r#"query($id: ID!) { client(id: $id) {
     id displayName contact { email phone address birthDate } counselors { displayName }
     dossier { nodes { title author { displayName } } } tools { name content }
     viewerAccess { bases canReadContact canReadDossier canWriteDossier } } }"#;
-
-fn paths_with(response: &Value, code: &str) -> Vec<String> {
-    response["errors"]
-        .as_array()
-        .map(|errors| {
-            errors
-                .iter()
-                .filter(|e| e["extensions"]["code"] == code)
-                .map(|e| {
-                    e["path"]
-                        .as_array()
-                        .map(|p| p.iter().map(|s| s.to_string().replace('"', "")).collect::<Vec<_>>().join("."))
-                        .unwrap_or_default()
-                })
-                .collect()
-        })
-        .unwrap_or_default()
-}
 
 async fn administrator_sees_no_client_data(backend: Backend) {
     let app = TestApp::spawn(&backend).await;

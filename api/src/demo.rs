@@ -1,5 +1,6 @@
-//! The demo organisation: a small care provider with one account per role, loaded into an
-//! empty database so that GraphiQL has something to show.
+//! The demo data: a small care provider with one account per role, and a partner whose
+//! workflow one of its clients takes part in, loaded into an empty database so that GraphiQL
+//! has something to show.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use inzage_entity::{OrganizationKind, Role, instance_setting, organization, user};
@@ -14,6 +15,9 @@ use crate::policy::RoleSet;
 
 /// The `instance_setting` key naming the demo organisation.
 const DEMO_ORGANIZATION_KEY: &str = "demo_organization_id";
+
+/// The `instance_setting` key naming the demo partner (the workflows and consent scenario).
+const DEMO_PARTNER_KEY: &str = "demo_partner_id";
 
 /// A demo account, for printing its token.
 #[derive(Debug, Clone)]
@@ -74,6 +78,15 @@ const PEOPLE: &[Person] = &[
     account("ria@delinde.example", "Ria de Vries", &[Role::Relative]),
 ];
 
+/// The demo partner: a health-check organisation whose professionals work in a workflow that
+/// De Linde's clients take part in.
+const PARTNER_PEOPLE: &[Person] = &[
+    account("admin@vitaalcheck.example", "Vera Admin", &[Role::Administrator]),
+    account("bram@vitaalcheck.example", "Bram Bedrijfsarts", &[Role::Counselor]),
+    account("eva@vitaalcheck.example", "Eva Leefstijlcoach", &[Role::Counselor]),
+    account("jesse@vitaalcheck.example", "Jesse Psycholoog", &[Role::Counselor]),
+];
+
 /// Whether the database holds no organisation yet.
 pub async fn database_is_empty(db: &Database) -> ApiResult<bool> {
     Ok(organization::Entity::find().count(db.conn()).await? == 0)
@@ -87,8 +100,11 @@ pub async fn load(db: &Database, now: DateTime<Utc>) -> ApiResult<()> {
     }
     let name = DisplayName::parse("Zorggroep De Linde").map_err(|e| ApiError::internal(e.0))?;
     let org = accounts::create_organization(&*txn, now, name, OrganizationKind::CareProvider).await?;
+    let name = DisplayName::parse("VitaalCheck").map_err(|e| ApiError::internal(e.0))?;
+    let partner = accounts::create_organization(&*txn, now, name, OrganizationKind::Partner).await?;
     let mut ids = std::collections::HashMap::new();
-    for person in PEOPLE {
+    let people = PEOPLE.iter().map(|p| (org.id, p)).chain(PARTNER_PEOPLE.iter().map(|p| (partner.id, p)));
+    for (organization_id, person) in people {
         let new = NewAccount {
             email: Email::parse(person.email).map_err(|e| ApiError::internal(e.0))?,
             display_name: DisplayName::parse(person.name).map_err(|e| ApiError::internal(e.0))?,
@@ -100,17 +116,20 @@ pub async fn load(db: &Database, now: DateTime<Utc>) -> ApiResult<()> {
                 birth_date: person.birth_date.and_then(|(y, m, d)| NaiveDate::from_ymd_opt(y, m, d)),
             },
         };
-        let account = accounts::insert_account(&*txn, org.id, new, now).await?;
+        let account = accounts::insert_account(&*txn, organization_id, new, now).await?;
         ids.insert(person.email, account.id);
     }
     let id = |email: &str| ids.get(email).copied().ok_or_else(|| ApiError::internal(format!("demo account {email}")));
     care_relations(&*txn, now, &id).await?;
-    instance_setting::Entity::insert(instance_setting::ActiveModel {
-        key: Set(DEMO_ORGANIZATION_KEY.to_owned()),
-        value: Set(org.id.to_string()),
-    })
-    .exec(&*txn)
-    .await?;
+    workflow_and_consent(&txn, now, partner.id, &id).await?;
+    for (key, value) in [(DEMO_ORGANIZATION_KEY, org.id), (DEMO_PARTNER_KEY, partner.id)] {
+        instance_setting::Entity::insert(instance_setting::ActiveModel {
+            key: Set(key.to_owned()),
+            value: Set(value.to_string()),
+        })
+        .exec(&*txn)
+        .await?;
+    }
     txn.commit().await?;
     Ok(())
 }
@@ -196,11 +215,130 @@ async fn care_relations(
     Ok(())
 }
 
-/// The demo organisation's active accounts, in the order they were created; empty when the
-/// demo is not loaded.
+/// The partner's project with one workflow (two professionals, appending allowed) that Lotte
+/// takes part in: she granted one professional access, the other request and the prior
+/// agreement to assignments are pending, and she recorded a result.
+async fn workflow_and_consent(
+    txn: &crate::db::WriteTransaction,
+    now: DateTime<Utc>,
+    partner_id: Uuid,
+    id: &impl Fn(&str) -> ApiResult<Uuid>,
+) -> ApiResult<()> {
+    use crate::domain::notifications::{self, Links};
+    use inzage_entity::{
+        ConsentKind, ConsentStatus, DossierEntryKind, NotificationKind, consent_request, dossier_entry, participation,
+        project, workflow, workflow_professional,
+    };
+    use sea_orm::ActiveModelTrait;
+
+    let (bram, eva, lotte) =
+        (id("bram@vitaalcheck.example")?, id("eva@vitaalcheck.example")?, id("lotte@delinde.example")?);
+    let project = project::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        organization_id: Set(partner_id),
+        name: Set("Gezond aan het werk".to_owned()),
+        created_at: Set(now),
+    }
+    .insert(&**txn)
+    .await?;
+    let workflow = workflow::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        project_id: Set(project.id),
+        organization_id: Set(partner_id),
+        name: Set("Vitaliteitscheck".to_owned()),
+        allow_append_professionals: Set(true),
+        created_at: Set(now),
+    }
+    .insert(&**txn)
+    .await?;
+    let professionals = [
+        (bram, 30, "Bespreekt de uitslag van de check met de deelnemer"),
+        (eva, 90, "Begeleidt de deelnemer bij het leefstijlplan"),
+    ];
+    for (professional, days, reason) in professionals {
+        workflow_professional::ActiveModel {
+            workflow_id: Set(workflow.id),
+            professional_id: Set(professional),
+            access_days: Set(days),
+            reason: Set(reason.to_owned()),
+            added_at: Set(now),
+        }
+        .insert(&**txn)
+        .await?;
+    }
+    let participation = participation::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        workflow_id: Set(workflow.id),
+        participant_id: Set(lotte),
+        started_at: Set(now),
+    }
+    .insert(&**txn)
+    .await?;
+    let requests = [
+        (ConsentKind::WorkflowProfessional, Some((bram, 30, professionals[0].2)), true),
+        (ConsentKind::WorkflowProfessional, Some((eva, 90, professionals[1].2)), false),
+        (ConsentKind::AppendProfessionals, None, false),
+    ];
+    for (kind, professional, granted) in requests {
+        let request = consent_request::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            kind: Set(kind),
+            status: Set(if granted { ConsentStatus::Granted } else { ConsentStatus::Pending }),
+            client_id: Set(lotte),
+            professional_id: Set(professional.map(|(id, _, _)| id)),
+            workflow_id: Set(workflow.id),
+            participation_id: Set(participation.id),
+            reason: Set(professional
+                .map_or("VitaalCheck may assign professionals to you later", |(_, _, r)| r)
+                .to_owned()),
+            access_days: Set(professional.map(|(_, days, _)| days)),
+            ends_at: Set(None),
+            requested_at: Set(now),
+            decided_at: Set(granted.then_some(now)),
+            granted_until: Set(professional
+                .filter(|_| granted)
+                .map(|(_, days, _)| now + chrono::Duration::days(i64::from(days)))),
+            warned_at: Set(None),
+            ended_at: Set(None),
+        }
+        .insert(&**txn)
+        .await?;
+        let links = Links { client_id: Some(lotte), consent_request_id: Some(request.id), ..Links::default() };
+        let title = "A consent request for Vitaliteitscheck is waiting for you";
+        notifications::notify(txn, [lotte], NotificationKind::ConsentRequested, title, links, now).await?;
+        if let (true, Some((professional, _, _))) = (granted, professional) {
+            let title = "Lotte de Vries gave you access to their results in Vitaliteitscheck";
+            notifications::notify(txn, [professional], NotificationKind::ConsentGranted, title, links, now).await?;
+        }
+    }
+    dossier_entry::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        client_id: Set(lotte),
+        kind: Set(DossierEntryKind::Result),
+        title: Set("Vragenlijst energie".to_owned()),
+        body: Set("Energie 6/10, slaap 5/10, beweging 3 keer per week.".to_owned()),
+        author_id: Set(Some(lotte)),
+        trajectory_id: Set(None),
+        workflow_id: Set(Some(workflow.id)),
+        created_at: Set(now),
+    }
+    .insert(&**txn)
+    .await?;
+    Ok(())
+}
+
+/// The demo organisations' active accounts (the care provider's, then the partner's), in the
+/// order they were created; empty when the demo is not loaded.
 pub async fn accounts(db: &Database) -> ApiResult<Vec<DemoAccount>> {
-    let Some(setting) = instance_setting::Entity::find_by_id(DEMO_ORGANIZATION_KEY.to_owned()).one(db.conn()).await?
-    else {
+    let mut found = Vec::new();
+    for key in [DEMO_ORGANIZATION_KEY, DEMO_PARTNER_KEY] {
+        found.extend(accounts_of(db, key).await?);
+    }
+    Ok(found)
+}
+
+async fn accounts_of(db: &Database, key: &str) -> ApiResult<Vec<DemoAccount>> {
+    let Some(setting) = instance_setting::Entity::find_by_id(key.to_owned()).one(db.conn()).await? else {
         return Ok(Vec::new());
     };
     let Ok(organization_id) = Uuid::parse_str(&setting.value) else {

@@ -1,4 +1,4 @@
-//! Expiry of time-bound access: warns the holder once before the end (the configured window),
+//! Expiry of time-bound access (emergency access, granted consents): warns once before the end (the configured window),
 //! and ends it at the deadline.
 //!
 //! Access itself is computed from the deadline on every request, so it ends to the second
@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use inzage_entity::{NotificationKind, emergency_access};
+use inzage_entity::{ConsentStatus, NotificationKind, consent_request, emergency_access, workflow};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
@@ -62,16 +62,28 @@ impl Scheduler {
 
     /// The earliest moment something is due: a warning or an end not yet emitted.
     pub async fn next_deadline(&self) -> Result<Option<DateTime<Utc>>, DbErr> {
-        let open = emergency_access::Entity::find()
+        let emergency = emergency_access::Entity::find()
             .filter(emergency_access::Column::EndedAt.is_null())
             .order_by_asc(emergency_access::Column::EndsAt)
             .limit(1)
             .one(self.db.conn())
-            .await?;
-        Ok(open.map(|grant| match grant.warned_at {
-            None => grant.ends_at - self.warning,
-            Some(_) => grant.ends_at,
-        }))
+            .await?
+            .map(|grant| self.due_at(grant.warned_at, grant.ends_at));
+        let consent = consent_request::Entity::find()
+            .filter(open_consents())
+            .order_by_asc(consent_request::Column::GrantedUntil)
+            .limit(1)
+            .one(self.db.conn())
+            .await?
+            .and_then(|grant| grant.granted_until.map(|until| self.due_at(grant.warned_at, until)));
+        Ok(emergency.into_iter().chain(consent).min())
+    }
+
+    fn due_at(&self, warned_at: Option<DateTime<Utc>>, ends_at: DateTime<Utc>) -> DateTime<Utc> {
+        match warned_at {
+            None => ends_at - self.warning,
+            Some(_) => ends_at,
+        }
     }
 
     /// Emits everything due now; returns how many events this instance emitted.
@@ -85,20 +97,35 @@ impl Scheduler {
             .all(self.db.conn())
             .await?;
         for grant in due {
-            if grant.ends_at <= now {
-                if self.claim(&grant, Step::End, now).await? {
-                    emitted += 1;
-                }
-            } else if grant.warned_at.is_none() && self.claim(&grant, Step::Warn, now).await? {
+            let step = if grant.ends_at <= now { Step::End } else { Step::Warn };
+            if (step == Step::End || grant.warned_at.is_none()) && self.claim_emergency(&grant, step, now).await? {
+                emitted += 1;
+            }
+        }
+        let due = consent_request::Entity::find()
+            .filter(open_consents())
+            .filter(consent_request::Column::GrantedUntil.lte(now + self.warning))
+            .order_by_asc(consent_request::Column::GrantedUntil)
+            .all(self.db.conn())
+            .await?;
+        for grant in due {
+            let Some(until) = grant.granted_until else { continue };
+            let step = if until <= now { Step::End } else { Step::Warn };
+            if (step == Step::End || grant.warned_at.is_none()) && self.claim_consent(&grant, step, now).await? {
                 emitted += 1;
             }
         }
         Ok(emitted)
     }
 
-    /// Claims one step of one grant and notifies its holder, in one transaction; false when
-    /// another instance claimed it first.
-    async fn claim(&self, grant: &emergency_access::Model, step: Step, now: DateTime<Utc>) -> Result<bool, DbErr> {
+    /// Claims one step of one emergency access and notifies its holder, in one transaction;
+    /// false when another instance claimed it first.
+    async fn claim_emergency(
+        &self,
+        grant: &emergency_access::Model,
+        step: Step,
+        now: DateTime<Utc>,
+    ) -> Result<bool, DbErr> {
         let ending = step == Step::End;
         let column = if ending { emergency_access::Column::EndedAt } else { emergency_access::Column::WarnedAt };
         let txn = self.db.begin_write().await?;
@@ -121,9 +148,57 @@ impl Scheduler {
         } else {
             (NotificationKind::EmergencyAccessExpiring, "Your emergency access ends soon")
         };
-        let links = Links { client_id: Some(grant.client_id), emergency_access_id: Some(grant.id) };
+        let links = Links { client_id: Some(grant.client_id), emergency_access_id: Some(grant.id), ..Links::default() };
         notifications::notify(&txn, [grant.user_id], kind, title, links, now).await?;
         txn.commit().await?;
         Ok(true)
     }
+
+    /// Claims one step of one granted consent (marking it EXPIRED at the end) and notifies both
+    /// the participant and the professional, in one transaction; false when another instance
+    /// claimed it first, or the participant revoked it meanwhile.
+    async fn claim_consent(
+        &self,
+        grant: &consent_request::Model,
+        step: Step,
+        now: DateTime<Utc>,
+    ) -> Result<bool, DbErr> {
+        let ending = step == Step::End;
+        let column = if ending { consent_request::Column::EndedAt } else { consent_request::Column::WarnedAt };
+        let txn = self.db.begin_write().await?;
+        let mut update = consent_request::Entity::update_many()
+            .col_expr(column, Expr::value(now))
+            .filter(consent_request::Column::Id.eq(grant.id))
+            .filter(consent_request::Column::Status.eq(ConsentStatus::Granted))
+            .filter(column.is_null());
+        if ending {
+            update = update.col_expr(consent_request::Column::Status, Expr::value(ConsentStatus::Expired)).col_expr(
+                consent_request::Column::WarnedAt,
+                Expr::col(consent_request::Column::WarnedAt).if_null(Expr::value(now)),
+            );
+        }
+        if update.exec(&*txn).await?.rows_affected != 1 {
+            return Ok(false);
+        }
+        let workflow =
+            workflow::Entity::find_by_id(grant.workflow_id).one(&*txn).await?.map(|w| w.name).unwrap_or_default();
+        let (kind, title) = if ending {
+            (NotificationKind::ConsentExpired, format!("A consent in {workflow} has ended"))
+        } else {
+            (NotificationKind::ConsentExpiring, format!("A consent in {workflow} ends soon"))
+        };
+        let links = Links { client_id: Some(grant.client_id), consent_request_id: Some(grant.id), ..Links::default() };
+        let recipients = std::iter::once(grant.client_id).chain(grant.professional_id);
+        notifications::notify(&txn, recipients, kind, &title, links, now).await?;
+        txn.commit().await?;
+        Ok(true)
+    }
+}
+
+/// Granted consents with an end that the scheduler has not ended yet.
+fn open_consents() -> sea_orm::Condition {
+    sea_orm::Condition::all()
+        .add(consent_request::Column::Status.eq(ConsentStatus::Granted))
+        .add(consent_request::Column::EndedAt.is_null())
+        .add(consent_request::Column::GrantedUntil.is_not_null())
 }

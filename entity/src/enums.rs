@@ -237,3 +237,36 @@ pub enum EmailStatus {
     #[sea_orm(string_value = "FAILED")]
     Failed,
 }
+
+/// What a consent request asks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(32))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ConsentKind {
+    /// Access for one of the workflow's professionals, for its fixed number of days.
+    #[sea_orm(string_value = "WORKFLOW_PROFESSIONAL")]
+    WorkflowProfessional,
+    /// Prior agreement that the partner assigns professionals later.
+    #[sea_orm(string_value = "APPEND_PROFESSIONALS")]
+    AppendProfessionals,
+    /// Access for a professional the partner assigned, until a chosen end date.
+    #[sea_orm(string_value = "ASSIGNMENT")]
+    Assignment,
+}
+
+/// Where a consent request stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ConsentStatus {
+    #[sea_orm(string_value = "PENDING")]
+    Pending,
+    #[sea_orm(string_value = "GRANTED")]
+    Granted,
+    #[sea_orm(string_value = "DECLINED")]
+    Declined,
+    #[sea_orm(string_value = "REVOKED")]
+    Revoked,
+    #[sea_orm(string_value = "EXPIRED")]
+    Expired,
+}

@@ -7,6 +7,7 @@
 pub mod audit_event;
 pub mod caseload_link;
 pub mod client_contact;
+pub mod consent_request;
 pub mod dossier_entry;
 pub mod email_outbox;
 pub mod emergency_access;
@@ -16,12 +17,17 @@ pub mod instance_setting;
 pub mod notification;
 pub mod organization;
 pub mod organization_secret;
+pub mod participation;
+pub mod project;
 pub mod relative_link;
 pub mod supervision_link;
 pub mod tool;
 pub mod user;
 pub mod user_role;
+pub mod workflow;
+pub mod workflow_professional;
 
 pub use enums::{
-    AuditAction, AuditOutcome, Basis, DossierEntryKind, EmailStatus, NotificationKind, OrganizationKind, Role,
+    AuditAction, AuditOutcome, Basis, ConsentKind, ConsentStatus, DossierEntryKind, EmailStatus, NotificationKind,
+    OrganizationKind, Role,
 };

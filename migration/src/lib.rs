@@ -7,6 +7,7 @@ mod m20261123_000001_accounts;
 mod m20261123_000002_client_access;
 mod m20261123_000003_expiry;
 mod m20261123_000004_email_outbox;
+mod m20261123_000005_workflows;
 
 /// Every migration, in the order it is applied.
 pub struct Migrator;
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000002_client_access::Migration),
             Box::new(m20261123_000003_expiry::Migration),
             Box::new(m20261123_000004_email_outbox::Migration),
+            Box::new(m20261123_000005_workflows::Migration),
         ]
     }
 }

@@ -409,3 +409,40 @@ impl TestApp {
         ids
     }
 }
+
+impl TestApp {
+    /// Like [`organization`](Self::organization), of the given kind (PARTNER for workflows).
+    pub async fn organization_of_kind(&self, name: &str, kind: OrganizationKind) -> (Uuid, Uuid) {
+        let slug: String = name.chars().filter(char::is_ascii_alphanumeric).collect::<String>().to_lowercase();
+        let created = accounts::bootstrap(
+            &self.app.db,
+            self.clock_now(),
+            DisplayName::parse(name).expect("name"),
+            kind,
+            Email::parse(&format!("admin@{slug}.example")).expect("email"),
+            DisplayName::parse(&format!("Admin of {name}")).expect("name"),
+        )
+        .await
+        .expect("bootstrap");
+        (created.organization.id, created.administrator.id)
+    }
+}
+
+/// The paths (dot-joined) of a response's errors with `code`.
+pub fn paths_with(response: &Value, code: &str) -> Vec<String> {
+    response["errors"]
+        .as_array()
+        .map(|errors| {
+            errors
+                .iter()
+                .filter(|e| e["extensions"]["code"] == code)
+                .map(|e| {
+                    e["path"]
+                        .as_array()
+                        .map(|p| p.iter().map(|s| s.to_string().replace('"', "")).collect::<Vec<_>>().join("."))
+                        .unwrap_or_default()
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}

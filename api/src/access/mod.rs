@@ -8,7 +8,8 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use inzage_entity::{
-    Role, caseload_link, emergency_access, guardian_link, relative_link, supervision_link, user, user_role,
+    ConsentStatus, Role, caseload_link, consent_request, emergency_access, guardian_link, relative_link,
+    supervision_link, user, user_role,
 };
 use sea_orm::sea_query::{Expr, ExprTrait, Func, Query, SelectStatement};
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
@@ -16,6 +17,7 @@ use uuid::Uuid;
 
 use crate::auth::Viewer;
 use crate::policy::client::{Basis, BasisSet, effective_bases};
+use crate::policy::workflows::WORKFLOW_PROFESSIONAL_ROLES;
 use crate::policy::{COUNSELOR_ROLES, RoleSet};
 
 /// What one viewer has towards one client.
@@ -25,25 +27,48 @@ pub struct Access {
     pub bases: BasisSet,
     /// The active emergency access behind the EMERGENCY basis: its id and end.
     pub emergency: Option<(Uuid, DateTime<Utc>)>,
+    /// The granted, unexpired consents behind the CONSENT basis.
+    pub consents: Vec<ConsentGrant>,
+}
+
+/// A participant's consent to the viewer's access to their results in one workflow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConsentGrant {
+    pub id: Uuid,
+    pub workflow_id: Uuid,
+    pub until: DateTime<Utc>,
 }
 
 impl Access {
     /// The access an account has to its own things.
     pub fn own() -> Self {
-        Self { bases: Basis::Own.into(), emergency: None }
+        Self { bases: Basis::Own.into(), ..Self::default() }
     }
 
     /// The grant a basis rests on, for the audit log.
     pub fn grant_for(&self, basis: Basis) -> Option<Uuid> {
         match basis {
             Basis::Emergency => self.emergency.map(|(id, _)| id),
+            Basis::Consent => self.consents.first().map(|grant| grant.id),
             _ => None,
         }
     }
 
+    /// The consent that lets the viewer read results in `workflow_id`, if any.
+    pub fn consent_in(&self, workflow_id: Uuid) -> Option<&ConsentGrant> {
+        self.consents.iter().find(|grant| grant.workflow_id == workflow_id)
+    }
+
+    /// The workflows whose results the viewer may read on a consent.
+    pub fn consented_workflows(&self) -> Vec<Uuid> {
+        self.consents.iter().map(|grant| grant.workflow_id).collect()
+    }
+
     /// The earliest end of a time-bound basis, if any.
     pub fn expires_at(&self) -> Option<DateTime<Utc>> {
-        self.emergency.map(|(_, ends)| ends)
+        let emergency = self.emergency.map(|(_, ends)| ends);
+        let consent = self.consents.iter().map(|grant| grant.until).min();
+        emergency.into_iter().chain(consent).min()
     }
 }
 
@@ -149,6 +174,20 @@ pub async fn load(
             }
         }
     }
+    if !roles.is_disjoint(WORKFLOW_PROFESSIONAL_ROLES) {
+        let rows = consent_request::Entity::find()
+            .filter(granted_consents(viewer.user_id, now))
+            .filter(consent_request::Column::ClientId.is_in(client_ids.iter().copied()))
+            .order_by_asc(consent_request::Column::Id)
+            .all(db)
+            .await?;
+        for row in rows {
+            if let (Some(access), Some(until)) = (found.get_mut(&row.client_id), row.granted_until) {
+                access.bases.insert(Basis::Consent);
+                access.consents.push(ConsentGrant { id: row.id, workflow_id: row.workflow_id, until });
+            }
+        }
+    }
 
     Ok(clients
         .into_iter()
@@ -158,9 +197,22 @@ pub async fn load(
             if !access.bases.contains(Basis::Emergency) {
                 access.emergency = None;
             }
+            if !access.bases.contains(Basis::Consent) {
+                access.consents.clear();
+            }
             (client.id, ClientAccess { client, access })
         })
         .collect())
+}
+
+/// Consents granted to `professional` that still run at `now`. A revoked or expired consent is
+/// no longer GRANTED; one past its end counts as expired whether or not the scheduler has
+/// recorded that yet.
+fn granted_consents(professional: Uuid, now: DateTime<Utc>) -> Condition {
+    Condition::all()
+        .add(consent_request::Column::ProfessionalId.eq(professional))
+        .add(consent_request::Column::Status.eq(ConsentStatus::Granted))
+        .add(consent_request::Column::GrantedUntil.gt(now))
 }
 
 fn mark(found: &mut HashMap<Uuid, Access>, client_ids: impl Iterator<Item = Uuid>, basis: Basis) {
@@ -292,6 +344,15 @@ fn reachable_condition(viewer: &Viewer, now: DateTime<Utc>, listing: Listing) ->
                     .to_owned(),
             ));
         }
+        if !roles.is_disjoint(WORKFLOW_PROFESSIONAL_ROLES) {
+            add(user::Column::Id.in_subquery(
+                Query::select()
+                    .column(consent_request::Column::ClientId)
+                    .from(consent_request::Entity)
+                    .cond_where(granted_consents(me, now))
+                    .to_owned(),
+            ));
+        }
     }
     (!empty).then_some(any)
 }
@@ -323,7 +384,11 @@ impl AccessCache {
             if entries.0 != generation {
                 *entries = (generation, HashMap::new());
             }
-            ids.iter().copied().filter(|id| !entries.1.contains_key(id)).collect()
+            let mut missing: Vec<Uuid> = ids.iter().copied().filter(|id| !entries.1.contains_key(id)).collect();
+            // The same client may be asked for more than once (several rows of one person).
+            missing.sort_unstable();
+            missing.dedup();
+            missing
         };
         if !missing.is_empty() {
             let mut loaded = load(db.conn(), viewer, now, &missing).await?;

@@ -277,14 +277,24 @@ pub async fn add_dossier_entry(
 ) -> ApiResult<dossier_entry::Model> {
     let txn = db.begin_write().await?;
     let client = visible_client(&*txn, op, client_id).await?;
-    // Trajectories and workflows are not known to this service yet: any id given is unknown.
+    // Trajectories are not known to this service yet: any id given is unknown.
     if new.trajectory_id.is_some() {
         return Err(ApiError::bad_input("input.trajectoryId", "no such trajectory"));
     }
-    if new.workflow_id.is_some() {
-        return Err(ApiError::bad_input("input.workflowId", "no such workflow"));
-    }
-    let target = EntryTarget { is_result: new.kind == DossierEntryKind::Result, ..EntryTarget::default() };
+    let in_participated_workflow = match new.workflow_id {
+        Some(workflow_id) => {
+            if !super::workflows::takes_part(&*txn, client_id, workflow_id).await? {
+                return Err(ApiError::bad_input("input.workflowId", "is not a workflow this client takes part in"));
+            }
+            true
+        }
+        None => false,
+    };
+    let target = EntryTarget {
+        is_result: new.kind == DossierEntryKind::Result,
+        in_participated_workflow,
+        ..EntryTarget::default()
+    };
     if let policy::Decision::Deny(reason) = rules::write_dossier(client.access.bases, target) {
         drop(txn);
         return Err(refuse(db, op, client_id, AuditAction::Create, "DossierEntry", reason).await);
@@ -297,12 +307,13 @@ pub async fn add_dossier_entry(
         body: Set(new.body),
         author_id: Set(Some(op.viewer.user_id)),
         trajectory_id: Set(None),
-        workflow_id: Set(None),
+        workflow_id: Set(new.workflow_id),
         created_at: Set(op.now),
     }
     .insert(&*txn)
     .await?;
-    let basis = rules::basis_used(client.access.bases, rules::DOSSIER_WRITERS);
+    let basis = rules::basis_used(client.access.bases, rules::DOSSIER_WRITERS)
+        .or_else(|| client.access.bases.contains(Basis::Own).then_some(Basis::Own));
     let grant = basis.and_then(|b| client.access.grant_for(b));
     audit::write(
         &*txn,
@@ -316,22 +327,29 @@ pub async fn add_dossier_entry(
     Ok(entry)
 }
 
-/// One page of a client's dossier, oldest first, limited to what `scope` allows.
+/// One page of a client's dossier, oldest first, limited to what `scope` allows;
+/// `consented_workflows` are the workflows whose RESULT entries a CONSENT basis reads.
 pub async fn dossier_page(
     db: &impl ConnectionTrait,
     client_id: Uuid,
     scope: DossierScope,
+    consented_workflows: &[Uuid],
     after: Option<Uuid>,
     limit: u64,
 ) -> Result<Vec<dossier_entry::Model>, DbErr> {
-    if !scope.all {
-        // Only trajectory and consent bases remain; no such entries exist yet.
-        return Ok(Vec::new());
-    }
     let mut query = dossier_entry::Entity::find()
         .filter(dossier_entry::Column::ClientId.eq(client_id))
         .order_by_asc(dossier_entry::Column::Id)
         .limit(limit + 1);
+    if !scope.all {
+        // Trajectory bases read entries of trajectories, which this service does not hold yet.
+        if !scope.consented_results || consented_workflows.is_empty() {
+            return Ok(Vec::new());
+        }
+        query = query
+            .filter(dossier_entry::Column::Kind.eq(DossierEntryKind::Result))
+            .filter(dossier_entry::Column::WorkflowId.is_in(consented_workflows.iter().copied()));
+    }
     if let Some(after) = after {
         query = query.filter(dossier_entry::Column::Id.gt(after));
     }

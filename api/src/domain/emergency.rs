@@ -90,7 +90,7 @@ pub async fn break_glass(
     recipients.retain(|id| *id != op.viewer.user_id);
     let title =
         format!("{} used emergency access to the dossier of {}", op.viewer.display_name, client.client.display_name);
-    let links = Links { client_id: Some(client_id), emergency_access_id: Some(grant.id) };
+    let links = Links { client_id: Some(client_id), emergency_access_id: Some(grant.id), ..Links::default() };
     notifications::notify(&txn, recipients, NotificationKind::EmergencyAccess, &title, links, op.now).await?;
     // The client also hears of it by e-mail; the reason stays in the portal.
     let subject = "Emergency access to your dossier";

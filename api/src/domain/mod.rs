@@ -7,6 +7,7 @@ pub mod emergency;
 pub mod export;
 pub mod notifications;
 pub mod values;
+pub mod workflows;
 
 use chrono::{DateTime, Utc};
 

@@ -12,6 +12,7 @@ use uuid::Uuid;
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Links {
     pub client_id: Option<Uuid>,
+    pub consent_request_id: Option<Uuid>,
     pub emergency_access_id: Option<Uuid>,
 }
 
@@ -57,7 +58,7 @@ pub async fn notify(
             kind: Set(kind),
             title: Set(title.to_owned()),
             client_id: Set(links.client_id),
-            consent_request_id: Set(None),
+            consent_request_id: Set(links.consent_request_id),
             delegation_id: Set(None),
             task_id: Set(None),
             message_id: Set(None),

@@ -114,3 +114,23 @@ pub enum NotificationKind {
     MessageReceived,
     TrajectoryMemberAdded,
 }
+
+/// What a consent request asks.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "inzage_entity::ConsentKind")]
+pub enum ConsentKind {
+    WorkflowProfessional,
+    AppendProfessionals,
+    Assignment,
+}
+
+/// Where a consent request stands.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "inzage_entity::ConsentStatus")]
+pub enum ConsentStatus {
+    Pending,
+    Granted,
+    Declined,
+    Revoked,
+    Expired,
+}

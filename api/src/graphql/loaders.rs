@@ -5,12 +5,14 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_graphql::dataloader::{DataLoader, Loader};
-use inzage_entity::{client_contact, organization, tool, user};
+use inzage_entity::{
+    client_contact, consent_request, dossier_entry, organization, project, tool, user, workflow, workflow_professional,
+};
 use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use crate::db::Database;
-use crate::domain::{accounts, care};
+use crate::domain::{accounts, care, workflows};
 use crate::policy::RoleSet;
 
 /// The loaders of one request.
@@ -21,6 +23,11 @@ pub struct Loaders {
     pub contacts: DataLoader<ContactLoader>,
     pub counselors: DataLoader<CounselorLoader>,
     pub tools: DataLoader<ToolLoader>,
+    pub projects: DataLoader<ProjectLoader>,
+    pub workflows: DataLoader<WorkflowLoader>,
+    pub workflow_professionals: DataLoader<WorkflowProfessionalLoader>,
+    pub consent_requests: DataLoader<ConsentRequestsLoader>,
+    pub results: DataLoader<ResultsLoader>,
     /// The viewer's bases per client, for this request.
     pub access: crate::access::AccessCache,
 }
@@ -34,6 +41,11 @@ impl Loaders {
             contacts: DataLoader::new(ContactLoader(db.clone()), tokio::spawn),
             counselors: DataLoader::new(CounselorLoader(db.clone()), tokio::spawn),
             tools: DataLoader::new(ToolLoader(db.clone()), tokio::spawn),
+            projects: DataLoader::new(ProjectLoader(db.clone()), tokio::spawn),
+            workflows: DataLoader::new(WorkflowLoader(db.clone()), tokio::spawn),
+            workflow_professionals: DataLoader::new(WorkflowProfessionalLoader(db.clone()), tokio::spawn),
+            consent_requests: DataLoader::new(ConsentRequestsLoader(db.clone()), tokio::spawn),
+            results: DataLoader::new(ResultsLoader(db.clone()), tokio::spawn),
             access: crate::access::AccessCache::default(),
         }
     }
@@ -123,6 +135,87 @@ impl Loader<Uuid> for ToolLoader {
         let mut grouped: HashMap<Uuid, Vec<tool::Model>> = HashMap::new();
         for tool in care::tools_of(self.0.conn(), keys).await? {
             grouped.entry(tool.owner_id).or_default().push(tool);
+        }
+        Ok(grouped)
+    }
+}
+
+/// Projects by id.
+pub struct ProjectLoader(Database);
+
+impl Loader<Uuid> for ProjectLoader {
+    type Value = project::Model;
+    type Error = Arc<DbErr>;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        let rows =
+            project::Entity::find().filter(project::Column::Id.is_in(keys.iter().copied())).all(self.0.conn()).await?;
+        Ok(rows.into_iter().map(|row| (row.id, row)).collect())
+    }
+}
+
+/// Workflows by id.
+pub struct WorkflowLoader(Database);
+
+impl Loader<Uuid> for WorkflowLoader {
+    type Value = workflow::Model;
+    type Error = Arc<DbErr>;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        let rows = workflow::Entity::find()
+            .filter(workflow::Column::Id.is_in(keys.iter().copied()))
+            .all(self.0.conn())
+            .await?;
+        Ok(rows.into_iter().map(|row| (row.id, row)).collect())
+    }
+}
+
+/// The professionals of each workflow.
+pub struct WorkflowProfessionalLoader(Database);
+
+impl Loader<Uuid> for WorkflowProfessionalLoader {
+    type Value = Vec<workflow_professional::Model>;
+    type Error = Arc<DbErr>;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        let mut grouped: HashMap<Uuid, Self::Value> = HashMap::new();
+        for row in workflows::professionals_of(self.0.conn(), keys).await? {
+            grouped.entry(row.workflow_id).or_default().push(row);
+        }
+        Ok(grouped)
+    }
+}
+
+/// The consent requests of each participation (all of them: resolvers keep what the viewer
+/// sees).
+pub struct ConsentRequestsLoader(Database);
+
+impl Loader<Uuid> for ConsentRequestsLoader {
+    type Value = Vec<consent_request::Model>;
+    type Error = Arc<DbErr>;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        let mut grouped: HashMap<Uuid, Self::Value> = HashMap::new();
+        for row in workflows::requests_of(self.0.conn(), keys).await? {
+            grouped.entry(row.participation_id).or_default().push(row);
+        }
+        Ok(grouped)
+    }
+}
+
+/// RESULT entries by (workflow, participant). Loaders hold no rules: resolvers ask the policy.
+pub struct ResultsLoader(Database);
+
+impl Loader<(Uuid, Uuid)> for ResultsLoader {
+    type Value = Vec<dossier_entry::Model>;
+    type Error = Arc<DbErr>;
+
+    async fn load(&self, keys: &[(Uuid, Uuid)]) -> Result<HashMap<(Uuid, Uuid), Self::Value>, Self::Error> {
+        let mut grouped: HashMap<(Uuid, Uuid), Self::Value> = HashMap::new();
+        for row in workflows::results_of(self.0.conn(), keys).await? {
+            if let Some(workflow) = row.workflow_id {
+                grouped.entry((workflow, row.client_id)).or_default().push(row);
+            }
         }
         Ok(grouped)
     }

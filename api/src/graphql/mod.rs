@@ -20,7 +20,7 @@ pub use loaders::Loaders;
 
 /// The root query type.
 #[derive(MergedObject, Default)]
-pub struct Query(query::accounts::AccountQuery, query::clients::ClientQuery);
+pub struct Query(query::accounts::AccountQuery, query::clients::ClientQuery, query::workflows::WorkflowQuery);
 
 /// The root mutation type.
 #[derive(MergedObject, Default)]
@@ -28,6 +28,7 @@ pub struct Mutation(
     mutation::accounts::AccountMutation,
     mutation::care::CareMutation,
     mutation::notifications::NotificationMutation,
+    mutation::workflows::WorkflowMutation,
 );
 
 /// The executable schema.

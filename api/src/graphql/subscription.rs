@@ -8,13 +8,15 @@ use std::sync::Arc;
 
 use async_graphql::{Context, ID, Subscription};
 use futures_util::Stream;
-use inzage_entity::notification;
+use inzage_entity::{ConsentStatus, NotificationKind, notification};
 use sea_orm::EntityTrait;
 use uuid::Uuid;
 
 use super::types::notifications::Notification;
-use super::{ContextExt, parse_id};
-use crate::domain::notifications;
+use super::types::workflows::ConsentRequest;
+use super::{AppData, ContextExt, parse_id};
+use crate::access;
+use crate::domain::{notifications, workflows};
 use crate::error::{ApiError, FieldResult};
 use crate::events::Kick;
 
@@ -69,26 +71,27 @@ impl SubscriptionRoot {
             // floor was committed before the subscription started and is either replayed or
             // deliberately skipped.
             let mut floor = start;
-            if let Some(mut cursor) = start {
-                loop {
-                    let page = match notifications::page(db.conn(), recipient, false, Some(cursor), REPLAY_PAGE).await {
-                        Ok(page) => page,
-                        Err(err) => {
-                            tracing::error!(error = %err, "replaying notifications failed");
-                            live.kick.kick(1011, "replay failed; subscribe again");
-                            return;
-                        }
-                    };
-                    let complete = (page.len() as u64) <= REPLAY_PAGE;
-                    for row in page.into_iter().take(REPLAY_PAGE as usize) {
-                        cursor = row.id;
-                        floor = Some(row.id);
-                        seen.insert(row.id);
-                        yield Notification(row);
+            // Replay from the start point; with none (the recipient had no notification yet),
+            // from the beginning, which holds only what committed while the listener registered.
+            let mut cursor = start;
+            loop {
+                let page = match notifications::page(db.conn(), recipient, false, cursor, REPLAY_PAGE).await {
+                    Ok(page) => page,
+                    Err(err) => {
+                        tracing::error!(error = %err, "replaying notifications failed");
+                        live.kick.kick(1011, "replay failed; subscribe again");
+                        return;
                     }
-                    if complete {
-                        break;
-                    }
+                };
+                let complete = (page.len() as u64) <= REPLAY_PAGE;
+                for row in page.into_iter().take(REPLAY_PAGE as usize) {
+                    cursor = Some(row.id);
+                    floor = Some(row.id);
+                    seen.insert(row.id);
+                    yield Notification(row);
+                }
+                if complete {
+                    break;
                 }
             }
             while let Some(id) = listening.receiver.recv().await {
@@ -103,6 +106,58 @@ impl SubscriptionRoot {
             }
         })
     }
+
+    /// New PENDING consent requests addressed to the viewer, as they are created (client
+    /// portals).
+    async fn consent_requests(&self, ctx: &Context<'_>) -> FieldResult<impl Stream<Item = ConsentRequest> + use<>> {
+        let viewer = ctx.viewer()?.clone();
+        let live = ctx
+            .data_opt::<LiveConnection>()
+            .ok_or_else(|| ApiError::bad_input("consentRequests", "subscribe over the WebSocket at /graphql/ws"))?
+            .clone();
+        let app = ctx.app().clone();
+        let mut listening = app.db.hub().listen(viewer.user_id, live.buffer, live.kick.clone());
+        Ok(async_stream::stream! {
+            let mut seen = Recent::default();
+            while let Some(id) = listening.receiver.recv().await {
+                if !seen.insert(id) {
+                    continue;
+                }
+                match pending_request(&app, &viewer, id).await {
+                    Ok(Some(request)) => yield request,
+                    Ok(None) => {}
+                    Err(err) => tracing::warn!(error = %err, "loading a live consent request failed"),
+                }
+            }
+        })
+    }
+}
+
+/// The consent request a CONSENT_REQUESTED notification of the viewer announces, while it is
+/// still PENDING.
+async fn pending_request(
+    app: &AppData,
+    viewer: &crate::auth::Viewer,
+    notification_id: Uuid,
+) -> Result<Option<ConsentRequest>, sea_orm::DbErr> {
+    let Some(row) = notification::Entity::find_by_id(notification_id).one(app.db.conn()).await? else {
+        return Ok(None);
+    };
+    let (true, NotificationKind::ConsentRequested, Some(request_id)) =
+        (row.recipient_id == viewer.user_id, row.kind, row.consent_request_id)
+    else {
+        return Ok(None);
+    };
+    let now = app.clock.now();
+    let Some(model) = workflows::find_requests(app.db.conn(), &[request_id]).await?.pop() else { return Ok(None) };
+    if model.client_id != viewer.user_id || workflows::effective_status(&model, now) != ConsentStatus::Pending {
+        return Ok(None);
+    }
+    let Some(client) = access::load(app.db.conn(), viewer, now, &[model.client_id]).await?.remove(&model.client_id)
+    else {
+        return Ok(None);
+    };
+    Ok(Some(ConsentRequest { model, client }))
 }
 
 /// A bounded set of recently delivered ids.

@@ -30,6 +30,7 @@ pub fn effective_bases(roles: RoleSet, found: BasisSet) -> BasisSet {
     keep(&mut bases, Basis::Guardian, enum_set!(Role::Guardian));
     keep(&mut bases, Basis::Relative, enum_set!(Role::Relative));
     keep(&mut bases, Basis::Emergency, EMERGENCY_ROLES);
+    keep(&mut bases, Basis::Consent, super::workflows::WORKFLOW_PROFESSIONAL_ROLES);
     bases
 }
 
@@ -101,6 +102,9 @@ impl DossierScope {
 
 /// Bases that grant the whole dossier.
 pub const DOSSIER_READERS: BasisSet = FULL_READERS;
+
+/// Bases that grant part of the dossier: entries of their trajectories, results consented to.
+pub const PARTIAL_DOSSIER_READERS: BasisSet = enum_set!(Basis::Trajectory | Basis::Team | Basis::Consent);
 
 /// The part of the dossier the viewer reads.
 pub fn dossier_scope(bases: BasisSet) -> DossierScope {
@@ -448,8 +452,12 @@ mod tests {
         let client = effective_bases(EnumSet::only(Role::Client), all);
         assert!(client.contains(Own) && client.contains(GroupPeer));
         assert!(!client.contains(Caseload) && !client.contains(Emergency) && !client.contains(Relative));
-        let administrator = effective_bases(EnumSet::only(Role::Administrator), one(Secretary) | Caseload);
+        let administrator = effective_bases(EnumSet::only(Role::Administrator), one(Secretary) | Caseload | Consent);
         assert!(administrator.is_empty(), "an administrator sees no client data");
+        for role in [Role::Counselor, Role::CounselorPlus, Role::Supervisor] {
+            assert!(effective_bases(EnumSet::only(role), one(Consent)).contains(Consent), "{role:?}");
+        }
+        assert!(!client.contains(Consent), "a consent counts only for a professional who still works in workflows");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod client;
+pub mod workflows;
 
 use enumset::{EnumSet, enum_set};
 use inzage_entity::Role;

@@ -1,3 +1,4 @@
 pub mod accounts;
 pub mod care;
 pub mod notifications;
+pub mod workflows;

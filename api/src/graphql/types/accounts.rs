@@ -6,13 +6,14 @@ use inzage_entity::{organization, user};
 use super::client::{Client, Tool, lookup_entry, prefetch};
 use super::notifications::Notification;
 use super::trajectories::Protocol;
+use super::workflows::{ConsentRequest, Project, consent_requests};
 use crate::access::{Access, Listing};
 use crate::auth::Viewer as AuthViewer;
 use crate::domain::accounts;
-use crate::domain::notifications;
+use crate::domain::{notifications, workflows};
 use crate::error::{ApiError, FieldResult};
 use crate::graphql::ContextExt;
-use crate::graphql::enums::{OrganizationKind, Role};
+use crate::graphql::enums::{ConsentStatus, OrganizationKind, Role};
 use crate::graphql::pagination::{connection, cursor, page_size};
 use crate::policy;
 use async_graphql::connection::Connection;
@@ -128,6 +129,24 @@ impl Viewer {
             .await?;
         let rows: Vec<Notification> = rows.into_iter().map(Notification).collect();
         Ok(connection(rows, limit, after, |n: &Notification| n.0.id))
+    }
+
+    /// As a client: requests addressed to me. As a professional: requests about my access.
+    /// Newest first.
+    async fn consent_requests(
+        &self,
+        ctx: &Context<'_>,
+        status: Option<ConsentStatus>,
+    ) -> FieldResult<Vec<ConsentRequest>> {
+        let op = ctx.operation()?;
+        let rows = workflows::requests_for(ctx.app().db.conn(), op.viewer, status.map(Into::into), op.now).await?;
+        consent_requests(ctx, rows).await
+    }
+
+    /// The projects of the viewer's organisation (for its professionals; empty for anyone else).
+    async fn projects(&self, ctx: &Context<'_>) -> FieldResult<Vec<Project>> {
+        let rows = workflows::projects_of(ctx.app().db.conn(), &self.0).await?;
+        Ok(rows.into_iter().map(Project).collect())
     }
 
     /// The tools the viewer owns (a client's assigned and self-help tools, a relative's own).

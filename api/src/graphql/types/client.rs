@@ -179,9 +179,12 @@ impl Client {
     ) -> FieldResult<Option<Connection<String, DossierEntry>>> {
         let limit = page_size(first)?;
         let after = cursor(after.as_deref())?;
-        self.guard(ctx, "DossierEntry", rules::read_dossier(self.access.bases), rules::DOSSIER_READERS)?;
         let scope = rules::dossier_scope(self.access.bases);
-        let rows = care::dossier_page(ctx.app().db.conn(), self.model.id, scope, after, limit).await?;
+        // The basis logged is the one behind the widest part read.
+        let granting = if scope.all { rules::DOSSIER_READERS } else { rules::PARTIAL_DOSSIER_READERS };
+        self.guard(ctx, "DossierEntry", rules::read_dossier(self.access.bases), granting)?;
+        let consented = self.access.consented_workflows();
+        let rows = care::dossier_page(ctx.app().db.conn(), self.model.id, scope, &consented, after, limit).await?;
         let rows = rows.into_iter().map(DossierEntry).collect();
         Ok(Some(connection(rows, limit, after, |entry: &DossierEntry| entry.0.id)))
     }
@@ -291,8 +294,9 @@ impl DossierEntry {
         None
     }
 
-    async fn workflow(&self) -> Option<Workflow> {
-        None
+    async fn workflow(&self, ctx: &Context<'_>) -> FieldResult<Option<Workflow>> {
+        let Some(id) = self.0.workflow_id else { return Ok(None) };
+        Ok(ctx.loaders().workflows.load_one(id).await?.map(Workflow))
     }
 }
 

@@ -6,7 +6,8 @@ use inzage_entity::notification;
 
 use super::client::Client;
 use super::emergency::EmergencyAccess;
-use crate::domain::emergency;
+use super::workflows::{ConsentRequest, consent_requests};
+use crate::domain::{emergency, workflows};
 use crate::error::FieldResult;
 use crate::graphql::ContextExt;
 use crate::graphql::enums::NotificationKind;
@@ -42,6 +43,14 @@ impl Notification {
         let op = ctx.operation()?;
         let mut found = ctx.loaders().access.load(&ctx.app().db, op.viewer, op.now, &[client_id]).await?;
         Ok(found.remove(&client_id).map(Client::from))
+    }
+
+    async fn consent_request(&self, ctx: &Context<'_>) -> FieldResult<Option<ConsentRequest>> {
+        let Some(id) = self.0.consent_request_id else { return Ok(None) };
+        let viewer = ctx.viewer()?;
+        let rows = workflows::find_requests(ctx.app().db.conn(), &[id]).await?;
+        let rows = rows.into_iter().filter(|r| workflows::is_visible(viewer, r)).collect();
+        Ok(consent_requests(ctx, rows).await?.pop())
     }
 
     async fn emergency_access(&self, ctx: &Context<'_>) -> FieldResult<Option<EmergencyAccess>> {
