@@ -113,6 +113,7 @@ async fn cargo_run_prints_a_token_that_works_against_the_printed_address() {
         "admin@vitaalcheck.example",
         "bram@vitaalcheck.example",
         "eva@vitaalcheck.example",
+        "hanna@herstelwerk.example",
     ] {
         let response = viewer(&server.address, &server.token_for(email)).await;
         assert_eq!(response["data"]["viewer"]["user"]["email"], email, "{response}");
@@ -146,6 +147,24 @@ async fn cargo_run_prints_a_token_that_works_against_the_printed_address() {
     assert_eq!(eva["data"]["viewer"]["consentRequests"][0]["status"], "PENDING", "{eva}");
     assert!(eva["data"]["viewer"]["consentRequests"][0]["workflow"]["participations"][0]["results"].is_null(), "{eva}");
     assert_eq!(eva["errors"][0]["extensions"]["code"], "FORBIDDEN", "{eva}");
+    // The delegation scenario: Carla has an intervention to confirm, with a program that has an
+    // executor and one that has none.
+    let carla = reqwest::Client::new()
+        .post(&server.address)
+        .bearer_auth(server.token_for("carla@delinde.example"))
+        .json(&json!({ "query": "{ viewer { tasks(status: OPEN) { kind trajectory { client { displayName } } } \
+            providers { programs { name hasEffectiveExecutor } } } }" }))
+        .send()
+        .await
+        .expect("request")
+        .json::<serde_json::Value>()
+        .await
+        .expect("json");
+    assert_eq!(carla["data"]["viewer"]["tasks"][0]["kind"], "CONFIRM_INTERVENTION", "{carla}");
+    assert_eq!(carla["data"]["viewer"]["tasks"][0]["trajectory"]["client"]["displayName"], "Milan Jansen", "{carla}");
+    let programs = &carla["data"]["viewer"]["providers"][0]["programs"];
+    assert_eq!(programs[0]["hasEffectiveExecutor"], true, "{carla}");
+    assert_eq!(programs[1]["hasEffectiveExecutor"], false, "{carla}");
     let lotte = consents(server.token_for("lotte@delinde.example")).await;
     assert_eq!(lotte["data"]["viewer"]["consentRequests"].as_array().map(Vec::len), Some(3), "{lotte}");
 }

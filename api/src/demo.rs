@@ -19,6 +19,9 @@ const DEMO_ORGANIZATION_KEY: &str = "demo_organization_id";
 /// The `instance_setting` key naming the demo partner (the workflows and consent scenario).
 const DEMO_PARTNER_KEY: &str = "demo_partner_id";
 
+/// The `instance_setting` key naming the demo intervention provider (the delegation scenario).
+const DEMO_PROVIDER_KEY: &str = "demo_provider_id";
+
 /// A demo account, for printing its token.
 #[derive(Debug, Clone)]
 pub struct DemoAccount {
@@ -87,6 +90,10 @@ const PARTNER_PEOPLE: &[Person] = &[
     account("jesse@vitaalcheck.example", "Jesse Psycholoog", &[Role::Counselor]),
 ];
 
+/// The demo intervention provider's staff: Hanna carries out its programs and accepts
+/// delegated dossiers.
+const PROVIDER_PEOPLE: &[Person] = &[account("hanna@herstelwerk.example", "Hanna Uitvoerder", &[Role::Counselor])];
+
 /// Whether the database holds no organisation yet.
 pub async fn database_is_empty(db: &Database) -> ApiResult<bool> {
     Ok(organization::Entity::find().count(db.conn()).await? == 0)
@@ -102,14 +109,20 @@ pub async fn load(db: &Database, now: DateTime<Utc>) -> ApiResult<()> {
     let org = accounts::create_organization(&*txn, now, name, OrganizationKind::CareProvider).await?;
     let name = DisplayName::parse("VitaalCheck").map_err(|e| ApiError::internal(e.0))?;
     let partner = accounts::create_organization(&*txn, now, name, OrganizationKind::Partner).await?;
+    let name = DisplayName::parse("Herstelwerk").map_err(|e| ApiError::internal(e.0))?;
+    let provider_org = accounts::create_organization(&*txn, now, name, OrganizationKind::InterventionProvider).await?;
     let mut ids = std::collections::HashMap::new();
-    let people = PEOPLE.iter().map(|p| (org.id, p)).chain(PARTNER_PEOPLE.iter().map(|p| (partner.id, p)));
-    for (organization_id, person) in people {
+    let people = PEOPLE
+        .iter()
+        .map(|p| (org.id, p, false))
+        .chain(PARTNER_PEOPLE.iter().map(|p| (partner.id, p, false)))
+        .chain(PROVIDER_PEOPLE.iter().map(|p| (provider_org.id, p, true)));
+    for (organization_id, person, accepts_delegations) in people {
         let new = NewAccount {
             email: Email::parse(person.email).map_err(|e| ApiError::internal(e.0))?,
             display_name: DisplayName::parse(person.name).map_err(|e| ApiError::internal(e.0))?,
             roles: person.roles.iter().copied().collect(),
-            accepts_delegations: false,
+            accepts_delegations,
             contact: NewContact {
                 phone: person.phone.map(Phone::parse).transpose().map_err(|e| ApiError::internal(e.0))?,
                 address: person.address.map(Address::parse).transpose().map_err(|e| ApiError::internal(e.0))?,
@@ -122,7 +135,10 @@ pub async fn load(db: &Database, now: DateTime<Utc>) -> ApiResult<()> {
     let id = |email: &str| ids.get(email).copied().ok_or_else(|| ApiError::internal(format!("demo account {email}")));
     care_relations(&*txn, now, &id).await?;
     workflow_and_consent(&txn, now, partner.id, &id).await?;
-    for (key, value) in [(DEMO_ORGANIZATION_KEY, org.id), (DEMO_PARTNER_KEY, partner.id)] {
+    trajectories_and_delegation(&txn, now, org.id, &id).await?;
+    let settings =
+        [(DEMO_ORGANIZATION_KEY, org.id), (DEMO_PARTNER_KEY, partner.id), (DEMO_PROVIDER_KEY, provider_org.id)];
+    for (key, value) in settings {
         instance_setting::Entity::insert(instance_setting::ActiveModel {
             key: Set(key.to_owned()),
             value: Set(value.to_string()),
@@ -327,11 +343,126 @@ async fn workflow_and_consent(
     Ok(())
 }
 
+/// De Linde works with the provider Herstelwerk (two programs: one inheriting Hanna as executor,
+/// one without executor); Milan has a deployment trajectory waiting for the intervention to be
+/// confirmed; Lotte has a trajectory with Koen as second coach and the back-office team.
+async fn trajectories_and_delegation(
+    txn: &crate::db::WriteTransaction,
+    now: DateTime<Utc>,
+    organization_id: Uuid,
+    id: &impl Fn(&str) -> ApiResult<Uuid>,
+) -> ApiResult<()> {
+    use crate::domain::notifications::{self, Links};
+    use inzage_entity::{
+        DossierEntryKind, ExecutorMode, NotificationKind, TaskKind, TaskStatus, TrajectoryKind, TrajectoryStatus,
+        dossier_entry, program, provider, task, team, team_member, trajectory, trajectory_member, trajectory_team,
+    };
+    use sea_orm::ActiveModelTrait;
+
+    let (carla, koen, sanne) =
+        (id("carla@delinde.example")?, id("koen@delinde.example")?, id("secretary@delinde.example")?);
+    let (lotte, milan, hanna) =
+        (id("lotte@delinde.example")?, id("milan@delinde.example")?, id("hanna@herstelwerk.example")?);
+    let provider = provider::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        organization_id: Set(organization_id),
+        name: Set("Herstelwerk".to_owned()),
+        default_executor_id: Set(Some(hanna)),
+        created_at: Set(now),
+    }
+    .insert(&**txn)
+    .await?;
+    for (name, mode) in [("Werkfit", ExecutorMode::Inherit), ("Slaaptraining", ExecutorMode::Own)] {
+        program::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            provider_id: Set(provider.id),
+            organization_id: Set(organization_id),
+            name: Set(name.to_owned()),
+            executor_mode: Set(mode),
+            executor_id: Set(None),
+            created_at: Set(now),
+        }
+        .insert(&**txn)
+        .await?;
+    }
+    let open = |client: Uuid, title: &str, kind: TrajectoryKind| trajectory::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        organization_id: Set(organization_id),
+        client_id: Set(client),
+        title: Set(title.to_owned()),
+        kind: Set(kind),
+        status: Set(TrajectoryStatus::Open),
+        protocol_id: Set(None),
+        primary_coach_id: Set(Some(carla)),
+        program_id: Set(None),
+        parent_id: Set(None),
+        opened_at: Set(now),
+        closed_at: Set(None),
+    };
+    let deployment = open(milan, "Re-integratie", TrajectoryKind::InterventionDeployment).insert(&**txn).await?;
+    let confirm = task::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        trajectory_id: Set(deployment.id),
+        kind: Set(TaskKind::ConfirmIntervention),
+        status: Set(TaskStatus::Open),
+        created_at: Set(now),
+        completed_at: Set(None),
+    }
+    .insert(&**txn)
+    .await?;
+    let links = Links { client_id: Some(milan), task_id: Some(confirm.id), ..Links::default() };
+    let title = "Confirm the intervention in Re-integratie";
+    notifications::notify(txn, [carla], NotificationKind::TaskCreated, title, links, now).await?;
+
+    let sleep = open(lotte, "Slaap en stress", TrajectoryKind::General).insert(&**txn).await?;
+    trajectory_member::ActiveModel {
+        trajectory_id: Set(sleep.id),
+        user_id: Set(koen),
+        role: Set("second coach".to_owned()),
+        added_at: Set(now),
+    }
+    .insert(&**txn)
+    .await?;
+    let back_office = team::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        organization_id: Set(organization_id),
+        name: Set("Backoffice".to_owned()),
+        created_at: Set(now),
+    }
+    .insert(&**txn)
+    .await?;
+    team_member::ActiveModel {
+        team_id: Set(back_office.id),
+        user_id: Set(sanne),
+        role: Set("planning".to_owned()),
+        added_at: Set(now),
+    }
+    .insert(&**txn)
+    .await?;
+    trajectory_team::ActiveModel { trajectory_id: Set(sleep.id), team_id: Set(back_office.id), assigned_at: Set(now) }
+        .insert(&**txn)
+        .await?;
+    dossier_entry::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        client_id: Set(lotte),
+        kind: Set(DossierEntryKind::Note),
+        title: Set("Slaapdagboek besproken".to_owned()),
+        body: Set("Inslapen gaat beter; doorslapen nog niet. Volgende stap: ontspanningsoefening.".to_owned()),
+        author_id: Set(Some(koen)),
+        trajectory_id: Set(Some(sleep.id)),
+        workflow_id: Set(None),
+        created_at: Set(now),
+    }
+    .insert(&**txn)
+    .await?;
+    Ok(())
+}
+
 /// The demo organisations' active accounts (the care provider's, then the partner's), in the
 /// order they were created; empty when the demo is not loaded.
 pub async fn accounts(db: &Database) -> ApiResult<Vec<DemoAccount>> {
     let mut found = Vec::new();
-    for key in [DEMO_ORGANIZATION_KEY, DEMO_PARTNER_KEY] {
+    for key in [DEMO_ORGANIZATION_KEY, DEMO_PARTNER_KEY, DEMO_PROVIDER_KEY] {
         found.extend(accounts_of(db, key).await?);
     }
     Ok(found)

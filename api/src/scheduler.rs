@@ -1,4 +1,4 @@
-//! Expiry of time-bound access (emergency access, granted consents): warns once before the end (the configured window),
+//! Expiry of time-bound access (emergency access, granted consents, delegations): warns once before the end (the configured window),
 //! and ends it at the deadline.
 //!
 //! Access itself is computed from the deadline on every request, so it ends to the second
@@ -10,7 +10,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use inzage_entity::{ConsentStatus, NotificationKind, consent_request, emergency_access, workflow};
+use inzage_entity::{
+    ConsentStatus, DelegationStatus, NotificationKind, consent_request, delegation, emergency_access, workflow,
+};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
@@ -76,7 +78,14 @@ impl Scheduler {
             .one(self.db.conn())
             .await?
             .and_then(|grant| grant.granted_until.map(|until| self.due_at(grant.warned_at, until)));
-        Ok(emergency.into_iter().chain(consent).min())
+        let delegation = delegation::Entity::find()
+            .filter(open_delegations())
+            .order_by_asc(delegation::Column::EndsAt)
+            .limit(1)
+            .one(self.db.conn())
+            .await?
+            .and_then(|grant| grant.ends_at.map(|ends| self.due_at(grant.warned_at, ends)));
+        Ok(emergency.into_iter().chain(consent).chain(delegation).min())
     }
 
     fn due_at(&self, warned_at: Option<DateTime<Utc>>, ends_at: DateTime<Utc>) -> DateTime<Utc> {
@@ -115,6 +124,19 @@ impl Scheduler {
                 emitted += 1;
             }
         }
+        let due = delegation::Entity::find()
+            .filter(open_delegations())
+            .filter(delegation::Column::EndsAt.lte(now + self.warning))
+            .order_by_asc(delegation::Column::EndsAt)
+            .all(self.db.conn())
+            .await?;
+        for grant in due {
+            let Some(ends) = grant.ends_at else { continue };
+            let step = if ends <= now { Step::End } else { Step::Warn };
+            if (step == Step::End || grant.warned_at.is_none()) && self.claim_delegation(&grant, step, now).await? {
+                emitted += 1;
+            }
+        }
         Ok(emitted)
     }
 
@@ -150,6 +172,44 @@ impl Scheduler {
         };
         let links = Links { client_id: Some(grant.client_id), emergency_access_id: Some(grant.id), ..Links::default() };
         notifications::notify(&txn, [grant.user_id], kind, title, links, now).await?;
+        txn.commit().await?;
+        Ok(true)
+    }
+
+    /// Claims one step of one delegation (marking it EXPIRED at the end) and tells the delegate,
+    /// in one transaction; false when another instance claimed it first, or it ended otherwise.
+    async fn claim_delegation(&self, grant: &delegation::Model, step: Step, now: DateTime<Utc>) -> Result<bool, DbErr> {
+        let ending = step == Step::End;
+        let txn = self.db.begin_write().await?;
+        let mut update = delegation::Entity::update_many()
+            .filter(delegation::Column::Id.eq(grant.id))
+            .filter(delegation::Column::Status.eq(DelegationStatus::Active));
+        update = if ending {
+            update
+                .col_expr(delegation::Column::Status, Expr::value(DelegationStatus::Expired))
+                .col_expr(delegation::Column::EndedAt, Expr::value(now))
+                .col_expr(
+                    delegation::Column::WarnedAt,
+                    Expr::col(delegation::Column::WarnedAt).if_null(Expr::value(now)),
+                )
+        } else {
+            update
+                .col_expr(delegation::Column::WarnedAt, Expr::value(now))
+                .filter(delegation::Column::WarnedAt.is_null())
+        };
+        if update.exec(&*txn).await?.rows_affected != 1 {
+            return Ok(false);
+        }
+        if ending {
+            crate::domain::delegations::release_coach(&*txn, grant).await?;
+        }
+        let (kind, title) = if ending {
+            (NotificationKind::DelegationEnded, "A delegation to you has expired")
+        } else {
+            (NotificationKind::DelegationExpiring, "A delegation to you ends soon")
+        };
+        let links = Links { client_id: Some(grant.client_id), delegation_id: Some(grant.id), ..Links::default() };
+        notifications::notify(&txn, [grant.delegate_id], kind, title, links, now).await?;
         txn.commit().await?;
         Ok(true)
     }
@@ -193,6 +253,13 @@ impl Scheduler {
         txn.commit().await?;
         Ok(true)
     }
+}
+
+/// ACTIVE delegations with an end date.
+fn open_delegations() -> sea_orm::Condition {
+    sea_orm::Condition::all()
+        .add(delegation::Column::Status.eq(DelegationStatus::Active))
+        .add(delegation::Column::EndsAt.is_not_null())
 }
 
 /// Granted consents with an end that the scheduler has not ended yet.

@@ -270,3 +270,75 @@ pub enum ConsentStatus {
     #[sea_orm(string_value = "EXPIRED")]
     Expired,
 }
+
+/// What a trajectory is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(32))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum TrajectoryKind {
+    #[sea_orm(string_value = "GENERAL")]
+    General,
+    #[sea_orm(string_value = "INTERVENTION_DEPLOYMENT")]
+    InterventionDeployment,
+    #[sea_orm(string_value = "INTERVENTION_GUIDANCE")]
+    InterventionGuidance,
+}
+
+/// Whether a trajectory is running.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum TrajectoryStatus {
+    #[sea_orm(string_value = "OPEN")]
+    Open,
+    #[sea_orm(string_value = "CLOSED")]
+    Closed,
+}
+
+/// What a task asks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(32))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum TaskKind {
+    #[sea_orm(string_value = "CONFIRM_INTERVENTION")]
+    ConfirmIntervention,
+    #[sea_orm(string_value = "DELEGATE_DOSSIER")]
+    DelegateDossier,
+}
+
+/// Whether a task is done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum TaskStatus {
+    #[sea_orm(string_value = "OPEN")]
+    Open,
+    #[sea_orm(string_value = "DONE")]
+    Done,
+}
+
+/// Where a program's executor comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ExecutorMode {
+    #[sea_orm(string_value = "INHERIT")]
+    Inherit,
+    #[sea_orm(string_value = "OWN")]
+    Own,
+}
+
+/// Where a delegation stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum DelegationStatus {
+    #[sea_orm(string_value = "ACTIVE")]
+    Active,
+    #[sea_orm(string_value = "ENDED")]
+    Ended,
+    #[sea_orm(string_value = "REVOKED")]
+    Revoked,
+    #[sea_orm(string_value = "EXPIRED")]
+    Expired,
+}

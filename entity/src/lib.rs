@@ -8,6 +8,7 @@ pub mod audit_event;
 pub mod caseload_link;
 pub mod client_contact;
 pub mod consent_request;
+pub mod delegation;
 pub mod dossier_entry;
 pub mod email_outbox;
 pub mod emergency_access;
@@ -18,16 +19,25 @@ pub mod notification;
 pub mod organization;
 pub mod organization_secret;
 pub mod participation;
+pub mod program;
 pub mod project;
+pub mod protocol;
+pub mod provider;
 pub mod relative_link;
 pub mod supervision_link;
+pub mod task;
+pub mod team;
+pub mod team_member;
 pub mod tool;
+pub mod trajectory;
+pub mod trajectory_member;
+pub mod trajectory_team;
 pub mod user;
 pub mod user_role;
 pub mod workflow;
 pub mod workflow_professional;
 
 pub use enums::{
-    AuditAction, AuditOutcome, Basis, ConsentKind, ConsentStatus, DossierEntryKind, EmailStatus, NotificationKind,
-    OrganizationKind, Role,
+    AuditAction, AuditOutcome, Basis, ConsentKind, ConsentStatus, DelegationStatus, DossierEntryKind, EmailStatus,
+    ExecutorMode, NotificationKind, OrganizationKind, Role, TaskKind, TaskStatus, TrajectoryKind, TrajectoryStatus,
 };

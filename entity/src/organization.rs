@@ -12,6 +12,8 @@ pub struct Model {
     pub name: String,
     pub kind: OrganizationKind,
     pub created_at: DateTimeUtc,
+    /// The protocol of new INTERVENTION_GUIDANCE trajectories, if any.
+    pub guidance_protocol_id: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

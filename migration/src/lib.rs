@@ -8,6 +8,7 @@ mod m20261123_000002_client_access;
 mod m20261123_000003_expiry;
 mod m20261123_000004_email_outbox;
 mod m20261123_000005_workflows;
+mod m20261123_000006_trajectories;
 
 /// Every migration, in the order it is applied.
 pub struct Migrator;
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000003_expiry::Migration),
             Box::new(m20261123_000004_email_outbox::Migration),
             Box::new(m20261123_000005_workflows::Migration),
+            Box::new(m20261123_000006_trajectories::Migration),
         ]
     }
 }

@@ -8,8 +8,9 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use inzage_entity::{
-    ConsentStatus, Role, caseload_link, consent_request, emergency_access, guardian_link, relative_link,
-    supervision_link, user, user_role,
+    ConsentStatus, DelegationStatus, Role, TrajectoryStatus, caseload_link, consent_request, delegation,
+    emergency_access, guardian_link, relative_link, supervision_link, team_member, trajectory, trajectory_member,
+    trajectory_team, user, user_role,
 };
 use sea_orm::sea_query::{Expr, ExprTrait, Func, Query, SelectStatement};
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
@@ -17,6 +18,7 @@ use uuid::Uuid;
 
 use crate::auth::Viewer;
 use crate::policy::client::{Basis, BasisSet, effective_bases};
+use crate::policy::trajectories::CARE_PROFESSIONAL_ROLES;
 use crate::policy::workflows::WORKFLOW_PROFESSIONAL_ROLES;
 use crate::policy::{COUNSELOR_ROLES, RoleSet};
 
@@ -29,6 +31,10 @@ pub struct Access {
     pub emergency: Option<(Uuid, DateTime<Utc>)>,
     /// The granted, unexpired consents behind the CONSENT basis.
     pub consents: Vec<ConsentGrant>,
+    /// The open trajectories of the client the viewer works in (TRAJECTORY and TEAM bases).
+    pub trajectories: Vec<Uuid>,
+    /// The active delegation behind the DELEGATION basis: its id and end, if it has one.
+    pub delegation: Option<(Uuid, Option<DateTime<Utc>>)>,
 }
 
 /// A participant's consent to the viewer's access to their results in one workflow.
@@ -50,6 +56,8 @@ impl Access {
         match basis {
             Basis::Emergency => self.emergency.map(|(id, _)| id),
             Basis::Consent => self.consents.first().map(|grant| grant.id),
+            Basis::Delegation => self.delegation.map(|(id, _)| id),
+            Basis::Trajectory | Basis::Team => self.trajectories.first().copied(),
             _ => None,
         }
     }
@@ -68,7 +76,8 @@ impl Access {
     pub fn expires_at(&self) -> Option<DateTime<Utc>> {
         let emergency = self.emergency.map(|(_, ends)| ends);
         let consent = self.consents.iter().map(|grant| grant.until).min();
-        emergency.into_iter().chain(consent).min()
+        let delegation = self.delegation.and_then(|(_, ends)| ends);
+        emergency.into_iter().chain(consent).chain(delegation).min()
     }
 }
 
@@ -189,6 +198,56 @@ pub async fn load(
         }
     }
 
+    if !roles.is_disjoint(CARE_PROFESSIONAL_ROLES) {
+        let open = trajectory::Entity::find()
+            .filter(trajectory::Column::ClientId.is_in(client_ids.iter().copied()))
+            .filter(trajectory::Column::Status.eq(TrajectoryStatus::Open));
+        let coached_or_member = open
+            .clone()
+            .filter(
+                Condition::any()
+                    .add(trajectory::Column::PrimaryCoachId.eq(viewer.user_id))
+                    .add(trajectory::Column::Id.in_subquery(member_of(viewer.user_id))),
+            )
+            .all(db)
+            .await?;
+        for row in coached_or_member {
+            if let Some(access) = found.get_mut(&row.client_id) {
+                access.bases.insert(Basis::Trajectory);
+                access.trajectories.push(row.id);
+            }
+        }
+        let through_team =
+            open.filter(trajectory::Column::Id.in_subquery(team_trajectories(viewer.user_id))).all(db).await?;
+        for row in through_team {
+            if let Some(access) = found.get_mut(&row.client_id) {
+                access.bases.insert(Basis::Team);
+                if !access.trajectories.contains(&row.id) {
+                    access.trajectories.push(row.id);
+                }
+            }
+        }
+        let delegations = delegation::Entity::find()
+            .filter(active_delegations(viewer.user_id, now))
+            .filter(delegation::Column::ClientId.is_in(client_ids.iter().copied()))
+            .order_by_asc(delegation::Column::Id)
+            .all(db)
+            .await?;
+        for row in delegations {
+            if let Some(access) = found.get_mut(&row.client_id) {
+                access.bases.insert(Basis::Delegation);
+                // Keep the one that lasts longest (no end lasts longest).
+                let longer = match access.delegation {
+                    None => true,
+                    Some((_, current)) => current.is_some() && row.ends_at.is_none_or(|ends| Some(ends) > current),
+                };
+                if longer {
+                    access.delegation = Some((row.id, row.ends_at));
+                }
+            }
+        }
+    }
+
     Ok(clients
         .into_iter()
         .map(|client| {
@@ -199,6 +258,12 @@ pub async fn load(
             }
             if !access.bases.contains(Basis::Consent) {
                 access.consents.clear();
+            }
+            if access.bases.is_disjoint(Basis::Trajectory | Basis::Team) {
+                access.trajectories.clear();
+            }
+            if !access.bases.contains(Basis::Delegation) {
+                access.delegation = None;
             }
             (client.id, ClientAccess { client, access })
         })
@@ -213,6 +278,41 @@ fn granted_consents(professional: Uuid, now: DateTime<Utc>) -> Condition {
         .add(consent_request::Column::ProfessionalId.eq(professional))
         .add(consent_request::Column::Status.eq(ConsentStatus::Granted))
         .add(consent_request::Column::GrantedUntil.gt(now))
+}
+
+/// `SELECT trajectory_id FROM trajectory_member WHERE user_id = ?`.
+fn member_of(user_id: Uuid) -> SelectStatement {
+    Query::select()
+        .column(trajectory_member::Column::TrajectoryId)
+        .from(trajectory_member::Entity)
+        .and_where(trajectory_member::Column::UserId.eq(user_id))
+        .to_owned()
+}
+
+/// The trajectories a team of `user_id` is assigned to.
+fn team_trajectories(user_id: Uuid) -> SelectStatement {
+    Query::select()
+        .column(trajectory_team::Column::TrajectoryId)
+        .from(trajectory_team::Entity)
+        .and_where(
+            trajectory_team::Column::TeamId.in_subquery(
+                Query::select()
+                    .column(team_member::Column::TeamId)
+                    .from(team_member::Entity)
+                    .and_where(team_member::Column::UserId.eq(user_id))
+                    .to_owned(),
+            ),
+        )
+        .to_owned()
+}
+
+/// Delegations to `delegate` that run at `now`: ACTIVE, started, and not past their end.
+pub fn active_delegations(delegate: Uuid, now: DateTime<Utc>) -> Condition {
+    Condition::all()
+        .add(delegation::Column::DelegateId.eq(delegate))
+        .add(delegation::Column::Status.eq(DelegationStatus::Active))
+        .add(delegation::Column::StartsAt.lte(now))
+        .add(Condition::any().add(delegation::Column::EndsAt.is_null()).add(delegation::Column::EndsAt.gt(now)))
 }
 
 fn mark(found: &mut HashMap<Uuid, Access>, client_ids: impl Iterator<Item = Uuid>, basis: Basis) {
@@ -341,6 +441,27 @@ fn reachable_condition(viewer: &Viewer, now: DateTime<Utc>, listing: Listing) ->
                     .and_where(emergency_access::Column::UserId.eq(me))
                     .and_where(emergency_access::Column::StartsAt.lte(now))
                     .and_where(emergency_access::Column::EndsAt.gt(now))
+                    .to_owned(),
+            ));
+        }
+        if !roles.is_disjoint(CARE_PROFESSIONAL_ROLES) {
+            let works_in = Condition::any()
+                .add(trajectory::Column::PrimaryCoachId.eq(me))
+                .add(trajectory::Column::Id.in_subquery(member_of(me)))
+                .add(trajectory::Column::Id.in_subquery(team_trajectories(me)));
+            add(user::Column::Id.in_subquery(
+                Query::select()
+                    .column(trajectory::Column::ClientId)
+                    .from(trajectory::Entity)
+                    .and_where(trajectory::Column::Status.eq(TrajectoryStatus::Open))
+                    .cond_where(works_in)
+                    .to_owned(),
+            ));
+            add(user::Column::Id.in_subquery(
+                Query::select()
+                    .column(delegation::Column::ClientId)
+                    .from(delegation::Entity)
+                    .cond_where(active_delegations(me, now))
                     .to_owned(),
             ));
         }

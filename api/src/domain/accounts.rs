@@ -292,6 +292,7 @@ pub async fn create_organization(
         name: Set(name.into_inner()),
         kind: Set(kind),
         created_at: Set(now),
+        guidance_protocol_id: Set(None),
     }
     .insert(txn)
     .await?)

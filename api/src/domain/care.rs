@@ -277,10 +277,19 @@ pub async fn add_dossier_entry(
 ) -> ApiResult<dossier_entry::Model> {
     let txn = db.begin_write().await?;
     let client = visible_client(&*txn, op, client_id).await?;
-    // Trajectories are not known to this service yet: any id given is unknown.
-    if new.trajectory_id.is_some() {
-        return Err(ApiError::bad_input("input.trajectoryId", "no such trajectory"));
-    }
+    let in_own_trajectory = match new.trajectory_id {
+        Some(trajectory_id) => {
+            let of_client = inzage_entity::trajectory::Entity::find_by_id(trajectory_id)
+                .one(&*txn)
+                .await?
+                .is_some_and(|t| t.client_id == client_id);
+            if !of_client {
+                return Err(ApiError::bad_input("input.trajectoryId", "is not a trajectory of this client"));
+            }
+            client.access.trajectories.contains(&trajectory_id)
+        }
+        None => false,
+    };
     let in_participated_workflow = match new.workflow_id {
         Some(workflow_id) => {
             if !super::workflows::takes_part(&*txn, client_id, workflow_id).await? {
@@ -290,11 +299,8 @@ pub async fn add_dossier_entry(
         }
         None => false,
     };
-    let target = EntryTarget {
-        is_result: new.kind == DossierEntryKind::Result,
-        in_participated_workflow,
-        ..EntryTarget::default()
-    };
+    let target =
+        EntryTarget { is_result: new.kind == DossierEntryKind::Result, in_participated_workflow, in_own_trajectory };
     if let policy::Decision::Deny(reason) = rules::write_dossier(client.access.bases, target) {
         drop(txn);
         return Err(refuse(db, op, client_id, AuditAction::Create, "DossierEntry", reason).await);
@@ -306,13 +312,14 @@ pub async fn add_dossier_entry(
         title: Set(new.title.into_inner()),
         body: Set(new.body),
         author_id: Set(Some(op.viewer.user_id)),
-        trajectory_id: Set(None),
+        trajectory_id: Set(new.trajectory_id),
         workflow_id: Set(new.workflow_id),
         created_at: Set(op.now),
     }
     .insert(&*txn)
     .await?;
     let basis = rules::basis_used(client.access.bases, rules::DOSSIER_WRITERS)
+        .or_else(|| rules::basis_used(client.access.bases, Basis::Trajectory | Basis::Team))
         .or_else(|| client.access.bases.contains(Basis::Own).then_some(Basis::Own));
     let grant = basis.and_then(|b| client.access.grant_for(b));
     audit::write(
@@ -327,13 +334,15 @@ pub async fn add_dossier_entry(
     Ok(entry)
 }
 
-/// One page of a client's dossier, oldest first, limited to what `scope` allows;
-/// `consented_workflows` are the workflows whose RESULT entries a CONSENT basis reads.
+/// One page of a client's dossier, oldest first, limited to what `scope` allows:
+/// `consented_workflows` are the workflows whose RESULT entries a CONSENT basis reads,
+/// `own_trajectories` those whose entries a TRAJECTORY or TEAM basis reads.
 pub async fn dossier_page(
     db: &impl ConnectionTrait,
     client_id: Uuid,
     scope: DossierScope,
     consented_workflows: &[Uuid],
+    own_trajectories: &[Uuid],
     after: Option<Uuid>,
     limit: u64,
 ) -> Result<Vec<dossier_entry::Model>, DbErr> {
@@ -342,13 +351,24 @@ pub async fn dossier_page(
         .order_by_asc(dossier_entry::Column::Id)
         .limit(limit + 1);
     if !scope.all {
-        // Trajectory bases read entries of trajectories, which this service does not hold yet.
-        if !scope.consented_results || consented_workflows.is_empty() {
+        let mut parts = Condition::any();
+        let mut any = false;
+        if scope.consented_results && !consented_workflows.is_empty() {
+            parts = parts.add(
+                Condition::all()
+                    .add(dossier_entry::Column::Kind.eq(DossierEntryKind::Result))
+                    .add(dossier_entry::Column::WorkflowId.is_in(consented_workflows.iter().copied())),
+            );
+            any = true;
+        }
+        if scope.own_trajectories && !own_trajectories.is_empty() {
+            parts = parts.add(dossier_entry::Column::TrajectoryId.is_in(own_trajectories.iter().copied()));
+            any = true;
+        }
+        if !any {
             return Ok(Vec::new());
         }
-        query = query
-            .filter(dossier_entry::Column::Kind.eq(DossierEntryKind::Result))
-            .filter(dossier_entry::Column::WorkflowId.is_in(consented_workflows.iter().copied()));
+        query = query.filter(parts);
     }
     if let Some(after) = after {
         query = query.filter(dossier_entry::Column::Id.gt(after));

@@ -3,9 +3,11 @@
 
 pub mod accounts;
 pub mod care;
+pub mod delegations;
 pub mod emergency;
 pub mod export;
 pub mod notifications;
+pub mod trajectories;
 pub mod values;
 pub mod workflows;
 

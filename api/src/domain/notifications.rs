@@ -13,6 +13,8 @@ use uuid::Uuid;
 pub struct Links {
     pub client_id: Option<Uuid>,
     pub consent_request_id: Option<Uuid>,
+    pub delegation_id: Option<Uuid>,
+    pub task_id: Option<Uuid>,
     pub emergency_access_id: Option<Uuid>,
 }
 
@@ -59,8 +61,8 @@ pub async fn notify(
             title: Set(title.to_owned()),
             client_id: Set(links.client_id),
             consent_request_id: Set(links.consent_request_id),
-            delegation_id: Set(None),
-            task_id: Set(None),
+            delegation_id: Set(links.delegation_id),
+            task_id: Set(links.task_id),
             message_id: Set(None),
             emergency_access_id: Set(links.emergency_access_id),
             created_at: Set(now),

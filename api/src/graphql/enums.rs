@@ -28,6 +28,7 @@ pub enum OrganizationKind {
 }
 
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "inzage_entity::TrajectoryKind")]
 pub enum TrajectoryKind {
     General,
     InterventionDeployment,
@@ -81,6 +82,7 @@ pub enum AuditOutcome {
 }
 
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "inzage_entity::TrajectoryStatus")]
 pub enum TrajectoryStatus {
     Open,
     Closed,
@@ -133,4 +135,45 @@ pub enum ConsentStatus {
     Declined,
     Revoked,
     Expired,
+}
+
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "inzage_entity::TaskKind")]
+pub enum TaskKind {
+    ConfirmIntervention,
+    DelegateDossier,
+}
+
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "inzage_entity::TaskStatus")]
+pub enum TaskStatus {
+    Open,
+    Done,
+}
+
+/// Where a program's executor comes from.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "inzage_entity::ExecutorMode")]
+pub enum ExecutorMode {
+    Inherit,
+    Own,
+}
+
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "inzage_entity::DelegationStatus")]
+pub enum DelegationStatus {
+    Active,
+    Ended,
+    Revoked,
+    Expired,
+}
+
+/// What happened to a delegation.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DelegationEventKind {
+    Granted,
+    Expiring,
+    Expired,
+    Revoked,
+    Ended,
 }

@@ -6,13 +6,14 @@ use std::sync::Arc;
 
 use async_graphql::dataloader::{DataLoader, Loader};
 use inzage_entity::{
-    client_contact, consent_request, dossier_entry, organization, project, tool, user, workflow, workflow_professional,
+    client_contact, consent_request, delegation, dossier_entry, organization, program, project, protocol, provider,
+    task, team, team_member, tool, trajectory, trajectory_member, user, workflow, workflow_professional,
 };
 use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use crate::db::Database;
-use crate::domain::{accounts, care, workflows};
+use crate::domain::{accounts, care, delegations, trajectories, workflows};
 use crate::policy::RoleSet;
 
 /// The loaders of one request.
@@ -28,6 +29,16 @@ pub struct Loaders {
     pub workflow_professionals: DataLoader<WorkflowProfessionalLoader>,
     pub consent_requests: DataLoader<ConsentRequestsLoader>,
     pub results: DataLoader<ResultsLoader>,
+    pub trajectories: DataLoader<TrajectoryLoader>,
+    pub protocols: DataLoader<ProtocolLoader>,
+    pub providers: DataLoader<ProviderLoader>,
+    pub program_rows: DataLoader<ProgramLoader>,
+    pub trajectory_members: DataLoader<TrajectoryMembersLoader>,
+    pub trajectory_teams: DataLoader<TrajectoryTeamsLoader>,
+    pub team_members: DataLoader<TeamMembersLoader>,
+    pub tasks: DataLoader<TasksLoader>,
+    pub trajectory_delegations: DataLoader<TrajectoryDelegationsLoader>,
+    pub provider_programs: DataLoader<ProviderProgramsLoader>,
     /// The viewer's bases per client, for this request.
     pub access: crate::access::AccessCache,
 }
@@ -46,6 +57,16 @@ impl Loaders {
             workflow_professionals: DataLoader::new(WorkflowProfessionalLoader(db.clone()), tokio::spawn),
             consent_requests: DataLoader::new(ConsentRequestsLoader(db.clone()), tokio::spawn),
             results: DataLoader::new(ResultsLoader(db.clone()), tokio::spawn),
+            trajectories: DataLoader::new(TrajectoryLoader(db.clone()), tokio::spawn),
+            protocols: DataLoader::new(ProtocolLoader(db.clone()), tokio::spawn),
+            providers: DataLoader::new(ProviderLoader(db.clone()), tokio::spawn),
+            program_rows: DataLoader::new(ProgramLoader(db.clone()), tokio::spawn),
+            trajectory_members: DataLoader::new(TrajectoryMembersLoader(db.clone()), tokio::spawn),
+            trajectory_teams: DataLoader::new(TrajectoryTeamsLoader(db.clone()), tokio::spawn),
+            team_members: DataLoader::new(TeamMembersLoader(db.clone()), tokio::spawn),
+            tasks: DataLoader::new(TasksLoader(db.clone()), tokio::spawn),
+            trajectory_delegations: DataLoader::new(TrajectoryDelegationsLoader(db.clone()), tokio::spawn),
+            provider_programs: DataLoader::new(ProviderProgramsLoader(db.clone()), tokio::spawn),
             access: crate::access::AccessCache::default(),
         }
     }
@@ -116,9 +137,27 @@ impl Loader<Uuid> for CounselorLoader {
     type Error = Arc<DbErr>;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        let db = self.0.conn();
         let mut grouped: HashMap<Uuid, Vec<user::Model>> = HashMap::new();
-        for (client, counselor) in care::counselors_of(self.0.conn(), keys).await? {
+        for (client, counselor) in care::counselors_of(db, keys).await? {
             grouped.entry(client).or_default().push(counselor);
+        }
+        // Primary coaches and members of open trajectories are shown as counselors too.
+        let coaches = trajectories::coaches_of(db, keys).await?;
+        let ids: Vec<Uuid> = coaches.iter().map(|(_, user)| *user).collect();
+        let users: HashMap<Uuid, user::Model> = user::Entity::find()
+            .filter(user::Column::Id.is_in(ids))
+            .filter(user::Column::Active.eq(true))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|u| (u.id, u))
+            .collect();
+        for (client, user_id) in coaches {
+            let list = grouped.entry(client).or_default();
+            if let Some(user) = users.get(&user_id).filter(|u| list.iter().all(|c| c.id != u.id)) {
+                list.push(user.clone());
+            }
         }
         Ok(grouped)
     }
@@ -220,3 +259,71 @@ impl Loader<(Uuid, Uuid)> for ResultsLoader {
         Ok(grouped)
     }
 }
+
+/// A loader of rows by their id.
+macro_rules! by_id {
+    ($name:ident, $entity:ident, $doc:literal) => {
+        #[doc = $doc]
+        pub struct $name(Database);
+
+        impl Loader<Uuid> for $name {
+            type Value = $entity::Model;
+            type Error = Arc<DbErr>;
+
+            async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+                let rows = $entity::Entity::find()
+                    .filter($entity::Column::Id.is_in(keys.iter().copied()))
+                    .all(self.0.conn())
+                    .await?;
+                Ok(rows.into_iter().map(|row| (row.id, row)).collect())
+            }
+        }
+    };
+}
+
+/// A loader of the rows belonging to each key, from a query for all keys at once that returns
+/// `(key, row)` pairs in order.
+macro_rules! grouped {
+    ($name:ident, $value:ty, $doc:literal, |$db:ident, $keys:ident| $query:expr) => {
+        #[doc = $doc]
+        pub struct $name(Database);
+
+        impl Loader<Uuid> for $name {
+            type Value = Vec<$value>;
+            type Error = Arc<DbErr>;
+
+            async fn load(&self, $keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+                let $db = self.0.conn();
+                let mut grouped: HashMap<Uuid, Self::Value> = HashMap::new();
+                for (key, row) in $query {
+                    grouped.entry(key).or_default().push(row);
+                }
+                Ok(grouped)
+            }
+        }
+    };
+}
+
+by_id!(TrajectoryLoader, trajectory, "Trajectories by id.");
+by_id!(ProtocolLoader, protocol, "Protocols by id.");
+by_id!(ProviderLoader, provider, "Providers by id.");
+by_id!(ProgramLoader, program, "Programs by id.");
+
+grouped!(TrajectoryMembersLoader, trajectory_member::Model, "The members of each trajectory.", |db, keys| {
+    trajectories::members_of(db, keys).await?.into_iter().map(|m| (m.trajectory_id, m))
+});
+grouped!(TrajectoryTeamsLoader, team::Model, "The teams assigned to each trajectory.", |db, keys| {
+    trajectories::teams_of(db, keys).await?
+});
+grouped!(TeamMembersLoader, team_member::Model, "The members of each team.", |db, keys| {
+    trajectories::team_members_of(db, keys).await?.into_iter().map(|m| (m.team_id, m))
+});
+grouped!(TasksLoader, task::Model, "The tasks of each trajectory.", |db, keys| {
+    trajectories::tasks_of(db, keys).await?.into_iter().map(|t| (t.trajectory_id, t))
+});
+grouped!(TrajectoryDelegationsLoader, delegation::Model, "The delegations of each trajectory.", |db, keys| {
+    delegations::of_trajectories(db, keys).await?.into_iter().filter_map(|d| d.trajectory_id.map(|t| (t, d)))
+});
+grouped!(ProviderProgramsLoader, program::Model, "The programs of each provider.", |db, keys| {
+    delegations::programs_of(db, keys).await?.into_iter().map(|p| (p.provider_id, p))
+});

@@ -20,7 +20,12 @@ pub use loaders::Loaders;
 
 /// The root query type.
 #[derive(MergedObject, Default)]
-pub struct Query(query::accounts::AccountQuery, query::clients::ClientQuery, query::workflows::WorkflowQuery);
+pub struct Query(
+    query::accounts::AccountQuery,
+    query::clients::ClientQuery,
+    query::trajectories::TrajectoryQuery,
+    query::workflows::WorkflowQuery,
+);
 
 /// The root mutation type.
 #[derive(MergedObject, Default)]
@@ -28,6 +33,7 @@ pub struct Mutation(
     mutation::accounts::AccountMutation,
     mutation::care::CareMutation,
     mutation::notifications::NotificationMutation,
+    mutation::trajectories::TrajectoryMutation,
     mutation::workflows::WorkflowMutation,
 );
 

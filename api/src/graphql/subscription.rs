@@ -8,15 +8,17 @@ use std::sync::Arc;
 
 use async_graphql::{Context, ID, Subscription};
 use futures_util::Stream;
-use inzage_entity::{ConsentStatus, NotificationKind, notification};
+use inzage_entity::{ConsentStatus, DelegationStatus, NotificationKind, notification};
 use sea_orm::EntityTrait;
 use uuid::Uuid;
 
+use super::enums::DelegationEventKind;
 use super::types::notifications::Notification;
+use super::types::trajectories::{Delegation, DelegationEvent};
 use super::types::workflows::ConsentRequest;
 use super::{AppData, ContextExt, parse_id};
 use crate::access;
-use crate::domain::{notifications, workflows};
+use crate::domain::{delegations, notifications, workflows};
 use crate::error::{ApiError, FieldResult};
 use crate::events::Kick;
 
@@ -39,7 +41,7 @@ const REMEMBERED: usize = 4096;
 #[derive(Default)]
 pub struct SubscriptionRoot;
 
-#[Subscription]
+#[Subscription(name = "Subscription")]
 impl SubscriptionRoot {
     /// The viewer's notifications: first every one after the given id (oldest first), then live
     /// ones; no gaps, no duplicates.
@@ -131,6 +133,62 @@ impl SubscriptionRoot {
             }
         })
     }
+
+    /// Events on delegations held by the viewer: granted, expiring, expired, revoked, ended.
+    async fn delegation_events(&self, ctx: &Context<'_>) -> FieldResult<impl Stream<Item = DelegationEvent> + use<>> {
+        let viewer = ctx.viewer()?.clone();
+        let live = ctx
+            .data_opt::<LiveConnection>()
+            .ok_or_else(|| ApiError::bad_input("delegationEvents", "subscribe over the WebSocket at /graphql/ws"))?
+            .clone();
+        let app = ctx.app().clone();
+        let mut listening = app.db.hub().listen(viewer.user_id, live.buffer, live.kick.clone());
+        Ok(async_stream::stream! {
+            let mut seen = Recent::default();
+            while let Some(id) = listening.receiver.recv().await {
+                if !seen.insert(id) {
+                    continue;
+                }
+                match delegation_event(&app, &viewer, id).await {
+                    Ok(Some(event)) => yield event,
+                    Ok(None) => {}
+                    Err(err) => tracing::warn!(error = %err, "loading a live delegation event failed"),
+                }
+            }
+        })
+    }
+}
+
+/// The delegation event a DELEGATION_* notification of the viewer (its delegate) announces.
+async fn delegation_event(
+    app: &AppData,
+    viewer: &crate::auth::Viewer,
+    notification_id: Uuid,
+) -> Result<Option<DelegationEvent>, sea_orm::DbErr> {
+    let Some(row) = notification::Entity::find_by_id(notification_id).one(app.db.conn()).await? else {
+        return Ok(None);
+    };
+    let Some(delegation_id) = row.delegation_id.filter(|_| row.recipient_id == viewer.user_id) else {
+        return Ok(None);
+    };
+    let Some(model) = delegations::find_many(app.db.conn(), &[delegation_id]).await?.pop() else { return Ok(None) };
+    if model.delegate_id != viewer.user_id {
+        return Ok(None);
+    }
+    let kind = match (row.kind, model.status) {
+        (NotificationKind::DelegationGranted, _) => DelegationEventKind::Granted,
+        (NotificationKind::DelegationExpiring, _) => DelegationEventKind::Expiring,
+        (NotificationKind::DelegationEnded, DelegationStatus::Revoked) => DelegationEventKind::Revoked,
+        (NotificationKind::DelegationEnded, DelegationStatus::Expired) => DelegationEventKind::Expired,
+        (NotificationKind::DelegationEnded, _) => DelegationEventKind::Ended,
+        _ => return Ok(None),
+    };
+    let now = app.clock.now();
+    let Some(client) = access::load(app.db.conn(), viewer, now, &[model.client_id]).await?.remove(&model.client_id)
+    else {
+        return Ok(None);
+    };
+    Ok(Some(DelegationEvent { kind, delegation: Delegation { model, client }, at: row.created_at }))
 }
 
 /// The consent request a CONSENT_REQUESTED notification of the viewer announces, while it is

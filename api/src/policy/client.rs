@@ -31,6 +31,9 @@ pub fn effective_bases(roles: RoleSet, found: BasisSet) -> BasisSet {
     keep(&mut bases, Basis::Relative, enum_set!(Role::Relative));
     keep(&mut bases, Basis::Emergency, EMERGENCY_ROLES);
     keep(&mut bases, Basis::Consent, super::workflows::WORKFLOW_PROFESSIONAL_ROLES);
+    for basis in [Basis::Trajectory, Basis::Team, Basis::Delegation] {
+        keep(&mut bases, basis, super::trajectories::CARE_PROFESSIONAL_ROLES);
+    }
     bases
 }
 
@@ -458,6 +461,9 @@ mod tests {
             assert!(effective_bases(EnumSet::only(role), one(Consent)).contains(Consent), "{role:?}");
         }
         assert!(!client.contains(Consent), "a consent counts only for a professional who still works in workflows");
+        assert!(!client.contains(Trajectory) && !client.contains(Team) && !client.contains(Delegation));
+        let analyst = effective_bases(EnumSet::only(Role::DataAnalyst), one(Trajectory) | Team | Delegation);
+        assert_eq!(analyst, one(Trajectory) | Team | Delegation);
     }
 
     #[test]

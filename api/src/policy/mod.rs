@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod client;
+pub mod trajectories;
 pub mod workflows;
 
 use enumset::{EnumSet, enum_set};
@@ -58,3 +59,19 @@ impl Decision {
         if condition { Self::Allow } else { Self::Deny(reason) }
     }
 }
+
+/// Every role, for tests that go through the rules role by role.
+#[cfg(test)]
+pub const ALL_ROLES: [Role; 11] = [
+    Role::Administrator,
+    Role::DataAnalyst,
+    Role::DataOfficer,
+    Role::Counselor,
+    Role::CounselorPlus,
+    Role::Supervisor,
+    Role::Secretary,
+    Role::Client,
+    Role::Guardian,
+    Role::Relative,
+    Role::External,
+];

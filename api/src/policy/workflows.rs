@@ -109,21 +109,8 @@ pub fn answer_consent_request(relation: ConsentRelation) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::policy::ALL_ROLES;
     use crate::policy::client::BasisSet;
-
-    const ALL_ROLES: [Role; 11] = [
-        Role::Administrator,
-        Role::DataAnalyst,
-        Role::DataOfficer,
-        Role::Counselor,
-        Role::CounselorPlus,
-        Role::Supervisor,
-        Role::Secretary,
-        Role::Client,
-        Role::Guardian,
-        Role::Relative,
-        Role::External,
-    ];
 
     fn relations() -> impl Iterator<Item = WorkflowRelation> {
         (0..8).map(|bits| WorkflowRelation {

@@ -1,4 +1,5 @@
 pub mod accounts;
 pub mod care;
 pub mod notifications;
+pub mod trajectories;
 pub mod workflows;

@@ -1,3 +1,4 @@
 pub mod accounts;
 pub mod clients;
+pub mod trajectories;
 pub mod workflows;

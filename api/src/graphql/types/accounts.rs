@@ -5,15 +5,15 @@ use inzage_entity::{organization, user};
 
 use super::client::{Client, Tool, lookup_entry, prefetch};
 use super::notifications::Notification;
-use super::trajectories::Protocol;
+use super::trajectories::{Delegation, Protocol, Provider, Task, Trajectory, visible_trajectories, with_clients};
 use super::workflows::{ConsentRequest, Project, consent_requests};
 use crate::access::{Access, Listing};
 use crate::auth::Viewer as AuthViewer;
 use crate::domain::accounts;
-use crate::domain::{notifications, workflows};
+use crate::domain::{delegations, notifications, trajectories, workflows};
 use crate::error::{ApiError, FieldResult};
 use crate::graphql::ContextExt;
-use crate::graphql::enums::{ConsentStatus, OrganizationKind, Role};
+use crate::graphql::enums::{ConsentStatus, DelegationStatus, OrganizationKind, Role, TaskStatus, TrajectoryStatus};
 use crate::graphql::pagination::{connection, cursor, page_size};
 use crate::policy;
 use async_graphql::connection::Connection;
@@ -75,9 +75,9 @@ impl Organization {
     }
 
     /// Default protocol for intervention guidance trajectories; null when none is set.
-    async fn guidance_protocol(&self) -> Option<Protocol> {
-        // Protocols arrive with trajectories; until an organisation names one there is none.
-        None
+    async fn guidance_protocol(&self, ctx: &Context<'_>) -> FieldResult<Option<Protocol>> {
+        let Some(id) = self.0.guidance_protocol_id else { return Ok(None) };
+        Ok(ctx.loaders().protocols.load_one(id).await?.map(Protocol))
     }
 }
 
@@ -143,6 +143,39 @@ impl Viewer {
         consent_requests(ctx, rows).await
     }
 
+    /// The trajectories the viewer is the client of or works in (as primary coach, member or
+    /// through a team), newest first.
+    async fn trajectories(&self, ctx: &Context<'_>, status: Option<TrajectoryStatus>) -> FieldResult<Vec<Trajectory>> {
+        let rows = trajectories::of_viewer(ctx.app().db.conn(), &self.0, status.map(Into::into)).await?;
+        let visible = visible_trajectories(ctx, rows).await?;
+        let log = ctx.read_log()?;
+        for trajectory in &visible {
+            log.record(trajectory_read(&trajectory.client));
+        }
+        Ok(visible)
+    }
+
+    /// Dossiers delegated to the viewer, newest first.
+    async fn delegations(&self, ctx: &Context<'_>, status: Option<DelegationStatus>) -> FieldResult<Vec<Delegation>> {
+        let op = ctx.operation()?;
+        let rows = delegations::of_delegate(ctx.app().db.conn(), &self.0, status.map(Into::into), op.now).await?;
+        let pairs = with_clients(ctx, rows, |d| d.client_id).await?;
+        Ok(pairs.into_iter().map(|(model, client)| Delegation { model, client }).collect())
+    }
+
+    /// Tasks of the trajectories the viewer works in, oldest first.
+    async fn tasks(&self, ctx: &Context<'_>, status: Option<TaskStatus>) -> FieldResult<Vec<Task>> {
+        let rows = trajectories::tasks_of_viewer(ctx.app().db.conn(), &self.0, status.map(Into::into)).await?;
+        Ok(rows.into_iter().map(|model| Task { model, trajectory: None }).collect())
+    }
+
+    /// The intervention providers the viewer's organisation works with (for its professionals;
+    /// empty for anyone else).
+    async fn providers(&self, ctx: &Context<'_>) -> FieldResult<Vec<Provider>> {
+        let rows = delegations::providers_of(ctx.app().db.conn(), &self.0).await?;
+        Ok(rows.into_iter().map(Provider).collect())
+    }
+
     /// The projects of the viewer's organisation (for its professionals; empty for anyone else).
     async fn projects(&self, ctx: &Context<'_>) -> FieldResult<Vec<Project>> {
         let rows = workflows::projects_of(ctx.app().db.conn(), &self.0).await?;
@@ -158,3 +191,11 @@ impl Viewer {
 
 /// The most clients `viewer.caseload` returns; `clients` pages through any number.
 const CASELOAD_LIMIT: u64 = 10_000;
+
+/// The access-log entry for reading a client's trajectory.
+pub fn trajectory_read(client: &crate::access::ClientAccess) -> crate::audit::AuditEntry {
+    let granting = crate::policy::client::TRAJECTORY_READERS | crate::policy::client::PARTIAL_DOSSIER_READERS;
+    let basis = crate::policy::client::basis_used(client.access.bases, granting);
+    let grant = basis.and_then(|b| client.access.grant_for(b));
+    crate::audit::AuditEntry::success(client.client.id, AuditAction::Read, "Trajectory").basis(basis, grant)
+}

@@ -17,7 +17,7 @@ use super::trajectories::Trajectory;
 use super::workflows::Workflow;
 use crate::access::{Access, ClientAccess};
 use crate::audit::AuditEntry;
-use crate::domain::care;
+use crate::domain::{care, trajectories};
 use crate::error::{ApiError, ApiResult, FieldResult};
 use crate::graphql::enums::{AccessBasis, AuditOutcome, DossierEntryKind, Role, TrajectoryStatus};
 use crate::graphql::pagination::{connection, cursor, page_size};
@@ -184,7 +184,9 @@ impl Client {
         let granting = if scope.all { rules::DOSSIER_READERS } else { rules::PARTIAL_DOSSIER_READERS };
         self.guard(ctx, "DossierEntry", rules::read_dossier(self.access.bases), granting)?;
         let consented = self.access.consented_workflows();
-        let rows = care::dossier_page(ctx.app().db.conn(), self.model.id, scope, &consented, after, limit).await?;
+        let db = ctx.app().db.conn();
+        let rows =
+            care::dossier_page(db, self.model.id, scope, &consented, &self.access.trajectories, after, limit).await?;
         let rows = rows.into_iter().map(DossierEntry).collect();
         Ok(Some(connection(rows, limit, after, |entry: &DossierEntry| entry.0.id)))
     }
@@ -204,9 +206,16 @@ impl Client {
         ctx: &Context<'_>,
         status: Option<TrajectoryStatus>,
     ) -> FieldResult<Option<Vec<Trajectory>>> {
-        let _ = status;
-        self.guard(ctx, "Trajectory", rules::read_trajectories(self.access.bases), rules::TRAJECTORY_READERS)?;
-        Ok(Some(Vec::new()))
+        let granting = rules::TRAJECTORY_READERS | rules::PARTIAL_DOSSIER_READERS;
+        self.guard(ctx, "Trajectory", rules::read_trajectories(self.access.bases), granting)?;
+        let rows = trajectories::of_client(ctx.app().db.conn(), self.model.id, status.map(Into::into)).await?;
+        let found = ClientAccess { client: self.model.clone(), access: self.access.clone() };
+        Ok(Some(
+            rows.into_iter()
+                .filter(|model| trajectories::sees(&found, model))
+                .map(|model| Trajectory { model, client: found.clone() })
+                .collect(),
+        ))
     }
 
     /// The groups this client is in that the viewer may see.
@@ -290,8 +299,13 @@ impl DossierEntry {
         self.0.created_at
     }
 
-    async fn trajectory(&self) -> Option<Trajectory> {
-        None
+    async fn trajectory(&self, ctx: &Context<'_>) -> FieldResult<Option<Trajectory>> {
+        let Some(id) = self.0.trajectory_id else { return Ok(None) };
+        let Some(model) = ctx.loaders().trajectories.load_one(id).await? else { return Ok(None) };
+        let op = ctx.operation()?;
+        let mut found = ctx.loaders().access.load(&ctx.app().db, op.viewer, op.now, &[model.client_id]).await?;
+        let Some(client) = found.remove(&model.client_id) else { return Ok(None) };
+        Ok(trajectories::sees(&client, &model).then_some(Trajectory { model, client }))
     }
 
     async fn workflow(&self, ctx: &Context<'_>) -> FieldResult<Option<Workflow>> {

@@ -6,8 +6,9 @@ use inzage_entity::notification;
 
 use super::client::Client;
 use super::emergency::EmergencyAccess;
+use super::trajectories::{Delegation, Task, with_clients};
 use super::workflows::{ConsentRequest, consent_requests};
-use crate::domain::{emergency, workflows};
+use crate::domain::{delegations, emergency, trajectories, workflows};
 use crate::error::FieldResult;
 use crate::graphql::ContextExt;
 use crate::graphql::enums::NotificationKind;
@@ -51,6 +52,27 @@ impl Notification {
         let rows = workflows::find_requests(ctx.app().db.conn(), &[id]).await?;
         let rows = rows.into_iter().filter(|r| workflows::is_visible(viewer, r)).collect();
         Ok(consent_requests(ctx, rows).await?.pop())
+    }
+
+    /// The delegation it concerns, when the viewer is its delegate.
+    async fn delegation(&self, ctx: &Context<'_>) -> FieldResult<Option<Delegation>> {
+        let Some(id) = self.0.delegation_id else { return Ok(None) };
+        let viewer = ctx.viewer()?;
+        let rows = delegations::find_many(ctx.app().db.conn(), &[id]).await?;
+        let rows: Vec<_> = rows.into_iter().filter(|d| d.delegate_id == viewer.user_id).collect();
+        let mut found = with_clients(ctx, rows, |d| d.client_id).await?;
+        Ok(found.pop().map(|(model, client)| Delegation { model, client }))
+    }
+
+    /// The task it announces, while the viewer may see its trajectory.
+    async fn task(&self, ctx: &Context<'_>) -> FieldResult<Option<Task>> {
+        let Some(id) = self.0.task_id else { return Ok(None) };
+        let op = ctx.operation()?;
+        match trajectories::find_task(ctx.app().db.conn(), &op, id).await {
+            Ok((model, trajectory)) => Ok(Some(Task { model, trajectory: Some(trajectory.model) })),
+            Err(crate::error::ApiError::NotFound(_)) => Ok(None),
+            Err(err) => Err(err.into()),
+        }
     }
 
     async fn emergency_access(&self, ctx: &Context<'_>) -> FieldResult<Option<EmergencyAccess>> {

@@ -1,0 +1,620 @@
+//! Trajectories: care episodes of one client with a primary coach, members and teams, and the
+//! protocols and tasks that go with them.
+
+use std::collections::{HashMap, HashSet};
+
+use inzage_entity::{
+    AuditAction, NotificationKind, TaskKind, TaskStatus, TrajectoryKind, TrajectoryStatus, protocol, task, team,
+    team_member, trajectory, trajectory_member, trajectory_team, user,
+};
+use sea_orm::sea_query::Query;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
+    QueryOrder,
+};
+use uuid::Uuid;
+
+use super::Operation;
+use super::accounts;
+use super::care::visible_client;
+use super::notifications::{self, Links};
+use super::values::{DisplayName, Invalid};
+use crate::access::ClientAccess;
+use crate::audit::{self, AuditEntry};
+use crate::auth::Viewer;
+use crate::db::{Database, WriteTransaction};
+use crate::error::{ApiError, ApiResult, OnConstraint};
+use crate::policy::client::{self as client_rules, BasisSet, TrajectoryScope};
+use crate::policy::trajectories::{self as rules, TrajectoryRelation};
+use crate::policy::{self, COUNSELOR_ROLES, Decision};
+
+/// A role in a trajectory or team ("second coach", "back office"): trimmed, 1 to 200 characters.
+pub fn parse_role(raw: &str) -> Result<String, Invalid> {
+    DisplayName::parse(raw).map(DisplayName::into_inner)
+}
+
+/// A new trajectory.
+#[derive(Debug, Clone)]
+pub struct NewTrajectory {
+    pub client_id: Uuid,
+    pub title: DisplayName,
+    pub kind: TrajectoryKind,
+    pub protocol_id: Option<Uuid>,
+    pub primary_coach_id: Option<Uuid>,
+}
+
+/// A trajectory the viewer may see, with their access to its client and how they work in it.
+#[derive(Debug, Clone)]
+pub struct VisibleTrajectory {
+    pub model: trajectory::Model,
+    pub client: ClientAccess,
+    pub relation: TrajectoryRelation,
+}
+
+/// How `viewer` works in `trajectory`.
+pub async fn relation(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    trajectory: &trajectory::Model,
+) -> Result<TrajectoryRelation, DbErr> {
+    let member = trajectory_member::Entity::find_by_id((trajectory.id, viewer.user_id)).one(db).await?.is_some();
+    let team_member = trajectory_team::Entity::find()
+        .filter(trajectory_team::Column::TrajectoryId.eq(trajectory.id))
+        .filter(
+            trajectory_team::Column::TeamId.in_subquery(
+                Query::select()
+                    .column(team_member::Column::TeamId)
+                    .from(team_member::Entity)
+                    .and_where(team_member::Column::UserId.eq(viewer.user_id))
+                    .to_owned(),
+            ),
+        )
+        .one(db)
+        .await?
+        .is_some();
+    Ok(TrajectoryRelation {
+        primary_coach: trajectory.primary_coach_id == Some(viewer.user_id),
+        member,
+        team_member,
+        open: trajectory.status == TrajectoryStatus::Open,
+    })
+}
+
+/// Whether the viewer, with `client` access, sees `trajectory` of that client.
+pub fn sees(client: &ClientAccess, trajectory: &trajectory::Model) -> bool {
+    match client_rules::trajectory_scope(client.access.bases) {
+        TrajectoryScope::All => true,
+        TrajectoryScope::OwnOnly => client.access.trajectories.contains(&trajectory.id),
+        TrajectoryScope::None => false,
+    }
+}
+
+/// The trajectory `id` as the operation's viewer may see it; NOT_FOUND otherwise.
+pub async fn find(db: &impl ConnectionTrait, op: &Operation<'_>, id: Uuid) -> ApiResult<VisibleTrajectory> {
+    let not_found = || ApiError::not_found("trajectory");
+    let model = trajectory::Entity::find_by_id(id).one(db).await?.ok_or_else(not_found)?;
+    let client = visible_client(db, op, model.client_id).await.map_err(|_| not_found())?;
+    if !sees(&client, &model) {
+        return Err(not_found());
+    }
+    let relation = relation(db, op.viewer, &model).await?;
+    Ok(VisibleTrajectory { model, client, relation })
+}
+
+/// Writes a DENIED row for a refused change outside the (dropped) transaction, and returns the
+/// refusal.
+async fn refuse(
+    db: &Database,
+    op: &Operation<'_>,
+    client_id: Uuid,
+    object_type: &'static str,
+    reason: &str,
+) -> ApiError {
+    let entry = AuditEntry::denied(client_id, AuditAction::Update, object_type);
+    if let Err(err) = audit::write(db.conn(), op.viewer, op.now, op.request_id, entry).await {
+        tracing::error!(error = %err, "writing a DENIED audit row failed");
+    }
+    ApiError::forbidden(reason)
+}
+
+/// An active account of `organization_id` that may work in trajectories; BAD_USER_INPUT at
+/// `field` otherwise.
+pub async fn care_professional(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    organization_id: Uuid,
+    id: Uuid,
+    field: &str,
+) -> ApiResult<user::Model> {
+    let account =
+        accounts::find_visible(db, viewer, id).await.map_err(|_| ApiError::bad_input(field, "no such user"))?;
+    let roles = accounts::roles_of(db, &[id]).await?.remove(&id).unwrap_or_default();
+    if !account.active || account.organization_id != organization_id || !rules::can_join_trajectories(roles) {
+        return Err(ApiError::bad_input(field, "is not an active professional of the organisation"));
+    }
+    Ok(account)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Protocols and teams
+
+/// Creates a protocol of the viewer's organisation (ADMINISTRATOR).
+pub async fn create_protocol(
+    db: &Database,
+    op: &Operation<'_>,
+    name: DisplayName,
+    kind: TrajectoryKind,
+) -> ApiResult<protocol::Model> {
+    rules::configure(op.viewer.roles).check()?;
+    let txn = db.begin_write().await?;
+    let model = protocol::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        organization_id: Set(op.viewer.organization_id),
+        name: Set(name.into_inner()),
+        kind: Set(kind),
+        created_at: Set(op.now),
+    }
+    .insert(&*txn)
+    .await?;
+    txn.commit().await?;
+    Ok(model)
+}
+
+/// A protocol of the viewer's organisation; BAD_USER_INPUT at `field` otherwise.
+pub async fn own_protocol(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    id: Uuid,
+    field: &str,
+) -> ApiResult<protocol::Model> {
+    protocol::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .filter(|p| p.organization_id == viewer.organization_id)
+        .ok_or_else(|| ApiError::bad_input(field, "no such protocol"))
+}
+
+/// Creates a team of the viewer's organisation (ADMINISTRATOR).
+pub async fn create_team(db: &Database, op: &Operation<'_>, name: DisplayName) -> ApiResult<team::Model> {
+    rules::configure(op.viewer.roles).check()?;
+    let txn = db.begin_write().await?;
+    let model = team::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        organization_id: Set(op.viewer.organization_id),
+        name: Set(name.into_inner()),
+        created_at: Set(op.now),
+    }
+    .insert(&*txn)
+    .await?;
+    txn.commit().await?;
+    Ok(model)
+}
+
+/// The team `id` if the viewer is a professional of its organisation; NOT_FOUND otherwise.
+pub async fn find_team(db: &impl ConnectionTrait, viewer: &Viewer, id: Uuid) -> ApiResult<team::Model> {
+    team::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .filter(|t| t.organization_id == viewer.organization_id && policy::is_professional(viewer.roles))
+        .ok_or_else(|| ApiError::not_found("team"))
+}
+
+/// Adds a member to a team (ADMINISTRATOR).
+pub async fn add_team_member(
+    db: &Database,
+    op: &Operation<'_>,
+    team_id: Uuid,
+    user_id: Uuid,
+    role: String,
+) -> ApiResult<team::Model> {
+    let txn = db.begin_write().await?;
+    let team = find_team(&*txn, op.viewer, team_id).await?;
+    rules::configure(op.viewer.roles).check()?;
+    care_professional(&*txn, op.viewer, team.organization_id, user_id, "userId").await?;
+    team_member::ActiveModel { team_id: Set(team.id), user_id: Set(user_id), role: Set(role), added_at: Set(op.now) }
+        .insert(&*txn)
+        .await
+        .on_unique_violation(|| ApiError::conflict("this user is already in the team"))?;
+    txn.commit().await?;
+    Ok(team)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Trajectories
+
+/// Opens a trajectory for a client (a caseload counselor or a secretary). The primary coach
+/// defaults to the caller when they are a counselor. An INTERVENTION_DEPLOYMENT trajectory
+/// starts with its CONFIRM_INTERVENTION task.
+pub async fn open(db: &Database, op: &Operation<'_>, new: NewTrajectory) -> ApiResult<trajectory::Model> {
+    let txn = db.begin_write().await?;
+    let client = visible_client(&*txn, op, new.client_id).await?;
+    if let Decision::Deny(reason) = rules::open_trajectory(client.access.bases) {
+        drop(txn);
+        return Err(refuse(db, op, new.client_id, "Trajectory", reason).await);
+    }
+    let organization_id = client.client.organization_id;
+    let mut kind = new.kind;
+    if let Some(protocol_id) = new.protocol_id {
+        kind = own_protocol(&*txn, op.viewer, protocol_id, "input.protocolId").await?.kind;
+    }
+    let coach = match new.primary_coach_id {
+        Some(id) => Some(care_professional(&*txn, op.viewer, organization_id, id, "input.primaryCoachId").await?.id),
+        None => (!op.viewer.roles.is_disjoint(COUNSELOR_ROLES)).then_some(op.viewer.user_id),
+    };
+    let model = insert(&txn, op, &client, new.title.into_inner(), kind, new.protocol_id, coach, None, None).await?;
+    if kind == TrajectoryKind::InterventionDeployment {
+        create_task(&txn, op, &model, TaskKind::ConfirmIntervention).await?;
+    }
+    txn.commit().await?;
+    Ok(model)
+}
+
+/// Writes a new open trajectory and its audit row.
+#[allow(clippy::too_many_arguments)]
+pub async fn insert(
+    txn: &WriteTransaction,
+    op: &Operation<'_>,
+    client: &ClientAccess,
+    title: String,
+    kind: TrajectoryKind,
+    protocol_id: Option<Uuid>,
+    primary_coach_id: Option<Uuid>,
+    program_id: Option<Uuid>,
+    parent_id: Option<Uuid>,
+) -> ApiResult<trajectory::Model> {
+    let model = trajectory::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        organization_id: Set(client.client.organization_id),
+        client_id: Set(client.client.id),
+        title: Set(title),
+        kind: Set(kind),
+        status: Set(TrajectoryStatus::Open),
+        protocol_id: Set(protocol_id),
+        primary_coach_id: Set(primary_coach_id),
+        program_id: Set(program_id),
+        parent_id: Set(parent_id),
+        opened_at: Set(op.now),
+        closed_at: Set(None),
+    }
+    .insert(&**txn)
+    .await?;
+    let basis = client_rules::basis_used(client.access.bases, BasisSet::all());
+    let entry = AuditEntry::success(client.client.id, AuditAction::Create, "Trajectory")
+        .on(model.id)
+        .basis(basis, basis.and_then(|b| client.access.grant_for(b)));
+    audit::write(&**txn, op.viewer, op.now, op.request_id, entry).await?;
+    Ok(model)
+}
+
+/// Writes an open task in a trajectory and tells its primary coach.
+pub async fn create_task(
+    txn: &WriteTransaction,
+    op: &Operation<'_>,
+    trajectory: &trajectory::Model,
+    kind: TaskKind,
+) -> ApiResult<task::Model> {
+    let model = task::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        trajectory_id: Set(trajectory.id),
+        kind: Set(kind),
+        status: Set(TaskStatus::Open),
+        created_at: Set(op.now),
+        completed_at: Set(None),
+    }
+    .insert(&**txn)
+    .await?;
+    if let Some(coach) = trajectory.primary_coach_id {
+        let title = match kind {
+            TaskKind::ConfirmIntervention => format!("Confirm the intervention in {}", trajectory.title),
+            TaskKind::DelegateDossier => format!("Choose who the dossier is delegated to in {}", trajectory.title),
+        };
+        let links = Links { client_id: Some(trajectory.client_id), task_id: Some(model.id), ..Links::default() };
+        notifications::notify(txn, [coach], NotificationKind::TaskCreated, &title, links, op.now).await?;
+    }
+    Ok(model)
+}
+
+/// Loads a trajectory for a change by someone the policy allows (`decide`); NOT_FOUND when the
+/// viewer may not see it, FORBIDDEN (with a DENIED row) when they may not change it.
+async fn for_change(
+    db: &Database,
+    txn: WriteTransaction,
+    op: &Operation<'_>,
+    id: Uuid,
+    decide: impl Fn(BasisSet, TrajectoryRelation) -> Decision,
+) -> ApiResult<(WriteTransaction, VisibleTrajectory)> {
+    let found = find(&*txn, op, id).await?;
+    if let Decision::Deny(reason) = decide(found.client.access.bases, found.relation) {
+        drop(txn);
+        return Err(refuse(db, op, found.model.client_id, "Trajectory", reason).await);
+    }
+    Ok((txn, found))
+}
+
+fn update_entry(found: &VisibleTrajectory) -> AuditEntry {
+    let basis = client_rules::basis_used(found.client.access.bases, BasisSet::all());
+    AuditEntry::success(found.model.client_id, AuditAction::Update, "Trajectory")
+        .on(found.model.id)
+        .basis(basis, basis.and_then(|b| found.client.access.grant_for(b)))
+}
+
+/// Adds a member (an active professional of the organisation, with a role) to an open
+/// trajectory; the member is told.
+pub async fn add_member(
+    db: &Database,
+    op: &Operation<'_>,
+    trajectory_id: Uuid,
+    user_id: Uuid,
+    role: String,
+) -> ApiResult<trajectory::Model> {
+    let txn = db.begin_write().await?;
+    let (txn, found) = for_change(db, txn, op, trajectory_id, rules::manage_trajectory).await?;
+    if !found.relation.open {
+        return Err(ApiError::conflict("the trajectory is closed"));
+    }
+    care_professional(&*txn, op.viewer, found.model.organization_id, user_id, "userId").await?;
+    trajectory_member::ActiveModel {
+        trajectory_id: Set(found.model.id),
+        user_id: Set(user_id),
+        role: Set(role),
+        added_at: Set(op.now),
+    }
+    .insert(&*txn)
+    .await
+    .on_unique_violation(|| ApiError::conflict("this user is already a member of the trajectory"))?;
+    audit::write(&*txn, op.viewer, op.now, op.request_id, update_entry(&found)).await?;
+    let title = format!("You were added to the trajectory {}", found.model.title);
+    let links = Links { client_id: Some(found.model.client_id), ..Links::default() };
+    notifications::notify(&txn, [user_id], NotificationKind::TrajectoryMemberAdded, &title, links, op.now).await?;
+    txn.commit().await?;
+    Ok(found.model)
+}
+
+/// Removes a member from a trajectory.
+pub async fn remove_member(
+    db: &Database,
+    op: &Operation<'_>,
+    trajectory_id: Uuid,
+    user_id: Uuid,
+) -> ApiResult<trajectory::Model> {
+    let txn = db.begin_write().await?;
+    let (txn, found) = for_change(db, txn, op, trajectory_id, rules::manage_trajectory).await?;
+    let removed = trajectory_member::Entity::delete_by_id((found.model.id, user_id)).exec(&*txn).await?;
+    if removed.rows_affected == 0 {
+        return Err(ApiError::bad_input("userId", "is not a member of this trajectory"));
+    }
+    audit::write(&*txn, op.viewer, op.now, op.request_id, update_entry(&found)).await?;
+    txn.commit().await?;
+    Ok(found.model)
+}
+
+/// Assigns a team of the organisation to an open trajectory.
+pub async fn assign_team(
+    db: &Database,
+    op: &Operation<'_>,
+    trajectory_id: Uuid,
+    team_id: Uuid,
+) -> ApiResult<trajectory::Model> {
+    let txn = db.begin_write().await?;
+    let (txn, found) = for_change(db, txn, op, trajectory_id, rules::manage_trajectory).await?;
+    if !found.relation.open {
+        return Err(ApiError::conflict("the trajectory is closed"));
+    }
+    let team = team::Entity::find_by_id(team_id)
+        .one(&*txn)
+        .await?
+        .filter(|t| t.organization_id == found.model.organization_id)
+        .ok_or_else(|| ApiError::bad_input("teamId", "no such team"))?;
+    trajectory_team::ActiveModel {
+        trajectory_id: Set(found.model.id),
+        team_id: Set(team.id),
+        assigned_at: Set(op.now),
+    }
+    .insert(&*txn)
+    .await
+    .on_unique_violation(|| ApiError::conflict("this team is already assigned to the trajectory"))?;
+    audit::write(&*txn, op.viewer, op.now, op.request_id, update_entry(&found)).await?;
+    txn.commit().await?;
+    Ok(found.model)
+}
+
+/// Closes a trajectory: the rights of those who work in it end, and so do the delegations it
+/// carries.
+pub async fn close(db: &Database, op: &Operation<'_>, trajectory_id: Uuid) -> ApiResult<trajectory::Model> {
+    let txn = db.begin_write().await?;
+    let (txn, found) = for_change(db, txn, op, trajectory_id, rules::manage_trajectory).await?;
+    if !found.relation.open {
+        return Err(ApiError::conflict("the trajectory is already closed"));
+    }
+    let mut active: trajectory::ActiveModel = found.model.clone().into();
+    active.status = Set(TrajectoryStatus::Closed);
+    active.closed_at = Set(Some(op.now));
+    let model = active.update(&*txn).await?;
+    audit::write(&*txn, op.viewer, op.now, op.request_id, update_entry(&found)).await?;
+    super::delegations::end_with_trajectory(&txn, op, &model).await?;
+    txn.commit().await?;
+    Ok(model)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reads behind the GraphQL fields
+
+/// A client's trajectories, newest first, optionally with one status.
+pub async fn of_client(
+    db: &impl ConnectionTrait,
+    client_id: Uuid,
+    status: Option<TrajectoryStatus>,
+) -> Result<Vec<trajectory::Model>, DbErr> {
+    let mut query = trajectory::Entity::find()
+        .filter(trajectory::Column::ClientId.eq(client_id))
+        .order_by_desc(trajectory::Column::Id);
+    if let Some(status) = status {
+        query = query.filter(trajectory::Column::Status.eq(status));
+    }
+    query.all(db).await
+}
+
+/// The trajectories the viewer is the client of, or works in (as coach, member or through a
+/// team), newest first.
+pub async fn of_viewer(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    status: Option<TrajectoryStatus>,
+) -> Result<Vec<trajectory::Model>, DbErr> {
+    let me = viewer.user_id;
+    let mine = Condition::any()
+        .add(trajectory::Column::ClientId.eq(me))
+        .add(trajectory::Column::PrimaryCoachId.eq(me))
+        .add(
+            trajectory::Column::Id.in_subquery(
+                Query::select()
+                    .column(trajectory_member::Column::TrajectoryId)
+                    .from(trajectory_member::Entity)
+                    .and_where(trajectory_member::Column::UserId.eq(me))
+                    .to_owned(),
+            ),
+        )
+        .add(
+            trajectory::Column::Id.in_subquery(
+                Query::select()
+                    .column(trajectory_team::Column::TrajectoryId)
+                    .from(trajectory_team::Entity)
+                    .and_where(
+                        trajectory_team::Column::TeamId.in_subquery(
+                            Query::select()
+                                .column(team_member::Column::TeamId)
+                                .from(team_member::Entity)
+                                .and_where(team_member::Column::UserId.eq(me))
+                                .to_owned(),
+                        ),
+                    )
+                    .to_owned(),
+            ),
+        );
+    let mut query = trajectory::Entity::find().filter(mine).order_by_desc(trajectory::Column::Id);
+    if let Some(status) = status {
+        query = query.filter(trajectory::Column::Status.eq(status));
+    }
+    query.all(db).await
+}
+
+/// The members of each trajectory, in the order they were added.
+pub async fn members_of(
+    db: &impl ConnectionTrait,
+    trajectory_ids: &[Uuid],
+) -> Result<Vec<trajectory_member::Model>, DbErr> {
+    trajectory_member::Entity::find()
+        .filter(trajectory_member::Column::TrajectoryId.is_in(trajectory_ids.iter().copied()))
+        .order_by_asc(trajectory_member::Column::AddedAt)
+        .order_by_asc(trajectory_member::Column::UserId)
+        .all(db)
+        .await
+}
+
+/// The teams assigned to each trajectory: (trajectory id, team).
+pub async fn teams_of(db: &impl ConnectionTrait, trajectory_ids: &[Uuid]) -> Result<Vec<(Uuid, team::Model)>, DbErr> {
+    let links = trajectory_team::Entity::find()
+        .filter(trajectory_team::Column::TrajectoryId.is_in(trajectory_ids.iter().copied()))
+        .order_by_asc(trajectory_team::Column::AssignedAt)
+        .all(db)
+        .await?;
+    let ids: HashSet<Uuid> = links.iter().map(|l| l.team_id).collect();
+    let teams: HashMap<Uuid, team::Model> = team::Entity::find()
+        .filter(team::Column::Id.is_in(ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|t| (t.id, t))
+        .collect();
+    Ok(links.into_iter().filter_map(|l| teams.get(&l.team_id).map(|t| (l.trajectory_id, t.clone()))).collect())
+}
+
+/// The members of each team.
+pub async fn team_members_of(db: &impl ConnectionTrait, team_ids: &[Uuid]) -> Result<Vec<team_member::Model>, DbErr> {
+    team_member::Entity::find()
+        .filter(team_member::Column::TeamId.is_in(team_ids.iter().copied()))
+        .order_by_asc(team_member::Column::AddedAt)
+        .order_by_asc(team_member::Column::UserId)
+        .all(db)
+        .await
+}
+
+/// The tasks of each trajectory, oldest first.
+pub async fn tasks_of(db: &impl ConnectionTrait, trajectory_ids: &[Uuid]) -> Result<Vec<task::Model>, DbErr> {
+    task::Entity::find()
+        .filter(task::Column::TrajectoryId.is_in(trajectory_ids.iter().copied()))
+        .order_by_asc(task::Column::Id)
+        .all(db)
+        .await
+}
+
+/// The primary coaches and members of each client's open trajectories: (client id, user), the
+/// people shown to the client as counselors besides the caseload.
+pub async fn coaches_of(db: &impl ConnectionTrait, client_ids: &[Uuid]) -> Result<Vec<(Uuid, Uuid)>, DbErr> {
+    let open = trajectory::Entity::find()
+        .filter(trajectory::Column::ClientId.is_in(client_ids.iter().copied()))
+        .filter(trajectory::Column::Status.eq(TrajectoryStatus::Open))
+        .all(db)
+        .await?;
+    let ids: Vec<Uuid> = open.iter().map(|t| t.id).collect();
+    let client_of: HashMap<Uuid, Uuid> = open.iter().map(|t| (t.id, t.client_id)).collect();
+    let mut pairs: Vec<(Uuid, Uuid)> =
+        open.iter().filter_map(|t| t.primary_coach_id.map(|coach| (t.client_id, coach))).collect();
+    for member in members_of(db, &ids).await? {
+        if let Some(client) = client_of.get(&member.trajectory_id) {
+            pairs.push((*client, member.user_id));
+        }
+    }
+    Ok(pairs)
+}
+
+/// Open tasks, or all, of the trajectories the viewer works in.
+pub async fn tasks_of_viewer(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    status: Option<TaskStatus>,
+) -> Result<Vec<task::Model>, DbErr> {
+    let trajectories: Vec<Uuid> = of_viewer(db, viewer, None)
+        .await?
+        .into_iter()
+        .filter(|t| t.client_id != viewer.user_id)
+        .map(|t| t.id)
+        .collect();
+    let mut query =
+        task::Entity::find().filter(task::Column::TrajectoryId.is_in(trajectories)).order_by_asc(task::Column::Id);
+    if let Some(status) = status {
+        query = query.filter(task::Column::Status.eq(status));
+    }
+    query.all(db).await
+}
+
+/// The task `id` and its trajectory, as the viewer may see them; NOT_FOUND otherwise.
+pub async fn find_task(
+    db: &impl ConnectionTrait,
+    op: &Operation<'_>,
+    id: Uuid,
+) -> ApiResult<(task::Model, VisibleTrajectory)> {
+    let task = task::Entity::find_by_id(id).one(db).await?.ok_or_else(|| ApiError::not_found("task"))?;
+    let trajectory = find(db, op, task.trajectory_id).await.map_err(|_| ApiError::not_found("task"))?;
+    Ok((task, trajectory))
+}
+
+/// Marks an open task done; CONFLICT when it already is.
+pub async fn complete_task(txn: &WriteTransaction, op: &Operation<'_>, task: &task::Model) -> ApiResult<()> {
+    let done = task::Entity::update_many()
+        .col_expr(task::Column::Status, sea_orm::sea_query::Expr::value(TaskStatus::Done))
+        .col_expr(task::Column::CompletedAt, sea_orm::sea_query::Expr::value(op.now))
+        .filter(task::Column::Id.eq(task.id))
+        .filter(task::Column::Status.eq(TaskStatus::Open))
+        .exec(&**txn)
+        .await?;
+    if done.rows_affected != 1 {
+        return Err(ApiError::conflict("this task is already done"));
+    }
+    Ok(())
+}
+
+/// Protocols by id.
+pub async fn protocols(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<Vec<protocol::Model>, DbErr> {
+    protocol::Entity::find().filter(protocol::Column::Id.is_in(ids.iter().copied())).all(db).await
+}
