@@ -110,6 +110,7 @@ async fn cargo_run_prints_a_token_that_works_against_the_printed_address() {
         "lotte@delinde.example",
         "gijs@delinde.example",
         "ria@delinde.example",
+        "eric@delinde.example",
         "admin@vitaalcheck.example",
         "bram@vitaalcheck.example",
         "eva@vitaalcheck.example",

@@ -79,6 +79,7 @@ const PEOPLE: &[Person] = &[
     },
     account("gijs@delinde.example", "Gijs Bakker", &[Role::Guardian]),
     account("ria@delinde.example", "Ria de Vries", &[Role::Relative]),
+    account("eric@delinde.example", "Eric Ervaringsdeskundige", &[Role::External]),
 ];
 
 /// The demo partner: a health-check organisation whose professionals work in a workflow that
@@ -136,6 +137,7 @@ pub async fn load(db: &Database, now: DateTime<Utc>) -> ApiResult<()> {
     care_relations(&*txn, now, &id).await?;
     workflow_and_consent(&txn, now, partner.id, &id).await?;
     trajectories_and_delegation(&txn, now, org.id, &id).await?;
+    groups_and_conversation(&txn, now, org.id, &id).await?;
     let settings =
         [(DEMO_ORGANIZATION_KEY, org.id), (DEMO_PARTNER_KEY, partner.id), (DEMO_PROVIDER_KEY, provider_org.id)];
     for (key, value) in settings {
@@ -455,6 +457,98 @@ async fn trajectories_and_delegation(
     }
     .insert(&**txn)
     .await?;
+    Ok(())
+}
+
+/// One care group of each visibility, a group report, and a conversation between Lotte and
+/// Carla.
+async fn groups_and_conversation(
+    txn: &crate::db::WriteTransaction,
+    now: DateTime<Utc>,
+    organization_id: Uuid,
+    id: &impl Fn(&str) -> ApiResult<Uuid>,
+) -> ApiResult<()> {
+    use crate::domain::notifications::{self, Links};
+    use inzage_entity::{
+        GroupVisibility, NotificationKind, care_group, conversation, conversation_participant, group_counselor,
+        group_member, group_report, message,
+    };
+    use sea_orm::ActiveModelTrait;
+
+    let (carla, pim) = (id("carla@delinde.example")?, id("pim@delinde.example")?);
+    let (lotte, milan, noor) =
+        (id("lotte@delinde.example")?, id("milan@delinde.example")?, id("noor@delinde.example")?);
+    let (gijs, eric) = (id("gijs@delinde.example")?, id("eric@delinde.example")?);
+    let groups = [
+        ("Intakeoverleg", GroupVisibility::Invisible, vec![milan, noor], carla),
+        ("Slaapgroep", GroupVisibility::ClientVisible, vec![lotte, milan], pim),
+        ("Lotgenoten", GroupVisibility::Mutual, vec![lotte, gijs, eric], pim),
+    ];
+    for (name, visibility, members, counselor) in groups {
+        let group = care_group::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            organization_id: Set(organization_id),
+            name: Set(name.to_owned()),
+            visibility: Set(visibility),
+            created_at: Set(now),
+        }
+        .insert(&**txn)
+        .await?;
+        for member in members {
+            group_member::ActiveModel { group_id: Set(group.id), user_id: Set(member), added_at: Set(now) }
+                .insert(&**txn)
+                .await?;
+        }
+        group_counselor::ActiveModel { group_id: Set(group.id), user_id: Set(counselor), added_at: Set(now) }
+            .insert(&**txn)
+            .await?;
+        if visibility == GroupVisibility::ClientVisible {
+            group_report::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                group_id: Set(group.id),
+                author_id: Set(pim),
+                body: Set("Eerste bijeenkomst: iedereen houdt een slaapdagboek bij.".to_owned()),
+                created_at: Set(now),
+            }
+            .insert(&**txn)
+            .await?;
+        }
+    }
+    let talk = conversation::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        group_id: Set(None),
+        created_by: Set(lotte),
+        created_at: Set(now),
+    }
+    .insert(&**txn)
+    .await?;
+    for person in [lotte, carla] {
+        conversation_participant::ActiveModel {
+            conversation_id: Set(talk.id),
+            user_id: Set(person),
+            added_at: Set(now),
+        }
+        .insert(&**txn)
+        .await?;
+    }
+    let messages = [
+        (lotte, carla, "Lotte de Vries", "Ik slaap deze week beter. Zullen we de volgende afspraak verzetten?"),
+        (carla, lotte, "Carla Counselor", "Fijn om te horen! Donderdag om 10 uur kan ook."),
+    ];
+    for (sender, recipient, name, body) in messages {
+        let sent = message::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            conversation_id: Set(talk.id),
+            sender_id: Set(sender),
+            body: Set(body.to_owned()),
+            sent_at: Set(now),
+        }
+        .insert(&**txn)
+        .await?;
+        let links = Links { message_id: Some(sent.id), ..Links::default() };
+        let title = format!("New message from {name}");
+        notifications::notify(txn, [recipient], NotificationKind::MessageReceived, &title, links, now).await?;
+    }
     Ok(())
 }
 

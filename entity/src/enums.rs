@@ -342,3 +342,19 @@ pub enum DelegationStatus {
     #[sea_orm(string_value = "EXPIRED")]
     Expired,
 }
+
+/// Who sees a care group and its members.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum GroupVisibility {
+    /// Only counselors see the group; members do not know it exists.
+    #[sea_orm(string_value = "INVISIBLE")]
+    Invisible,
+    /// Members see the group's name and counselors, not each other.
+    #[sea_orm(string_value = "CLIENT_VISIBLE")]
+    ClientVisible,
+    /// Members also see and message each other.
+    #[sea_orm(string_value = "MUTUAL")]
+    Mutual,
+}

@@ -5,16 +5,23 @@
 //! (which lives on the GraphQL side, through `policy/`) out of the storage layer.
 
 pub mod audit_event;
+pub mod care_group;
 pub mod caseload_link;
 pub mod client_contact;
 pub mod consent_request;
+pub mod conversation;
+pub mod conversation_participant;
 pub mod delegation;
 pub mod dossier_entry;
 pub mod email_outbox;
 pub mod emergency_access;
 pub mod enums;
+pub mod group_counselor;
+pub mod group_member;
+pub mod group_report;
 pub mod guardian_link;
 pub mod instance_setting;
+pub mod message;
 pub mod notification;
 pub mod organization;
 pub mod organization_secret;
@@ -39,5 +46,6 @@ pub mod workflow_professional;
 
 pub use enums::{
     AuditAction, AuditOutcome, Basis, ConsentKind, ConsentStatus, DelegationStatus, DossierEntryKind, EmailStatus,
-    ExecutorMode, NotificationKind, OrganizationKind, Role, TaskKind, TaskStatus, TrajectoryKind, TrajectoryStatus,
+    ExecutorMode, GroupVisibility, NotificationKind, OrganizationKind, Role, TaskKind, TaskStatus, TrajectoryKind,
+    TrajectoryStatus,
 };

@@ -9,6 +9,8 @@ mod m20261123_000003_expiry;
 mod m20261123_000004_email_outbox;
 mod m20261123_000005_workflows;
 mod m20261123_000006_trajectories;
+mod m20261123_000007_groups;
+mod util;
 
 /// Every migration, in the order it is applied.
 pub struct Migrator;
@@ -23,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000004_email_outbox::Migration),
             Box::new(m20261123_000005_workflows::Migration),
             Box::new(m20261123_000006_trajectories::Migration),
+            Box::new(m20261123_000007_groups::Migration),
         ]
     }
 }

@@ -3,6 +3,8 @@
 
 use sea_orm_migration::{prelude::*, schema::*};
 
+use crate::util::index;
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -19,15 +21,6 @@ fn link_table(table: &'static str, who: &'static str) -> TableCreateStatement {
             ForeignKey::create().from(table, "client_id").to("app_user", "id").on_delete(ForeignKeyAction::Cascade),
         )
         .to_owned()
-}
-
-fn index(name: &str, table: &'static str, columns: &[&'static str]) -> IndexCreateStatement {
-    let mut statement = Index::create();
-    statement.name(name).table(table);
-    for column in columns {
-        statement.col(*column);
-    }
-    statement.to_owned()
 }
 
 #[async_trait::async_trait]

@@ -3,21 +3,10 @@
 
 use sea_orm_migration::{prelude::*, schema::*};
 
+use crate::util::{fk, index};
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
-
-fn index(name: &str, table: &'static str, columns: &[&'static str]) -> IndexCreateStatement {
-    let mut statement = Index::create();
-    statement.name(name).table(table);
-    for column in columns {
-        statement.col(*column);
-    }
-    statement.to_owned()
-}
-
-fn fk(table: &'static str, column: &'static str, target: &'static str) -> ForeignKeyCreateStatement {
-    ForeignKey::create().from(table, column).to(target, "id").to_owned()
-}
 
 /// A `(owner, user)` membership table with a role.
 fn membership(table: &'static str, owner: &'static str, owner_table: &'static str) -> TableCreateStatement {

@@ -8,9 +8,9 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use inzage_entity::{
-    ConsentStatus, DelegationStatus, Role, TrajectoryStatus, caseload_link, consent_request, delegation,
-    emergency_access, guardian_link, relative_link, supervision_link, team_member, trajectory, trajectory_member,
-    trajectory_team, user, user_role,
+    ConsentStatus, DelegationStatus, GroupVisibility, Role, TrajectoryStatus, care_group, caseload_link,
+    consent_request, delegation, emergency_access, group_counselor, group_member, guardian_link, relative_link,
+    supervision_link, team_member, trajectory, trajectory_member, trajectory_team, user, user_role,
 };
 use sea_orm::sea_query::{Expr, ExprTrait, Func, Query, SelectStatement};
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
@@ -18,6 +18,7 @@ use uuid::Uuid;
 
 use crate::auth::Viewer;
 use crate::policy::client::{Basis, BasisSet, effective_bases};
+use crate::policy::groups::MEMBER_ROLES;
 use crate::policy::trajectories::CARE_PROFESSIONAL_ROLES;
 use crate::policy::workflows::WORKFLOW_PROFESSIONAL_ROLES;
 use crate::policy::{COUNSELOR_ROLES, RoleSet};
@@ -140,6 +141,22 @@ pub async fn load(
             .all(db)
             .await?;
         mark(&mut found, rows.into_iter().map(|r| r.client_id), Basis::Caseload);
+        // A counselor of a group is a linked counselor of every member.
+        let rows = group_member::Entity::find()
+            .filter(group_member::Column::UserId.is_in(client_ids.iter().copied()))
+            .filter(group_member::Column::GroupId.in_subquery(counselor_groups(viewer.user_id)))
+            .all(db)
+            .await?;
+        mark(&mut found, rows.into_iter().map(|r| r.user_id), Basis::Caseload);
+    }
+    if !roles.is_disjoint(MEMBER_ROLES) {
+        let rows = group_member::Entity::find()
+            .filter(group_member::Column::UserId.is_in(client_ids.iter().copied()))
+            .filter(group_member::Column::UserId.ne(viewer.user_id))
+            .filter(group_member::Column::GroupId.in_subquery(mutual_groups_of(viewer.user_id)))
+            .all(db)
+            .await?;
+        mark(&mut found, rows.into_iter().map(|r| r.user_id), Basis::GroupPeer);
     }
     if roles.contains(Role::Supervisor) {
         let rows = supervision_link::Entity::find()
@@ -280,6 +297,33 @@ fn granted_consents(professional: Uuid, now: DateTime<Utc>) -> Condition {
         .add(consent_request::Column::GrantedUntil.gt(now))
 }
 
+/// The groups `user_id` is a counselor of.
+fn counselor_groups(user_id: Uuid) -> SelectStatement {
+    Query::select()
+        .column(group_counselor::Column::GroupId)
+        .from(group_counselor::Entity)
+        .and_where(group_counselor::Column::UserId.eq(user_id))
+        .to_owned()
+}
+
+/// The MUTUAL groups `user_id` is a member of.
+fn mutual_groups_of(user_id: Uuid) -> SelectStatement {
+    Query::select()
+        .column(group_member::Column::GroupId)
+        .from(group_member::Entity)
+        .and_where(group_member::Column::UserId.eq(user_id))
+        .and_where(
+            group_member::Column::GroupId.in_subquery(
+                Query::select()
+                    .column(care_group::Column::Id)
+                    .from(care_group::Entity)
+                    .and_where(care_group::Column::Visibility.eq(GroupVisibility::Mutual))
+                    .to_owned(),
+            ),
+        )
+        .to_owned()
+}
+
 /// `SELECT trajectory_id FROM trajectory_member WHERE user_id = ?`.
 fn member_of(user_id: Uuid) -> SelectStatement {
     Query::select()
@@ -398,10 +442,28 @@ fn reachable_condition(viewer: &Viewer, now: DateTime<Utc>, listing: Listing) ->
                 .and_where(caseload_link::Column::CounselorId.eq(me))
                 .to_owned(),
         ));
+        add(user::Column::Id.in_subquery(
+            Query::select()
+                .column(group_member::Column::UserId)
+                .from(group_member::Entity)
+                .and_where(group_member::Column::GroupId.in_subquery(counselor_groups(me)))
+                .to_owned(),
+        ));
     }
     if listing == Listing::Visible {
         if roles.contains(Role::Client) {
             add(user::Column::Id.eq(me));
+        }
+        if !roles.is_disjoint(MEMBER_ROLES) {
+            add(Expr::col((user::Entity, user::Column::Id)).ne(me).and(
+                user::Column::Id.in_subquery(
+                    Query::select()
+                        .column(group_member::Column::UserId)
+                        .from(group_member::Entity)
+                        .and_where(group_member::Column::GroupId.in_subquery(mutual_groups_of(me)))
+                        .to_owned(),
+                ),
+            ));
         }
         if roles.contains(Role::Secretary) {
             add(user::Column::OrganizationId.eq(viewer.organization_id));

@@ -3,9 +3,11 @@
 
 pub mod accounts;
 pub mod care;
+pub mod conversations;
 pub mod delegations;
 pub mod emergency;
 pub mod export;
+pub mod groups;
 pub mod notifications;
 pub mod trajectories;
 pub mod values;

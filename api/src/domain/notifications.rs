@@ -15,6 +15,7 @@ pub struct Links {
     pub consent_request_id: Option<Uuid>,
     pub delegation_id: Option<Uuid>,
     pub task_id: Option<Uuid>,
+    pub message_id: Option<Uuid>,
     pub emergency_access_id: Option<Uuid>,
 }
 
@@ -63,7 +64,7 @@ pub async fn notify(
             consent_request_id: Set(links.consent_request_id),
             delegation_id: Set(links.delegation_id),
             task_id: Set(links.task_id),
-            message_id: Set(None),
+            message_id: Set(links.message_id),
             emergency_access_id: Set(links.emergency_access_id),
             created_at: Set(now),
             read_at: Set(None),

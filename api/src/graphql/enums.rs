@@ -89,6 +89,7 @@ pub enum TrajectoryStatus {
 }
 
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "inzage_entity::GroupVisibility")]
 pub enum GroupVisibility {
     Invisible,
     ClientVisible,

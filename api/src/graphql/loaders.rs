@@ -142,8 +142,10 @@ impl Loader<Uuid> for CounselorLoader {
         for (client, counselor) in care::counselors_of(db, keys).await? {
             grouped.entry(client).or_default().push(counselor);
         }
-        // Primary coaches and members of open trajectories are shown as counselors too.
-        let coaches = trajectories::coaches_of(db, keys).await?;
+        // Primary coaches and members of open trajectories, and counselors of groups the client
+        // knows of, are shown as counselors too.
+        let mut coaches = trajectories::coaches_of(db, keys).await?;
+        coaches.extend(crate::domain::groups::visible_counselors_of(db, keys).await?);
         let ids: Vec<Uuid> = coaches.iter().map(|(_, user)| *user).collect();
         let users: HashMap<Uuid, user::Model> = user::Entity::find()
             .filter(user::Column::Id.is_in(ids))

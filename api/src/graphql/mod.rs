@@ -23,6 +23,7 @@ pub use loaders::Loaders;
 pub struct Query(
     query::accounts::AccountQuery,
     query::clients::ClientQuery,
+    query::groups::GroupQuery,
     query::trajectories::TrajectoryQuery,
     query::workflows::WorkflowQuery,
 );
@@ -32,6 +33,7 @@ pub struct Query(
 pub struct Mutation(
     mutation::accounts::AccountMutation,
     mutation::care::CareMutation,
+    mutation::groups::GroupMutation,
     mutation::notifications::NotificationMutation,
     mutation::trajectories::TrajectoryMutation,
     mutation::workflows::WorkflowMutation,

@@ -31,6 +31,7 @@ pub fn effective_bases(roles: RoleSet, found: BasisSet) -> BasisSet {
     keep(&mut bases, Basis::Relative, enum_set!(Role::Relative));
     keep(&mut bases, Basis::Emergency, EMERGENCY_ROLES);
     keep(&mut bases, Basis::Consent, super::workflows::WORKFLOW_PROFESSIONAL_ROLES);
+    keep(&mut bases, Basis::GroupPeer, super::groups::MEMBER_ROLES);
     for basis in [Basis::Trajectory, Basis::Team, Basis::Delegation] {
         keep(&mut bases, basis, super::trajectories::CARE_PROFESSIONAL_ROLES);
     }

@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod client;
+pub mod groups;
 pub mod trajectories;
 pub mod workflows;
 

@@ -1,5 +1,6 @@
 pub mod accounts;
 pub mod care;
+pub mod groups;
 pub mod notifications;
 pub mod trajectories;
 pub mod workflows;

@@ -1,4 +1,5 @@
 pub mod accounts;
 pub mod clients;
+pub mod groups;
 pub mod trajectories;
 pub mod workflows;

@@ -4,13 +4,14 @@ use async_graphql::{Context, ID, Object};
 use inzage_entity::{organization, user};
 
 use super::client::{Client, Tool, lookup_entry, prefetch};
+use super::groups::{Conversation, Group};
 use super::notifications::Notification;
 use super::trajectories::{Delegation, Protocol, Provider, Task, Trajectory, visible_trajectories, with_clients};
 use super::workflows::{ConsentRequest, Project, consent_requests};
 use crate::access::{Access, Listing};
 use crate::auth::Viewer as AuthViewer;
 use crate::domain::accounts;
-use crate::domain::{delegations, notifications, trajectories, workflows};
+use crate::domain::{conversations, delegations, groups, notifications, trajectories, workflows};
 use crate::error::{ApiError, FieldResult};
 use crate::graphql::ContextExt;
 use crate::graphql::enums::{ConsentStatus, DelegationStatus, OrganizationKind, Role, TaskStatus, TrajectoryStatus};
@@ -174,6 +175,16 @@ impl Viewer {
     async fn providers(&self, ctx: &Context<'_>) -> FieldResult<Vec<Provider>> {
         let rows = delegations::providers_of(ctx.app().db.conn(), &self.0).await?;
         Ok(rows.into_iter().map(Provider).collect())
+    }
+
+    /// The care groups that exist for the viewer.
+    async fn groups(&self, ctx: &Context<'_>) -> FieldResult<Vec<Group>> {
+        Ok(groups::of_viewer(ctx.app().db.conn(), &self.0).await?.into_iter().map(Group).collect())
+    }
+
+    /// The conversations the viewer takes part in, newest first.
+    async fn conversations(&self, ctx: &Context<'_>) -> FieldResult<Vec<Conversation>> {
+        Ok(conversations::of_viewer(ctx.app().db.conn(), &self.0).await?.into_iter().map(Conversation).collect())
     }
 
     /// The projects of the viewer's organisation (for its professionals; empty for anyone else).

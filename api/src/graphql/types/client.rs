@@ -17,7 +17,7 @@ use super::trajectories::Trajectory;
 use super::workflows::Workflow;
 use crate::access::{Access, ClientAccess};
 use crate::audit::AuditEntry;
-use crate::domain::{care, trajectories};
+use crate::domain::{care, conversations, groups, trajectories};
 use crate::error::{ApiError, ApiResult, FieldResult};
 use crate::graphql::enums::{AccessBasis, AuditOutcome, DossierEntryKind, Role, TrajectoryStatus};
 use crate::graphql::pagination::{connection, cursor, page_size};
@@ -167,7 +167,13 @@ impl Client {
             }
             // Counselors see only relatives who share a conversation with them; conversations
             // are the only way a relative becomes known to a counselor.
-            rules::RelativesScope::SharingAConversation | rules::RelativesScope::None => Ok(Some(Vec::new())),
+            rules::RelativesScope::SharingAConversation => {
+                let viewer = ctx.viewer()?;
+                let relatives =
+                    conversations::relatives_sharing(ctx.app().db.conn(), self.model.id, viewer.user_id).await?;
+                Ok(Some(relatives.into_iter().map(User).collect()))
+            }
+            rules::RelativesScope::None => Ok(Some(Vec::new())),
         }
     }
 
@@ -219,8 +225,10 @@ impl Client {
     }
 
     /// The groups this client is in that the viewer may see.
-    async fn groups(&self) -> Vec<Group> {
-        Vec::new()
+    async fn groups(&self, ctx: &Context<'_>) -> FieldResult<Vec<Group>> {
+        let viewer = ctx.viewer()?;
+        let found = groups::of_client(ctx.app().db.conn(), viewer, self.model.id).await?;
+        Ok(found.into_iter().map(Group).collect())
     }
 
     async fn access_log(

@@ -1,13 +1,157 @@
-//! Care group types.
+//! Care groups, their reports, conversations and messages.
 
-use async_graphql::{ID, SimpleObject};
+use async_graphql::connection::Connection;
+use async_graphql::{Context, ID, Object};
+use chrono::{DateTime, Utc};
+use inzage_entity::{conversation, group_report, message};
 
+use super::accounts::User;
+use crate::domain::conversations;
+use crate::domain::groups::{self, VisibleGroup};
+use crate::error::{ApiError, FieldResult};
+use crate::graphql::ContextExt;
 use crate::graphql::enums::GroupVisibility;
+use crate::graphql::pagination::{connection, cursor, page_size};
+use crate::policy::groups::{self as rules, MembersScope};
 
-/// A care group: counselors linked to many members at once.
-#[derive(SimpleObject, Debug, Clone)]
-pub struct Group {
-    pub id: ID,
-    pub name: String,
-    pub visibility: GroupVisibility,
+/// A care group the viewer may see: counselors linked to many members at once.
+pub struct Group(pub VisibleGroup);
+
+#[Object]
+impl Group {
+    async fn id(&self) -> ID {
+        ID(self.0.model.id.to_string())
+    }
+
+    async fn name(&self) -> &str {
+        &self.0.model.name
+    }
+
+    async fn visibility(&self) -> GroupVisibility {
+        self.0.model.visibility.into()
+    }
+
+    async fn counselors(&self, ctx: &Context<'_>) -> FieldResult<Vec<User>> {
+        let mut found = groups::counselors_of(ctx.app().db.conn(), &[self.0.model.id]).await?;
+        Ok(found.remove(&self.0.model.id).unwrap_or_default().into_iter().map(User).collect())
+    }
+
+    /// Members visible to the viewer: all for counselors and in MUTUAL groups, only the viewer in
+    /// CLIENT_VISIBLE groups.
+    async fn members(&self, ctx: &Context<'_>) -> FieldResult<Vec<User>> {
+        let viewer = ctx.viewer()?;
+        let scope = rules::members_scope(viewer.roles, self.0.relation, self.0.model.visibility);
+        if scope == MembersScope::None {
+            return Ok(Vec::new());
+        }
+        let mut found = groups::members_of(ctx.app().db.conn(), &[self.0.model.id]).await?;
+        let members = found.remove(&self.0.model.id).unwrap_or_default();
+        Ok(members.into_iter().filter(|m| scope == MembersScope::All || m.id == viewer.user_id).map(User).collect())
+    }
+
+    /// Counselors only; FORBIDDEN for others.
+    async fn reports(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default_with = "Some(50)")] first: Option<i32>,
+        after: Option<String>,
+    ) -> FieldResult<Option<Connection<String, GroupReport>>> {
+        let limit = page_size(first)?;
+        let after = cursor(after.as_deref())?;
+        rules::group_reports(self.0.relation).check()?;
+        let rows = groups::reports_page(ctx.app().db.conn(), self.0.model.id, after, limit).await?;
+        let rows = rows.into_iter().map(GroupReport).collect();
+        Ok(Some(connection(rows, limit, after, |r: &GroupReport| r.0.id)))
+    }
+}
+
+/// A report on a group, by one of its counselors.
+pub struct GroupReport(pub group_report::Model);
+
+#[Object]
+impl GroupReport {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+
+    async fn author(&self, ctx: &Context<'_>) -> FieldResult<User> {
+        let user = ctx.loaders().users.load_one(self.0.author_id).await?;
+        Ok(User(user.ok_or_else(|| ApiError::internal("report without author"))?))
+    }
+
+    async fn body(&self) -> &str {
+        &self.0.body
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+/// A conversation the viewer takes part in.
+pub struct Conversation(pub conversation::Model);
+
+#[Object]
+impl Conversation {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+
+    async fn participants(&self, ctx: &Context<'_>) -> FieldResult<Vec<User>> {
+        let ids: Vec<uuid::Uuid> = conversations::participants_of(ctx.app().db.conn(), &[self.0.id])
+            .await?
+            .into_iter()
+            .map(|(_, u)| u)
+            .collect();
+        let mut found = ctx.loaders().users.load_many(ids.iter().copied()).await?;
+        Ok(ids.iter().filter_map(|id| found.remove(id)).map(User).collect())
+    }
+
+    /// The group whose counselors a group message went to, when the viewer may see it.
+    async fn group(&self, ctx: &Context<'_>) -> FieldResult<Option<Group>> {
+        let Some(id) = self.0.group_id else { return Ok(None) };
+        let viewer = ctx.viewer()?;
+        Ok(groups::find(ctx.app().db.conn(), viewer, id).await.ok().map(Group))
+    }
+
+    async fn messages(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default_with = "Some(50)")] first: Option<i32>,
+        after: Option<String>,
+    ) -> FieldResult<Connection<String, Message>> {
+        let limit = page_size(first)?;
+        let after = cursor(after.as_deref())?;
+        let rows = conversations::messages_page(ctx.app().db.conn(), self.0.id, after, limit).await?;
+        let rows = rows.into_iter().map(Message).collect();
+        Ok(connection(rows, limit, after, |m: &Message| m.0.id))
+    }
+}
+
+/// A message in a conversation the viewer takes part in.
+pub struct Message(pub message::Model);
+
+#[Object]
+impl Message {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+
+    async fn sender(&self, ctx: &Context<'_>) -> FieldResult<User> {
+        let user = ctx.loaders().users.load_one(self.0.sender_id).await?;
+        Ok(User(user.ok_or_else(|| ApiError::internal("message without sender"))?))
+    }
+
+    async fn body(&self) -> &str {
+        &self.0.body
+    }
+
+    async fn sent_at(&self) -> DateTime<Utc> {
+        self.0.sent_at
+    }
+
+    async fn conversation(&self, ctx: &Context<'_>) -> FieldResult<Conversation> {
+        let viewer = ctx.viewer()?;
+        Ok(Conversation(conversations::find(ctx.app().db.conn(), viewer, self.0.conversation_id).await?))
+    }
 }

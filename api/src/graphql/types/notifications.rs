@@ -6,9 +6,10 @@ use inzage_entity::notification;
 
 use super::client::Client;
 use super::emergency::EmergencyAccess;
+use super::groups::Message;
 use super::trajectories::{Delegation, Task, with_clients};
 use super::workflows::{ConsentRequest, consent_requests};
-use crate::domain::{delegations, emergency, trajectories, workflows};
+use crate::domain::{conversations, delegations, emergency, trajectories, workflows};
 use crate::error::FieldResult;
 use crate::graphql::ContextExt;
 use crate::graphql::enums::NotificationKind;
@@ -73,6 +74,12 @@ impl Notification {
             Err(crate::error::ApiError::NotFound(_)) => Ok(None),
             Err(err) => Err(err.into()),
         }
+    }
+
+    async fn message(&self, ctx: &Context<'_>) -> FieldResult<Option<Message>> {
+        let Some(id) = self.0.message_id else { return Ok(None) };
+        let viewer = ctx.viewer()?;
+        Ok(conversations::find_message(ctx.app().db.conn(), viewer, id).await?.map(Message))
     }
 
     async fn emergency_access(&self, ctx: &Context<'_>) -> FieldResult<Option<EmergencyAccess>> {

@@ -1,0 +1,339 @@
+//! Conversations and messages, with the messaging rules of the roles (DESIGN.md section 2):
+//! who may start a conversation with whom, group messages, and relatives brought in by a client.
+
+use std::collections::{HashMap, HashSet};
+
+use inzage_entity::{
+    GroupVisibility, NotificationKind, Role, care_group, conversation, conversation_participant, group_member,
+    guardian_link, message, relative_link, user,
+};
+use sea_orm::sea_query::ExprTrait;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
+use uuid::Uuid;
+
+use super::notifications::{self, Links};
+use super::values::Invalid;
+use super::{Operation, accounts, care, groups, trajectories};
+use crate::auth::Viewer;
+use crate::db::{Database, WriteTransaction};
+use crate::error::{ApiError, ApiResult};
+use crate::policy::Decision;
+use crate::policy::client::Basis;
+use crate::policy::groups::{self as rules, MessageRelation};
+
+/// A message body: not blank, at most 10,000 characters.
+pub fn parse_body(raw: &str) -> Result<String, Invalid> {
+    if raw.trim().is_empty() {
+        return Err(Invalid("must not be empty".into()));
+    }
+    if raw.chars().count() > 10_000 {
+        return Err(Invalid("must be at most 10000 characters".into()));
+    }
+    Ok(raw.to_owned())
+}
+
+/// Where a message goes.
+#[derive(Debug, Clone)]
+pub enum Destination {
+    /// An existing conversation the sender takes part in.
+    Conversation(Uuid),
+    /// A new conversation with these people.
+    People(Vec<Uuid>),
+    /// A new conversation with all counselors of a group the sender is a member of.
+    Group(Uuid),
+}
+
+/// The conversation `id` if the viewer takes part in it; NOT_FOUND otherwise.
+pub async fn find(db: &impl ConnectionTrait, viewer: &Viewer, id: Uuid) -> ApiResult<conversation::Model> {
+    let takes_part = conversation_participant::Entity::find_by_id((id, viewer.user_id)).one(db).await?.is_some();
+    let found = conversation::Entity::find_by_id(id).one(db).await?;
+    found.filter(|_| takes_part).ok_or_else(|| ApiError::not_found("conversation"))
+}
+
+/// The people shown as `client_id`'s counselors: caseload, visible groups' counselors, and the
+/// coaches and members of their open trajectories.
+async fn linked_counselors(db: &impl ConnectionTrait, client_ids: &[Uuid]) -> Result<HashSet<Uuid>, DbErr> {
+    let mut linked: HashSet<Uuid> = care::counselors_of(db, client_ids).await?.into_iter().map(|(_, c)| c.id).collect();
+    linked.extend(groups::visible_counselors_of(db, client_ids).await?.into_iter().map(|(_, c)| c));
+    linked.extend(trajectories::coaches_of(db, client_ids).await?.into_iter().map(|(_, c)| c));
+    Ok(linked)
+}
+
+/// The MUTUAL groups `user_id` is a member of.
+async fn mutual_groups(db: &impl ConnectionTrait, user_id: Uuid) -> Result<HashSet<Uuid>, DbErr> {
+    let joined: Vec<Uuid> = group_member::Entity::find()
+        .filter(group_member::Column::UserId.eq(user_id))
+        .select_only()
+        .column(group_member::Column::GroupId)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mutual: Vec<Uuid> = care_group::Entity::find()
+        .filter(care_group::Column::Id.is_in(joined))
+        .filter(care_group::Column::Visibility.eq(GroupVisibility::Mutual))
+        .select_only()
+        .column(care_group::Column::Id)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(mutual.into_iter().collect())
+}
+
+/// How the sender stands to each recipient, for the messaging rules.
+async fn relations(
+    db: &impl ConnectionTrait,
+    op: &Operation<'_>,
+    recipients: &[user::Model],
+) -> ApiResult<HashMap<Uuid, MessageRelation>> {
+    let me = op.viewer.user_id;
+    // The clients the sender speaks for: themselves, and those they are guardian of.
+    let mut speaks_for = vec![me];
+    if op.viewer.roles.contains(Role::Guardian) {
+        speaks_for.extend(
+            guardian_link::Entity::find()
+                .filter(guardian_link::Column::GuardianId.eq(me))
+                .all(db)
+                .await?
+                .into_iter()
+                .map(|l| l.client_id),
+        );
+    }
+    let counselors = linked_counselors(db, &speaks_for).await?;
+    let my_mutual = mutual_groups(db, me).await?;
+    let ids: Vec<Uuid> = recipients.iter().map(|r| r.id).collect();
+    let access = crate::access::load(db, op.viewer, op.now, &ids).await?;
+    let relatives = relative_link::Entity::find()
+        .filter(
+            sea_orm::Condition::any()
+                .add(relative_link::Column::RelativeId.eq(me).and(relative_link::Column::ClientId.is_in(ids.clone())))
+                .add(relative_link::Column::ClientId.eq(me).and(relative_link::Column::RelativeId.is_in(ids.clone()))),
+        )
+        .all(db)
+        .await?;
+    let mut out = HashMap::new();
+    for recipient in recipients {
+        let peers = !my_mutual.is_empty() && !mutual_groups(db, recipient.id).await?.is_disjoint(&my_mutual);
+        out.insert(
+            recipient.id,
+            MessageRelation {
+                sender_counselor: counselors.contains(&recipient.id),
+                mutual_peers: peers,
+                caseload_client: access.get(&recipient.id).is_some_and(|a| a.access.bases.contains(Basis::Caseload)),
+                same_organization: recipient.organization_id == op.viewer.organization_id,
+                relative: relatives.iter().any(|l| l.relative_id == recipient.id || l.client_id == recipient.id),
+            },
+        );
+    }
+    Ok(out)
+}
+
+/// Sends a message: in a conversation the sender takes part in, to people they may message
+/// (a new conversation), or to all counselors of a group they are a member of. Every recipient
+/// is notified.
+pub async fn send(
+    db: &Database,
+    op: &Operation<'_>,
+    destination: Destination,
+    body: String,
+) -> ApiResult<message::Model> {
+    let txn = db.begin_write().await?;
+    let conversation = match destination {
+        Destination::Conversation(id) => find(&*txn, op.viewer, id).await?,
+        Destination::Group(group_id) => {
+            let group = groups::find(&*txn, op.viewer, group_id).await?;
+            rules::group_message(group.relation, group.model.visibility).check()?;
+            let counselors = groups::counselors_of(&*txn, &[group.model.id]).await?.remove(&group.model.id);
+            let people: Vec<Uuid> =
+                counselors.unwrap_or_default().into_iter().filter(|u| u.active).map(|u| u.id).collect();
+            if people.is_empty() {
+                return Err(ApiError::conflict("this group has no counselors to message"));
+            }
+            start(&txn, op, Some(group.model.id), &people).await?
+        }
+        Destination::People(ids) => {
+            if ids.is_empty() {
+                return Err(ApiError::bad_input("input.recipientIds", "must name at least one person"));
+            }
+            let distinct: HashSet<Uuid> = ids.iter().copied().collect();
+            if distinct.len() != ids.len() || distinct.contains(&op.viewer.user_id) {
+                return Err(ApiError::bad_input("input.recipientIds", "must name other people, each once"));
+            }
+            let recipients = user::Entity::find().filter(user::Column::Id.is_in(ids.clone())).all(&*txn).await?;
+            let refused = || ApiError::forbidden("you may not message this person");
+            if recipients.len() != ids.len() || recipients.iter().any(|r| !r.active) {
+                return Err(refused());
+            }
+            let roles = accounts::roles_of(&*txn, &ids).await?;
+            let relations = relations(&*txn, op, &recipients).await?;
+            for recipient in &recipients {
+                let decision = rules::start_conversation(
+                    op.viewer.roles,
+                    roles.get(&recipient.id).copied().unwrap_or_default(),
+                    relations.get(&recipient.id).copied().unwrap_or_default(),
+                );
+                if let Decision::Deny(_) = decision {
+                    return Err(refused());
+                }
+            }
+            start(&txn, op, None, &ids).await?
+        }
+    };
+    let message = message::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        conversation_id: Set(conversation.id),
+        sender_id: Set(op.viewer.user_id),
+        body: Set(body),
+        sent_at: Set(op.now),
+    }
+    .insert(&*txn)
+    .await?;
+    let recipients: Vec<Uuid> = participants_of(&*txn, &[conversation.id])
+        .await?
+        .into_iter()
+        .map(|(_, u)| u)
+        .filter(|u| *u != op.viewer.user_id)
+        .collect();
+    let title = format!("New message from {}", op.viewer.display_name);
+    let links = Links { message_id: Some(message.id), ..Links::default() };
+    notifications::notify(&txn, recipients, NotificationKind::MessageReceived, &title, links, op.now).await?;
+    txn.commit().await?;
+    Ok(message)
+}
+
+/// Writes a new conversation of the sender with `people`.
+async fn start(
+    txn: &WriteTransaction,
+    op: &Operation<'_>,
+    group_id: Option<Uuid>,
+    people: &[Uuid],
+) -> ApiResult<conversation::Model> {
+    let model = conversation::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        group_id: Set(group_id),
+        created_by: Set(op.viewer.user_id),
+        created_at: Set(op.now),
+    }
+    .insert(&**txn)
+    .await?;
+    let rows: Vec<conversation_participant::ActiveModel> = std::iter::once(op.viewer.user_id)
+        .chain(people.iter().copied())
+        .map(|user_id| conversation_participant::ActiveModel {
+            conversation_id: Set(model.id),
+            user_id: Set(user_id),
+            added_at: Set(op.now),
+        })
+        .collect();
+    conversation_participant::Entity::insert_many(rows).exec_without_returning(&**txn).await?;
+    Ok(model)
+}
+
+/// A client brings their relative into a conversation they take part in; from then on the
+/// counselors in it see that relative.
+pub async fn add_relative(
+    db: &Database,
+    op: &Operation<'_>,
+    conversation_id: Uuid,
+    user_id: Uuid,
+) -> ApiResult<conversation::Model> {
+    let txn = db.begin_write().await?;
+    let conversation = find(&*txn, op.viewer, conversation_id).await?;
+    let is_relative = relative_link::Entity::find_by_id((user_id, op.viewer.user_id)).one(&*txn).await?.is_some();
+    if !is_relative {
+        return Err(ApiError::forbidden("a client adds only their own relatives to a conversation"));
+    }
+    if conversation_participant::Entity::find_by_id((conversation.id, user_id)).one(&*txn).await?.is_none() {
+        conversation_participant::ActiveModel {
+            conversation_id: Set(conversation.id),
+            user_id: Set(user_id),
+            added_at: Set(op.now),
+        }
+        .insert(&*txn)
+        .await?;
+    }
+    txn.commit().await?;
+    Ok(conversation)
+}
+
+/// The conversations the viewer takes part in, newest first.
+pub async fn of_viewer(db: &impl ConnectionTrait, viewer: &Viewer) -> Result<Vec<conversation::Model>, DbErr> {
+    let ids: Vec<Uuid> = conversation_participant::Entity::find()
+        .filter(conversation_participant::Column::UserId.eq(viewer.user_id))
+        .select_only()
+        .column(conversation_participant::Column::ConversationId)
+        .into_tuple()
+        .all(db)
+        .await?;
+    conversation::Entity::find()
+        .filter(conversation::Column::Id.is_in(ids))
+        .order_by_desc(conversation::Column::Id)
+        .all(db)
+        .await
+}
+
+/// The participants of each conversation: (conversation, user), in the order they joined.
+pub async fn participants_of(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<Vec<(Uuid, Uuid)>, DbErr> {
+    Ok(conversation_participant::Entity::find()
+        .filter(conversation_participant::Column::ConversationId.is_in(ids.iter().copied()))
+        .order_by_asc(conversation_participant::Column::AddedAt)
+        .order_by_asc(conversation_participant::Column::UserId)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|p| (p.conversation_id, p.user_id))
+        .collect())
+}
+
+/// One page of a conversation's messages, oldest first.
+pub async fn messages_page(
+    db: &impl ConnectionTrait,
+    conversation_id: Uuid,
+    after: Option<Uuid>,
+    limit: u64,
+) -> Result<Vec<message::Model>, DbErr> {
+    let mut query = message::Entity::find()
+        .filter(message::Column::ConversationId.eq(conversation_id))
+        .order_by_asc(message::Column::Id)
+        .limit(limit + 1);
+    if let Some(after) = after {
+        query = query.filter(message::Column::Id.gt(after));
+    }
+    query.all(db).await
+}
+
+/// A message, if the viewer takes part in its conversation.
+pub async fn find_message(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    id: Uuid,
+) -> Result<Option<message::Model>, DbErr> {
+    let Some(model) = message::Entity::find_by_id(id).one(db).await? else { return Ok(None) };
+    let takes_part =
+        conversation_participant::Entity::find_by_id((model.conversation_id, viewer.user_id)).one(db).await?.is_some();
+    Ok(takes_part.then_some(model))
+}
+
+/// The relatives of `client_id` who share a conversation with `viewer_id`.
+pub async fn relatives_sharing(
+    db: &impl ConnectionTrait,
+    client_id: Uuid,
+    viewer_id: Uuid,
+) -> Result<Vec<user::Model>, DbErr> {
+    let mine: Vec<Uuid> = conversation_participant::Entity::find()
+        .filter(conversation_participant::Column::UserId.eq(viewer_id))
+        .select_only()
+        .column(conversation_participant::Column::ConversationId)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let sharing: HashSet<Uuid> = conversation_participant::Entity::find()
+        .filter(conversation_participant::Column::ConversationId.is_in(mine))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|p| p.user_id)
+        .collect();
+    Ok(care::relatives_of(db, client_id).await?.into_iter().filter(|r| sharing.contains(&r.id)).collect())
+}

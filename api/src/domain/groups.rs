@@ -1,0 +1,353 @@
+//! Care groups: counselors linked to many members at once, in one of three visibility modes,
+//! with reports for the counselors.
+
+use std::collections::HashMap;
+
+use inzage_entity::{GroupVisibility, care_group, group_counselor, group_member, group_report, user};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
+use uuid::Uuid;
+
+use super::Operation;
+use super::accounts;
+use super::values::DisplayName;
+use crate::auth::Viewer;
+use crate::db::Database;
+use crate::error::{ApiError, ApiResult, OnConstraint};
+use crate::policy::RoleSet;
+use crate::policy::groups::{self as rules, GroupRelation};
+
+/// A group the viewer may see, and how they stand to it.
+#[derive(Debug, Clone)]
+pub struct VisibleGroup {
+    pub model: care_group::Model,
+    pub relation: GroupRelation,
+}
+
+/// How `viewer` stands to `group`.
+pub async fn relation(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    group: &care_group::Model,
+) -> Result<GroupRelation, DbErr> {
+    let counselor = group_counselor::Entity::find_by_id((group.id, viewer.user_id)).one(db).await?.is_some();
+    let member = group_member::Entity::find_by_id((group.id, viewer.user_id)).one(db).await?.is_some();
+    Ok(GroupRelation { same_organization: group.organization_id == viewer.organization_id, counselor, member })
+}
+
+/// The group `id` if it exists for the viewer; NOT_FOUND otherwise.
+pub async fn find(db: &impl ConnectionTrait, viewer: &Viewer, id: Uuid) -> ApiResult<VisibleGroup> {
+    let not_found = || ApiError::not_found("group");
+    let model = care_group::Entity::find_by_id(id).one(db).await?.ok_or_else(not_found)?;
+    let relation = relation(db, viewer, &model).await?;
+    if rules::see_group(viewer.roles, relation, model.visibility) {
+        Ok(VisibleGroup { model, relation })
+    } else {
+        Err(not_found())
+    }
+}
+
+/// The groups that exist for the viewer, oldest first.
+pub async fn of_viewer(db: &impl ConnectionTrait, viewer: &Viewer) -> Result<Vec<VisibleGroup>, DbErr> {
+    let counseled: Vec<Uuid> = group_counselor::Entity::find()
+        .filter(group_counselor::Column::UserId.eq(viewer.user_id))
+        .select_only()
+        .column(group_counselor::Column::GroupId)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let joined: Vec<Uuid> = group_member::Entity::find()
+        .filter(group_member::Column::UserId.eq(viewer.user_id))
+        .select_only()
+        .column(group_member::Column::GroupId)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut query = care_group::Entity::find().order_by_asc(care_group::Column::Id);
+    let mut any = sea_orm::Condition::any()
+        .add(care_group::Column::Id.is_in(counseled.iter().copied()))
+        .add(care_group::Column::Id.is_in(joined.iter().copied()));
+    if viewer.roles.contains(inzage_entity::Role::CounselorPlus) {
+        any = any.add(care_group::Column::OrganizationId.eq(viewer.organization_id));
+    }
+    query = query.filter(any);
+    Ok(query
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|model| {
+            let relation = GroupRelation {
+                same_organization: model.organization_id == viewer.organization_id,
+                counselor: counseled.contains(&model.id),
+                member: joined.contains(&model.id),
+            };
+            VisibleGroup { model, relation }
+        })
+        .filter(|g| rules::see_group(viewer.roles, g.relation, g.model.visibility))
+        .collect())
+}
+
+/// The groups a client is in that the viewer may see.
+pub async fn of_client(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    client_id: Uuid,
+) -> Result<Vec<VisibleGroup>, DbErr> {
+    let groups: Vec<Uuid> = group_member::Entity::find()
+        .filter(group_member::Column::UserId.eq(client_id))
+        .select_only()
+        .column(group_member::Column::GroupId)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(of_viewer(db, viewer).await?.into_iter().filter(|g| groups.contains(&g.model.id)).collect())
+}
+
+async fn manageable(db: &impl ConnectionTrait, op: &Operation<'_>, group_id: Uuid) -> ApiResult<VisibleGroup> {
+    let group = find(db, op.viewer, group_id).await?;
+    rules::manage_groups(op.viewer.roles, group.relation).check()?;
+    Ok(group)
+}
+
+/// Creates a group of the viewer's organisation (COUNSELOR_PLUS).
+pub async fn create(
+    db: &Database,
+    op: &Operation<'_>,
+    name: DisplayName,
+    visibility: GroupVisibility,
+) -> ApiResult<care_group::Model> {
+    rules::manage_groups(op.viewer.roles, GroupRelation { same_organization: true, ..Default::default() }).check()?;
+    let txn = db.begin_write().await?;
+    let model = care_group::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        organization_id: Set(op.viewer.organization_id),
+        name: Set(name.into_inner()),
+        visibility: Set(visibility),
+        created_at: Set(op.now),
+    }
+    .insert(&*txn)
+    .await?;
+    txn.commit().await?;
+    Ok(model)
+}
+
+/// Changes who sees the group; it takes effect on the next request.
+pub async fn set_visibility(
+    db: &Database,
+    op: &Operation<'_>,
+    group_id: Uuid,
+    visibility: GroupVisibility,
+) -> ApiResult<care_group::Model> {
+    let txn = db.begin_write().await?;
+    let group = manageable(&*txn, op, group_id).await?;
+    let mut active: care_group::ActiveModel = group.model.into();
+    active.visibility = Set(visibility);
+    let model = active.update(&*txn).await?;
+    txn.commit().await?;
+    Ok(model)
+}
+
+/// Which list a person joins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Joining {
+    Members,
+    Counselors,
+}
+
+/// Adds members (CLIENT, GUARDIAN, EXTERNAL) or counselors (COUNSELOR, COUNSELOR_PLUS) of the
+/// organisation; those already in are left as they are.
+pub async fn add(
+    db: &Database,
+    op: &Operation<'_>,
+    group_id: Uuid,
+    user_ids: &[Uuid],
+    joining: Joining,
+) -> ApiResult<care_group::Model> {
+    if user_ids.is_empty() {
+        return Err(ApiError::bad_input("userIds", "must name at least one user"));
+    }
+    let txn = db.begin_write().await?;
+    let group = manageable(&*txn, op, group_id).await?;
+    let roles = accounts::roles_of(&*txn, user_ids).await?;
+    let needed: RoleSet = match joining {
+        Joining::Members => rules::MEMBER_ROLES,
+        Joining::Counselors => rules::GROUP_COUNSELOR_ROLES,
+    };
+    for (index, id) in user_ids.iter().enumerate() {
+        let field = format!("userIds[{index}]");
+        let account = accounts::find_visible(&*txn, op.viewer, *id)
+            .await
+            .map_err(|_| ApiError::bad_input(field.clone(), "no such user"))?;
+        let fits = account.active
+            && account.organization_id == group.model.organization_id
+            && !roles.get(id).copied().unwrap_or_default().is_disjoint(needed);
+        if !fits {
+            let what = match joining {
+                Joining::Members => "is not an active client, guardian or external of the organisation",
+                Joining::Counselors => "is not an active counselor of the organisation",
+            };
+            return Err(ApiError::bad_input(field, what));
+        }
+        let exists = match joining {
+            Joining::Members => group_member::Entity::find_by_id((group.model.id, *id)).one(&*txn).await?.is_some(),
+            Joining::Counselors => {
+                group_counselor::Entity::find_by_id((group.model.id, *id)).one(&*txn).await?.is_some()
+            }
+        };
+        if exists {
+            continue;
+        }
+        let inserted = match joining {
+            Joining::Members => {
+                group_member::ActiveModel { group_id: Set(group.model.id), user_id: Set(*id), added_at: Set(op.now) }
+                    .insert(&*txn)
+                    .await
+                    .map(|_| ())
+            }
+            Joining::Counselors => {
+                group_counselor::ActiveModel { group_id: Set(group.model.id), user_id: Set(*id), added_at: Set(op.now) }
+                    .insert(&*txn)
+                    .await
+                    .map(|_| ())
+            }
+        };
+        inserted.on_unique_violation(|| ApiError::conflict("added at the same time; try again"))?;
+    }
+    txn.commit().await?;
+    Ok(group.model)
+}
+
+/// Removes a member (or a counselor) from the group.
+pub async fn remove_member(
+    db: &Database,
+    op: &Operation<'_>,
+    group_id: Uuid,
+    user_id: Uuid,
+) -> ApiResult<care_group::Model> {
+    let txn = db.begin_write().await?;
+    let group = manageable(&*txn, op, group_id).await?;
+    let members = group_member::Entity::delete_by_id((group.model.id, user_id)).exec(&*txn).await?.rows_affected;
+    let counselors = group_counselor::Entity::delete_by_id((group.model.id, user_id)).exec(&*txn).await?.rows_affected;
+    if members + counselors == 0 {
+        return Err(ApiError::bad_input("userId", "is not in this group"));
+    }
+    txn.commit().await?;
+    Ok(group.model)
+}
+
+/// A report by one of the group's counselors.
+pub async fn write_report(
+    db: &Database,
+    op: &Operation<'_>,
+    group_id: Uuid,
+    body: String,
+) -> ApiResult<group_report::Model> {
+    let txn = db.begin_write().await?;
+    let group = find(&*txn, op.viewer, group_id).await?;
+    rules::group_reports(group.relation).check()?;
+    let model = group_report::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        group_id: Set(group.model.id),
+        author_id: Set(op.viewer.user_id),
+        body: Set(body),
+        created_at: Set(op.now),
+    }
+    .insert(&*txn)
+    .await?;
+    txn.commit().await?;
+    Ok(model)
+}
+
+/// One page of a group's reports, oldest first.
+pub async fn reports_page(
+    db: &impl ConnectionTrait,
+    group_id: Uuid,
+    after: Option<Uuid>,
+    limit: u64,
+) -> Result<Vec<group_report::Model>, DbErr> {
+    let mut query = group_report::Entity::find()
+        .filter(group_report::Column::GroupId.eq(group_id))
+        .order_by_asc(group_report::Column::Id)
+        .limit(limit + 1);
+    if let Some(after) = after {
+        query = query.filter(group_report::Column::Id.gt(after));
+    }
+    query.all(db).await
+}
+
+/// The active counselors of each group, by group id.
+pub async fn counselors_of(
+    db: &impl ConnectionTrait,
+    group_ids: &[Uuid],
+) -> Result<HashMap<Uuid, Vec<user::Model>>, DbErr> {
+    let links = group_counselor::Entity::find()
+        .filter(group_counselor::Column::GroupId.is_in(group_ids.iter().copied()))
+        .order_by_asc(group_counselor::Column::AddedAt)
+        .all(db)
+        .await?;
+    grouped_users(db, links.into_iter().map(|l| (l.group_id, l.user_id)).collect()).await
+}
+
+/// The members of each group, by group id.
+pub async fn members_of(
+    db: &impl ConnectionTrait,
+    group_ids: &[Uuid],
+) -> Result<HashMap<Uuid, Vec<user::Model>>, DbErr> {
+    let links = group_member::Entity::find()
+        .filter(group_member::Column::GroupId.is_in(group_ids.iter().copied()))
+        .order_by_asc(group_member::Column::AddedAt)
+        .all(db)
+        .await?;
+    grouped_users(db, links.into_iter().map(|l| (l.group_id, l.user_id)).collect()).await
+}
+
+async fn grouped_users(
+    db: &impl ConnectionTrait,
+    pairs: Vec<(Uuid, Uuid)>,
+) -> Result<HashMap<Uuid, Vec<user::Model>>, DbErr> {
+    let ids: Vec<Uuid> = pairs.iter().map(|(_, u)| *u).collect();
+    let users: HashMap<Uuid, user::Model> = user::Entity::find()
+        .filter(user::Column::Id.is_in(ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u))
+        .collect();
+    let mut grouped: HashMap<Uuid, Vec<user::Model>> = HashMap::new();
+    for (group, user_id) in pairs {
+        if let Some(user) = users.get(&user_id) {
+            grouped.entry(group).or_default().push(user.clone());
+        }
+    }
+    Ok(grouped)
+}
+
+/// The counselors of the CLIENT_VISIBLE and MUTUAL groups each client is in: (client, counselor).
+pub async fn visible_counselors_of(db: &impl ConnectionTrait, client_ids: &[Uuid]) -> Result<Vec<(Uuid, Uuid)>, DbErr> {
+    let memberships = group_member::Entity::find()
+        .filter(group_member::Column::UserId.is_in(client_ids.iter().copied()))
+        .all(db)
+        .await?;
+    let group_ids: Vec<Uuid> = memberships.iter().map(|m| m.group_id).collect();
+    let visible: Vec<Uuid> = care_group::Entity::find()
+        .filter(care_group::Column::Id.is_in(group_ids.iter().copied()))
+        .filter(care_group::Column::Visibility.ne(GroupVisibility::Invisible))
+        .select_only()
+        .column(care_group::Column::Id)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let counselors = group_counselor::Entity::find()
+        .filter(group_counselor::Column::GroupId.is_in(visible.iter().copied()))
+        .all(db)
+        .await?;
+    let mut pairs = Vec::new();
+    for membership in memberships.iter().filter(|m| visible.contains(&m.group_id)) {
+        for counselor in counselors.iter().filter(|c| c.group_id == membership.group_id) {
+            pairs.push((membership.user_id, counselor.user_id));
+        }
+    }
+    Ok(pairs)
+}

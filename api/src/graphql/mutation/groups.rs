@@ -1,0 +1,129 @@
+use async_graphql::{Context, ID, InputObject, Object};
+
+use crate::domain::conversations::{self, Destination};
+use crate::domain::groups::{self, Joining};
+use crate::domain::values::DisplayName;
+use crate::error::{ApiError, ApiResult, FieldResult};
+use crate::graphql::enums::GroupVisibility;
+use crate::graphql::types::groups::{Conversation, Group, GroupReport, Message};
+use crate::graphql::{ContextExt, parse_id};
+
+#[derive(InputObject)]
+pub struct CreateGroupInput {
+    pub name: String,
+    #[graphql(default_with = "Some(GroupVisibility::Invisible)")]
+    pub visibility: Option<GroupVisibility>,
+}
+
+#[derive(InputObject)]
+pub struct SendMessageInput {
+    /// Reply in an existing conversation, or start one with recipientIds, or message all
+    /// counselors of groupId.
+    pub conversation_id: Option<ID>,
+    pub recipient_ids: Option<Vec<ID>>,
+    pub group_id: Option<ID>,
+    pub body: String,
+}
+
+fn parse_ids(ids: &[ID], field: &str) -> ApiResult<Vec<uuid::Uuid>> {
+    ids.iter().enumerate().map(|(index, id)| parse_id(id, &format!("{field}[{index}]"))).collect()
+}
+
+/// The group after a change, as the viewer sees it now.
+async fn group(ctx: &Context<'_>, id: uuid::Uuid) -> FieldResult<Group> {
+    let viewer = ctx.viewer()?;
+    Ok(Group(groups::find(ctx.app().db.conn(), viewer, id).await?))
+}
+
+#[derive(Default)]
+pub struct GroupMutation;
+
+#[Object]
+impl GroupMutation {
+    /// By a COUNSELOR_PLUS; INVISIBLE unless said otherwise.
+    async fn create_group(&self, ctx: &Context<'_>, input: CreateGroupInput) -> FieldResult<Group> {
+        let op = ctx.operation()?;
+        let name = DisplayName::parse(&input.name).map_err(|e| e.at("input.name"))?;
+        let visibility = input.visibility.unwrap_or(GroupVisibility::Invisible).into();
+        let model = groups::create(&ctx.app().db, &op, name, visibility).await?;
+        group(ctx, model.id).await
+    }
+
+    /// Takes effect on the next request.
+    async fn set_group_visibility(
+        &self,
+        ctx: &Context<'_>,
+        group_id: ID,
+        visibility: GroupVisibility,
+    ) -> FieldResult<Group> {
+        let op = ctx.operation()?;
+        let group_id = parse_id(&group_id, "groupId")?;
+        let model = groups::set_visibility(&ctx.app().db, &op, group_id, visibility.into()).await?;
+        group(ctx, model.id).await
+    }
+
+    /// CLIENT, GUARDIAN and EXTERNAL users of the organisation.
+    async fn add_group_members(&self, ctx: &Context<'_>, group_id: ID, user_ids: Vec<ID>) -> FieldResult<Group> {
+        let op = ctx.operation()?;
+        let group_id = parse_id(&group_id, "groupId")?;
+        let user_ids = parse_ids(&user_ids, "userIds")?;
+        let model = groups::add(&ctx.app().db, &op, group_id, &user_ids, Joining::Members).await?;
+        group(ctx, model.id).await
+    }
+
+    /// COUNSELOR and COUNSELOR_PLUS users of the organisation.
+    async fn add_group_counselors(&self, ctx: &Context<'_>, group_id: ID, user_ids: Vec<ID>) -> FieldResult<Group> {
+        let op = ctx.operation()?;
+        let group_id = parse_id(&group_id, "groupId")?;
+        let user_ids = parse_ids(&user_ids, "userIds")?;
+        let model = groups::add(&ctx.app().db, &op, group_id, &user_ids, Joining::Counselors).await?;
+        group(ctx, model.id).await
+    }
+
+    async fn remove_group_member(&self, ctx: &Context<'_>, group_id: ID, user_id: ID) -> FieldResult<Group> {
+        let op = ctx.operation()?;
+        let group_id = parse_id(&group_id, "groupId")?;
+        let user_id = parse_id(&user_id, "userId")?;
+        let model = groups::remove_member(&ctx.app().db, &op, group_id, user_id).await?;
+        group(ctx, model.id).await
+    }
+
+    /// By the group's counselors.
+    async fn write_group_report(&self, ctx: &Context<'_>, group_id: ID, body: String) -> FieldResult<GroupReport> {
+        let op = ctx.operation()?;
+        let group_id = parse_id(&group_id, "groupId")?;
+        let body = crate::domain::care::parse_body(&body).map_err(|e| e.at("body"))?;
+        Ok(GroupReport(groups::write_report(&ctx.app().db, &op, group_id, body).await?))
+    }
+
+    async fn send_message(&self, ctx: &Context<'_>, input: SendMessageInput) -> FieldResult<Message> {
+        let op = ctx.operation()?;
+        let body = conversations::parse_body(&input.body).map_err(|e| e.at("input.body"))?;
+        let destination = match (&input.conversation_id, &input.recipient_ids, &input.group_id) {
+            (Some(id), None, None) => Destination::Conversation(parse_id(id, "input.conversationId")?),
+            (None, Some(ids), None) => Destination::People(parse_ids(ids, "input.recipientIds")?),
+            (None, None, Some(id)) => Destination::Group(parse_id(id, "input.groupId")?),
+            _ => {
+                return Err(ApiError::bad_input(
+                    "input",
+                    "give exactly one of conversationId, recipientIds and groupId",
+                )
+                .into());
+            }
+        };
+        Ok(Message(conversations::send(&ctx.app().db, &op, destination, body).await?))
+    }
+
+    /// By a client: brings their relative into a conversation they take part in.
+    async fn add_to_conversation(
+        &self,
+        ctx: &Context<'_>,
+        conversation_id: ID,
+        user_id: ID,
+    ) -> FieldResult<Conversation> {
+        let op = ctx.operation()?;
+        let conversation_id = parse_id(&conversation_id, "conversationId")?;
+        let user_id = parse_id(&user_id, "userId")?;
+        Ok(Conversation(conversations::add_relative(&ctx.app().db, &op, conversation_id, user_id).await?))
+    }
+}
