@@ -20,7 +20,7 @@ use tower_http::trace::TraceLayer;
 use crate::app::App;
 use crate::audit::ReadLog;
 use crate::auth::{Authentication, authenticate};
-use crate::graphql::{Loaders, RequestData};
+use crate::graphql::{LazyLoaders, RequestData};
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -112,7 +112,7 @@ async fn graphql(State(app): State<Arc<App>>, request: Request) -> Response {
     let mut batch = batch;
     for operation in batch.iter_mut() {
         operation.data.insert(RequestData { auth: auth.clone(), request_id: request_id.clone() });
-        operation.data.insert(Loaders::new(&app.db));
+        operation.data.insert(LazyLoaders::new(&app.db));
         if let Some(log) = &read_log {
             operation.data.insert(log.clone());
         }

@@ -4,7 +4,7 @@
 use async_graphql::{Context, ID};
 use uuid::Uuid;
 
-use super::loaders::Loaders;
+use super::loaders::{LazyLoaders, Loaders};
 use crate::audit::ReadLog;
 use crate::auth::{Authentication, Viewer};
 use crate::clock::SharedClock;
@@ -46,7 +46,7 @@ impl ContextExt for Context<'_> {
     }
 
     fn loaders(&self) -> &Loaders {
-        self.data_unchecked::<Loaders>()
+        self.data_unchecked::<LazyLoaders>().get()
     }
 
     fn viewer(&self) -> ApiResult<&Viewer> {

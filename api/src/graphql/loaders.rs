@@ -72,6 +72,23 @@ impl Loaders {
     }
 }
 
+/// A request's (or a WebSocket connection's) loaders, made on first use: most subscription
+/// events never need them, and an idle connection should cost as little memory as possible.
+pub struct LazyLoaders {
+    db: Database,
+    loaders: std::sync::OnceLock<Loaders>,
+}
+
+impl LazyLoaders {
+    pub fn new(db: &Database) -> Self {
+        Self { db: db.clone(), loaders: std::sync::OnceLock::new() }
+    }
+
+    pub fn get(&self) -> &Loaders {
+        self.loaders.get_or_init(|| Loaders::new(&self.db))
+    }
+}
+
 /// Accounts by id.
 pub struct UserLoader(Database);
 

@@ -16,7 +16,7 @@ use async_graphql::{MergedObject, Schema, SchemaBuilder};
 pub use subscription::{LiveConnection, SubscriptionRoot};
 
 pub use context::{AppData, ContextExt, RequestData, parse_id};
-pub use loaders::Loaders;
+pub use loaders::{LazyLoaders, Loaders};
 
 /// The root query type.
 #[derive(MergedObject, Default)]
