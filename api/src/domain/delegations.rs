@@ -22,8 +22,8 @@ use crate::auth::Viewer;
 use crate::db::{Database, WriteTransaction};
 use crate::error::{ApiError, ApiResult};
 use crate::events::Event;
+use crate::policy::Decision;
 use crate::policy::trajectories as rules;
-use crate::policy::{self, Decision};
 
 /// A delegation's status at `now`: an ACTIVE one past its end is EXPIRED whether or not the
 /// scheduler has recorded it yet.
@@ -42,7 +42,7 @@ pub async fn find_provider(db: &impl ConnectionTrait, viewer: &Viewer, id: Uuid)
     provider::Entity::find_by_id(id)
         .one(db)
         .await?
-        .filter(|p| p.organization_id == viewer.organization_id && policy::is_professional(viewer.roles))
+        .filter(|p| rules::see_configuration(viewer.roles, p.organization_id == viewer.organization_id))
         .ok_or_else(|| ApiError::not_found("provider"))
 }
 
@@ -51,7 +51,7 @@ pub async fn find_program(db: &impl ConnectionTrait, viewer: &Viewer, id: Uuid) 
     program::Entity::find_by_id(id)
         .one(db)
         .await?
-        .filter(|p| p.organization_id == viewer.organization_id && policy::is_professional(viewer.roles))
+        .filter(|p| rules::see_configuration(viewer.roles, p.organization_id == viewer.organization_id))
         .ok_or_else(|| ApiError::not_found("program"))
 }
 
@@ -476,7 +476,7 @@ pub async fn of_trajectories(
 
 /// The providers of the viewer's organisation, oldest first, if the viewer works there.
 pub async fn providers_of(db: &impl ConnectionTrait, viewer: &Viewer) -> Result<Vec<provider::Model>, DbErr> {
-    if !policy::is_professional(viewer.roles) {
+    if !rules::see_configuration(viewer.roles, true) {
         return Ok(Vec::new());
     }
     provider::Entity::find()

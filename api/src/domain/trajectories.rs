@@ -26,7 +26,7 @@ use crate::db::{Database, WriteTransaction};
 use crate::error::{ApiError, ApiResult, OnConstraint};
 use crate::policy::client::{self as client_rules, BasisSet, TrajectoryScope};
 use crate::policy::trajectories::{self as rules, TrajectoryRelation};
-use crate::policy::{self, COUNSELOR_ROLES, Decision};
+use crate::policy::{COUNSELOR_ROLES, Decision};
 
 /// A role in a trajectory or team ("second coach", "back office"): trimmed, 1 to 200 characters.
 pub fn parse_role(raw: &str) -> Result<String, Invalid> {
@@ -195,7 +195,7 @@ pub async fn find_team(db: &impl ConnectionTrait, viewer: &Viewer, id: Uuid) -> 
     team::Entity::find_by_id(id)
         .one(db)
         .await?
-        .filter(|t| t.organization_id == viewer.organization_id && policy::is_professional(viewer.roles))
+        .filter(|t| rules::see_configuration(viewer.roles, t.organization_id == viewer.organization_id))
         .ok_or_else(|| ApiError::not_found("team"))
 }
 

@@ -112,51 +112,43 @@ impl SubscriptionRoot {
     /// New PENDING consent requests addressed to the viewer, as they are created (client
     /// portals).
     async fn consent_requests(&self, ctx: &Context<'_>) -> FieldResult<impl Stream<Item = ConsentRequest> + use<>> {
-        let viewer = ctx.viewer()?.clone();
-        let live = ctx
-            .data_opt::<LiveConnection>()
-            .ok_or_else(|| ApiError::bad_input("consentRequests", "subscribe over the WebSocket at /graphql/ws"))?
-            .clone();
-        let app = ctx.app().clone();
-        let mut listening = app.db.hub().listen(viewer.user_id, live.buffer, live.kick.clone());
-        Ok(async_stream::stream! {
-            let mut seen = Recent::default();
-            while let Some(id) = listening.receiver.recv().await {
-                if !seen.insert(id) {
-                    continue;
-                }
-                match pending_request(&app, &viewer, id).await {
-                    Ok(Some(request)) => yield request,
-                    Ok(None) => {}
-                    Err(err) => tracing::warn!(error = %err, "loading a live consent request failed"),
-                }
-            }
-        })
+        derived(ctx, "consentRequests", |app, viewer, id| async move { pending_request(&app, &viewer, id).await })
     }
 
     /// Events on delegations held by the viewer: granted, expiring, expired, revoked, ended.
     async fn delegation_events(&self, ctx: &Context<'_>) -> FieldResult<impl Stream<Item = DelegationEvent> + use<>> {
-        let viewer = ctx.viewer()?.clone();
-        let live = ctx
-            .data_opt::<LiveConnection>()
-            .ok_or_else(|| ApiError::bad_input("delegationEvents", "subscribe over the WebSocket at /graphql/ws"))?
-            .clone();
-        let app = ctx.app().clone();
-        let mut listening = app.db.hub().listen(viewer.user_id, live.buffer, live.kick.clone());
-        Ok(async_stream::stream! {
-            let mut seen = Recent::default();
-            while let Some(id) = listening.receiver.recv().await {
-                if !seen.insert(id) {
-                    continue;
-                }
-                match delegation_event(&app, &viewer, id).await {
-                    Ok(Some(event)) => yield event,
-                    Ok(None) => {}
-                    Err(err) => tracing::warn!(error = %err, "loading a live delegation event failed"),
-                }
-            }
-        })
+        derived(ctx, "delegationEvents", |app, viewer, id| async move { delegation_event(&app, &viewer, id).await })
     }
+}
+
+/// A live stream of what the viewer's new notifications announce: `derive` turns each one into
+/// an item, or skips it.
+fn derived<T, F, Fut>(ctx: &Context<'_>, field: &str, derive: F) -> FieldResult<impl Stream<Item = T> + use<T, F, Fut>>
+where
+    F: Fn(AppData, crate::auth::Viewer, Uuid) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Result<Option<T>, sea_orm::DbErr>> + Send,
+    T: Send + 'static,
+{
+    let viewer = ctx.viewer()?.clone();
+    let live = ctx
+        .data_opt::<LiveConnection>()
+        .ok_or_else(|| ApiError::bad_input(field, "subscribe over the WebSocket at /graphql/ws"))?
+        .clone();
+    let app = ctx.app().clone();
+    let mut listening = app.db.hub().listen(viewer.user_id, live.buffer, live.kick.clone());
+    Ok(async_stream::stream! {
+        let mut seen = Recent::default();
+        while let Some(id) = listening.receiver.recv().await {
+            if !seen.insert(id) {
+                continue;
+            }
+            match derive(app.clone(), viewer.clone(), id).await {
+                Ok(Some(item)) => yield item,
+                Ok(None) => {}
+                Err(err) => tracing::warn!(error = %err, "loading a live event failed"),
+            }
+        }
+    })
 }
 
 /// The delegation event a DELEGATION_* notification of the viewer (its delegate) announces.

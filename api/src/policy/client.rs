@@ -213,6 +213,12 @@ pub fn read_trajectory_teams(bases: BasisSet) -> Decision {
     Decision::allow_if(!professional.is_empty(), "teams are not shown to clients")
 }
 
+/// Whether a trajectory's tasks are shown: the same rule as its teams (work of professionals,
+/// not shown to the client or their guardian).
+pub fn read_trajectory_tasks(bases: BasisSet) -> Decision {
+    read_trajectory_teams(bases)
+}
+
 /// Bases that read the client's access log (NEN 7513).
 pub const ACCESS_LOG_READERS: BasisSet = enum_set!(Basis::Own | Basis::Guardian);
 
@@ -416,6 +422,8 @@ mod tests {
         assert!(!read_trajectory_teams(one(Guardian)).is_allowed());
         assert!(read_trajectory_teams(one(Caseload)).is_allowed());
         assert!(read_trajectory_teams(one(Team)).is_allowed());
+        assert!(!read_trajectory_tasks(one(Own)).is_allowed());
+        assert!(read_trajectory_tasks(one(Trajectory)).is_allowed());
     }
 
     #[test]

@@ -70,6 +70,11 @@ pub fn configure(roles: RoleSet) -> Decision {
     Decision::allow_if(roles.contains(Role::Administrator), "only an administrator configures this")
 }
 
+/// Seeing an organisation's configuration (teams, providers, programs): its professionals.
+pub fn see_configuration(roles: RoleSet, same_organization: bool) -> bool {
+    same_organization && super::is_professional(roles)
+}
+
 /// Seeing who a provider's or program's executor is: the organisation's ADMINISTRATOR and
 /// SECRETARY, and the executor themselves.
 pub fn see_executor(roles: RoleSet, same_organization: bool, is_executor: bool) -> Decision {
@@ -155,6 +160,15 @@ mod tests {
                 let expected = works || basis == Basis::Caseload;
                 assert_eq!(work_on_trajectory(basis.into(), relation).is_allowed(), expected, "{relation:?} {basis:?}");
             }
+        }
+    }
+
+    #[test]
+    fn configuration_is_seen_by_the_organisations_professionals() {
+        for role in ALL_ROLES {
+            let professional = crate::policy::is_professional(role.into());
+            assert_eq!(see_configuration(role.into(), true), professional, "{role:?}");
+            assert!(!see_configuration(role.into(), false), "{role:?}");
         }
     }
 

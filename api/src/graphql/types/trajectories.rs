@@ -71,9 +71,9 @@ pub struct Trajectory {
 }
 
 impl Trajectory {
-    /// Whether the viewer sees it as a professional (not only as the client or their guardian).
-    fn professional_view(&self) -> bool {
-        client_rules::read_trajectory_teams(self.client.access.bases).is_allowed()
+    /// Whether the viewer sees its tasks (as a professional, not as the client or guardian).
+    fn sees_tasks(&self) -> bool {
+        client_rules::read_trajectory_tasks(self.client.access.bases).is_allowed()
     }
 }
 
@@ -138,7 +138,7 @@ impl Trajectory {
 
     /// The trajectory's tasks, for those who work with the client (empty for the client).
     async fn tasks(&self, ctx: &Context<'_>) -> FieldResult<Vec<Task>> {
-        if !self.professional_view() {
+        if !self.sees_tasks() {
             return Ok(Vec::new());
         }
         let rows = ctx.loaders().tasks.load_one(self.model.id).await?.unwrap_or_default();

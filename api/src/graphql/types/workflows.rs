@@ -39,7 +39,11 @@ impl Project {
         let viewer = ctx.viewer()?;
         let db = ctx.app().db.conn();
         let mut rows = workflows::workflows_of(db, &[self.0.id]).await?;
-        if !(viewer.organization_id == self.0.organization_id && policy::is_professional(viewer.roles)) {
+        let relation = rules::WorkflowRelation {
+            same_organization: viewer.organization_id == self.0.organization_id,
+            ..Default::default()
+        };
+        if !rules::see_workflow(viewer.roles, relation) {
             let ids: Vec<Uuid> = rows.iter().map(|w| w.id).collect();
             let reached = workflows::workflows_reached(db, viewer, &ids).await?;
             rows.retain(|w| reached.contains(&w.id));
