@@ -30,7 +30,7 @@ async fn graphiql_is_served_on_get_and_can_be_turned_off(backend: Backend) {
     assert!(html.contains("graphiql"), "GraphiQL page");
     assert!(html.contains("/graphql/ws"), "subscriptions endpoint configured");
 
-    let off = TestApp::spawn_with(&backend, |s| s.graphiql = false).await;
+    let off = TestApp::spawn_with(&backend, |s| s.graphiql = Some(false)).await;
     let page = off.http.get(off.url("/graphql")).send().await.expect("graphiql");
     assert_eq!(page.status(), 404);
 }
@@ -75,7 +75,7 @@ async fn introspection_is_answered_without_a_token_and_can_be_turned_off(backend
     let response = app.graphql(None, "{ __schema { queryType { name } } }", json!({})).await;
     assert_eq!(data(&response)["__schema"]["queryType"]["name"], "Query");
 
-    let closed = TestApp::spawn_with(&backend, |s| s.introspection = false).await;
+    let closed = TestApp::spawn_with(&backend, |s| s.introspection = Some(false)).await;
     let response = closed.graphql(None, "{ __schema { queryType { name } } }", json!({})).await;
     assert!(response.get("errors").is_some(), "introspection still answered: {response}");
     assert_eq!(error_code(&response), Some("BAD_USER_INPUT"));

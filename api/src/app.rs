@@ -3,13 +3,16 @@
 use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
+use tokio_util::sync::CancellationToken;
 
 use crate::auth::{NO_KEY_CONFIGURED, TokenSigner, TokenVerifier, load_keys};
 use crate::clock::SharedClock;
 use crate::config::Settings;
 use crate::db::Database;
-use crate::graphql::{AppData, InzageSchema, SchemaLimits, build_schema};
+use crate::graphql::{AppData, InzageSchema, QueryLimits, build_schema};
 use crate::mailer::Mailer;
+use crate::metrics::Metrics;
+use crate::ratelimit::RateLimits;
 use crate::scheduler::Scheduler;
 
 /// One instance of the service, ready to serve.
@@ -25,6 +28,11 @@ pub struct App {
     pub scheduler: Arc<Scheduler>,
     /// Sends queued e-mail; runs in the background, and can be driven directly.
     pub mailer: Arc<Mailer>,
+    pub metrics: Arc<Metrics>,
+    /// Limits checked on every operation (HTTP requests are checked before authentication).
+    pub limits: QueryLimits,
+    /// Cancelled when the instance shuts down: live connections close with 1001.
+    pub shutdown: CancellationToken,
     /// Background work that ends with the instance.
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -41,8 +49,11 @@ impl App {
     /// Connects, migrates, loads the keys and, for an empty database with demo data enabled,
     /// the demo organisation.
     pub async fn open(settings: Settings, clock: SharedClock) -> anyhow::Result<Arc<Self>> {
-        if settings.is_postgres() && settings.jwt_secret.is_none() && settings.jwt_public_key.is_none() {
-            // Refuse before touching the database: a production database never runs without a key.
+        if (settings.is_postgres() || settings.is_production())
+            && settings.jwt_secret.is_none()
+            && settings.jwt_public_key.is_none()
+        {
+            // Refuse before touching the database: production never trusts a generated secret.
             bail!(NO_KEY_CONFIGURED);
         }
         let db = Database::connect(&settings.database_url)
@@ -62,20 +73,48 @@ impl App {
             crate::demo::load(&db, clock.now()).await?;
             tracing::info!("loaded the demo organisation into the empty database");
         }
-        let limits = SchemaLimits {
+        let limits = QueryLimits {
             max_depth: settings.max_depth,
             max_complexity: settings.max_complexity,
-            introspection: settings.introspection,
+            max_aliases: settings.max_aliases,
+            max_root_fields: settings.max_root_fields,
+            max_directives: settings.max_directives,
+            max_document_bytes: settings.max_document_bytes,
+            introspection: settings.introspection_enabled(),
         };
+        let metrics = Metrics::new(&db);
+        let rate_limits = Arc::new(RateLimits::new(&settings));
         let emergency_duration = chrono::Duration::minutes(i64::from(settings.emergency_minutes));
-        let schema = build_schema(AppData { db: db.clone(), clock: clock.clone(), emergency_duration }, limits);
+        let data =
+            AppData { db: db.clone(), clock: clock.clone(), emergency_duration, rate_limits: rate_limits.clone() };
+        let schema = build_schema(data, limits, settings.field_suggestions_enabled(), metrics.clone());
         let warning = chrono::Duration::from_std(settings.expiry_warning).unwrap_or(chrono::Duration::hours(24));
-        let scheduler = Arc::new(Scheduler::new(db.clone(), clock.clone(), warning));
+        let scheduler = Arc::new(Scheduler::new(db.clone(), clock.clone(), warning, metrics.clone()));
         tasks.push(scheduler.clone().spawn());
         let mailer =
             Arc::new(Mailer::new(db.clone(), clock.clone(), settings.smtp_url.as_deref(), &settings.mail_from)?);
         tasks.push(mailer.clone().spawn());
-        Ok(Arc::new(Self { settings, db, clock, verifier, signer, schema, scheduler, mailer, tasks }))
+        tasks.push(tokio::spawn(async move {
+            let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
+            loop {
+                every.tick().await;
+                rate_limits.forget_idle();
+            }
+        }));
+        Ok(Arc::new(Self {
+            settings,
+            db,
+            clock,
+            verifier,
+            signer,
+            schema,
+            scheduler,
+            mailer,
+            metrics,
+            limits,
+            shutdown: CancellationToken::new(),
+            tasks,
+        }))
     }
 }
 

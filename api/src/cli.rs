@@ -89,18 +89,41 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     print_banner(&app, addr).await?;
     crate::server::serve(app, listener, async {
-        let _ = tokio::signal::ctrl_c().await;
-        tracing::info!("shutting down");
+        shutdown_signal().await;
+        tracing::info!("shutting down: finishing in-flight requests, closing live connections");
     })
     .await?;
     Ok(())
+}
+
+/// Completes on Ctrl-C, or on SIGTERM (what process managers and orchestrators send).
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = terminate.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
 
 /// Tells a person where to point the browser, and gives them a token per demo account.
 async fn print_banner(app: &App, addr: std::net::SocketAddr) -> anyhow::Result<()> {
     let base = format!("http://{addr}");
     println!("Inzage is listening on {base}");
-    if app.settings.graphiql {
+    if app.settings.graphiql_enabled() {
         println!("GraphiQL: {base}/graphql");
     }
     let demo = crate::demo::accounts(&app.db).await.map_err(describe)?;

@@ -113,21 +113,47 @@ pub struct Settings {
     #[arg(long, env = "INZAGE_DEMO", global = true)]
     pub demo: Option<bool>,
 
-    /// Serve GraphiQL on `GET /graphql`.
-    #[arg(long, env = "INZAGE_GRAPHIQL", default_value_t = true, action = clap::ArgAction::Set, global = true)]
-    pub graphiql: bool,
+    /// `development` or `production`. Production turns GraphiQL, introspection and field
+    /// suggestions off unless re-enabled below, and requires a configured token key.
+    #[arg(long = "env", env = "INZAGE_ENV", value_enum, default_value_t = Environment::Development, global = true)]
+    pub environment: Environment,
 
-    /// Answer introspection queries.
-    #[arg(long, env = "INZAGE_INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set, global = true)]
-    pub introspection: bool,
+    /// Serve GraphiQL on `GET /graphql`. Default: on in development, off in production.
+    #[arg(long, env = "INZAGE_GRAPHIQL", global = true)]
+    pub graphiql: Option<bool>,
 
-    /// Deepest selection nesting a query may have.
+    /// Answer introspection queries. Default: on in development, off in production.
+    #[arg(long, env = "INZAGE_INTROSPECTION", global = true)]
+    pub introspection: Option<bool>,
+
+    /// Suggest field names ("Did you mean ...?") in validation errors. Default: on in
+    /// development, off in production.
+    #[arg(long, env = "INZAGE_FIELD_SUGGESTIONS", global = true)]
+    pub field_suggestions: Option<bool>,
+
+    /// Deepest field nesting a query may have (a root field is depth 1).
     #[arg(long, env = "INZAGE_MAX_DEPTH", default_value_t = 12, global = true)]
     pub max_depth: usize,
 
-    /// Highest complexity (fields counted, lists weighted by their page size) a query may have.
-    #[arg(long, env = "INZAGE_MAX_COMPLEXITY", default_value_t = 2000, global = true)]
+    /// Most fields a query may select, counting every occurrence and every expanded fragment.
+    #[arg(long, env = "INZAGE_MAX_COMPLEXITY", default_value_t = 300, global = true)]
     pub max_complexity: usize,
+
+    /// Most aliased fields a query may have.
+    #[arg(long, env = "INZAGE_MAX_ALIASES", default_value_t = 30, global = true)]
+    pub max_aliases: usize,
+
+    /// Most fields at the root of one operation.
+    #[arg(long, env = "INZAGE_MAX_ROOT_FIELDS", default_value_t = 20, global = true)]
+    pub max_root_fields: usize,
+
+    /// Most directives on one field.
+    #[arg(long, env = "INZAGE_MAX_DIRECTIVES", default_value_t = 4, global = true)]
+    pub max_directives: usize,
+
+    /// Largest GraphQL document (the `query` text), in bytes.
+    #[arg(long, env = "INZAGE_MAX_DOCUMENT_BYTES", default_value_t = 32 * 1024, global = true)]
+    pub max_document_bytes: usize,
 
     /// Most operations one batch request may carry.
     #[arg(long, env = "INZAGE_MAX_BATCH", default_value_t = 10, global = true)]
@@ -136,6 +162,19 @@ pub struct Settings {
     /// Largest request body accepted, in bytes.
     #[arg(long, env = "INZAGE_MAX_BODY_BYTES", default_value_t = 256 * 1024, global = true)]
     pub max_body_bytes: usize,
+
+    /// Per person: how often `breakGlass` may be used, as `COUNT/PERIOD` (e.g. `5/1h`); `off`
+    /// for no limit.
+    #[arg(long, env = "INZAGE_RATE_BREAK_GLASS", default_value = "5/1h", global = true)]
+    pub rate_break_glass: RateLimit,
+
+    /// Per person: how often `sendMessage` may be used.
+    #[arg(long, env = "INZAGE_RATE_SEND_MESSAGE", default_value = "30/1m", global = true)]
+    pub rate_send_message: RateLimit,
+
+    /// Per person: how often `respondToConsentRequest` may be used.
+    #[arg(long, env = "INZAGE_RATE_CONSENT_RESPONSE", default_value = "30/1m", global = true)]
+    pub rate_consent_response: RateLimit,
 
     /// How long emergency access ("break the glass") lasts, in minutes.
     #[arg(long, env = "INZAGE_EMERGENCY_MINUTES", default_value_t = 240, value_parser = clap::value_parser!(u32).range(1..=10080), global = true)]
@@ -154,8 +193,9 @@ pub struct Settings {
     #[arg(long, env = "INZAGE_MAIL_FROM", default_value = "Inzage <no-reply@inzage.localhost>", global = true)]
     pub mail_from: String,
 
-    /// Origins (scheme://host[:port]) whose pages may open subscriptions, comma-separated; `*`
-    /// for any. Default: the server's own host, and localhost.
+    /// Origins (scheme://host[:port]) whose pages may call the API (CORS) and open
+    /// subscriptions, comma-separated; `*` for any. Default: the server's own host, and in
+    /// development also localhost.
     #[arg(long, env = "INZAGE_ALLOWED_ORIGINS", value_delimiter = ',', global = true)]
     pub allowed_origins: Vec<String>,
 
@@ -172,9 +212,46 @@ pub struct Settings {
     #[arg(long, env = "INZAGE_DEMO_TOKEN_TTL", default_value = "12h", value_parser = humantime::parse_duration, global = true)]
     pub demo_token_ttl: Duration,
 
+    /// Serve Prometheus metrics on `GET /metrics`.
+    #[arg(long, env = "INZAGE_METRICS", default_value_t = true, action = clap::ArgAction::Set, global = true)]
+    pub metrics: bool,
+
+    /// On SIGTERM or Ctrl-C, how long in-flight requests may take to finish, e.g. `30s`.
+    #[arg(long, env = "INZAGE_SHUTDOWN_GRACE", default_value = "30s", value_parser = humantime::parse_duration, global = true)]
+    pub shutdown_grace: Duration,
+
     /// Log format: `text` for people, `json` for log collectors.
     #[arg(long, env = "INZAGE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
     pub log_format: LogFormat,
+}
+
+/// Where the service runs: development defaults are convenient, production defaults are safe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+/// At most `count` uses per `period`, or no limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit(pub Option<(u32, Duration)>);
+
+impl std::str::FromStr for RateLimit {
+    type Err = String;
+
+    fn from_str(value: &str) -> Result<Self, String> {
+        if value.trim().eq_ignore_ascii_case("off") {
+            return Ok(Self(None));
+        }
+        let (count, period) =
+            value.split_once('/').ok_or_else(|| format!("`{value}` is not COUNT/PERIOD, e.g. 5/1h, or off"))?;
+        let count: u32 = count.trim().parse().map_err(|_| format!("`{count}` is not a positive count"))?;
+        let period = humantime::parse_duration(period.trim()).map_err(|err| format!("`{period}`: {err}"))?;
+        if count == 0 || period.is_zero() {
+            return Err("count and period must be positive; use `off` for no limit".into());
+        }
+        Ok(Self(Some((count, period))))
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -194,6 +271,26 @@ impl Settings {
     /// Whether the database URL points at PostgreSQL.
     pub fn is_postgres(&self) -> bool {
         self.database_url.starts_with("postgres://") || self.database_url.starts_with("postgresql://")
+    }
+
+    /// Whether this is a production deployment.
+    pub fn is_production(&self) -> bool {
+        self.environment == Environment::Production
+    }
+
+    /// Whether GraphiQL is served.
+    pub fn graphiql_enabled(&self) -> bool {
+        self.graphiql.unwrap_or(!self.is_production())
+    }
+
+    /// Whether introspection is answered.
+    pub fn introspection_enabled(&self) -> bool {
+        self.introspection.unwrap_or(!self.is_production())
+    }
+
+    /// Whether validation errors suggest field names.
+    pub fn field_suggestions_enabled(&self) -> bool {
+        self.field_suggestions.unwrap_or(!self.is_production())
     }
 
     /// Whether to load demo data into an empty database.

@@ -26,6 +26,10 @@ pub enum ApiError {
     /// Code `CONFLICT`.
     #[error("{0}")]
     Conflict(String),
+    /// The person has used this mutation too often; try again after `retry_after`. Code
+    /// `RATE_LIMITED`, with `extensions.retryAfterSeconds`.
+    #[error("too many requests of this kind; try again in {} s", retry_after.as_secs())]
+    RateLimited { retry_after: std::time::Duration },
     /// Anything the client cannot act on. Logged; shown as `INTERNAL_SERVER_ERROR`.
     #[error("internal error: {0}")]
     Internal(String),
@@ -63,6 +67,7 @@ impl ApiError {
             Self::NotFound(_) => "NOT_FOUND",
             Self::BadUserInput { .. } => "BAD_USER_INPUT",
             Self::Conflict(_) => "CONFLICT",
+            Self::RateLimited { .. } => "RATE_LIMITED",
             Self::Internal(_) => "INTERNAL_SERVER_ERROR",
         }
     }
@@ -100,8 +105,10 @@ impl ErrorExtensions for ApiError {
         };
         async_graphql::Error::new(message).extend_with(|_, ext| {
             ext.set("code", self.code());
-            if let Self::BadUserInput { field, .. } = self {
-                ext.set("field", field.as_str());
+            match self {
+                Self::BadUserInput { field, .. } => ext.set("field", field.as_str()),
+                Self::RateLimited { retry_after } => ext.set("retryAfterSeconds", retry_after.as_secs()),
+                _ => {}
             }
         })
     }

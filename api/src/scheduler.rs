@@ -19,6 +19,7 @@ use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySel
 use crate::clock::SharedClock;
 use crate::db::Database;
 use crate::domain::notifications::{self, Links};
+use crate::metrics::Metrics;
 
 /// The longest the scheduler sleeps without looking (a safety net; deadlines wake it).
 const MAX_SLEEP: Duration = Duration::from_secs(30);
@@ -35,11 +36,21 @@ pub struct Scheduler {
     db: Database,
     clock: SharedClock,
     warning: chrono::Duration,
+    metrics: Arc<Metrics>,
 }
 
 impl Scheduler {
-    pub fn new(db: Database, clock: SharedClock, warning: chrono::Duration) -> Self {
-        Self { db, clock, warning }
+    pub fn new(db: Database, clock: SharedClock, warning: chrono::Duration, metrics: Arc<Metrics>) -> Self {
+        Self { db, clock, warning, metrics }
+    }
+
+    /// Counts one emitted step of a grant ending at `ends_at`, with how late it came.
+    fn emitted(&self, step: Step, ends_at: DateTime<Utc>, now: DateTime<Utc>) {
+        let due = match step {
+            Step::Warn => ends_at - self.warning,
+            Step::End => ends_at,
+        };
+        self.metrics.scheduler_step((now - due).to_std().unwrap_or_default());
     }
 
     /// Runs until the process ends, waking at the next deadline (or when one is added).
@@ -108,6 +119,7 @@ impl Scheduler {
         for grant in due {
             let step = if grant.ends_at <= now { Step::End } else { Step::Warn };
             if (step == Step::End || grant.warned_at.is_none()) && self.claim_emergency(&grant, step, now).await? {
+                self.emitted(step, grant.ends_at, now);
                 emitted += 1;
             }
         }
@@ -121,6 +133,7 @@ impl Scheduler {
             let Some(until) = grant.granted_until else { continue };
             let step = if until <= now { Step::End } else { Step::Warn };
             if (step == Step::End || grant.warned_at.is_none()) && self.claim_consent(&grant, step, now).await? {
+                self.emitted(step, until, now);
                 emitted += 1;
             }
         }
@@ -134,6 +147,7 @@ impl Scheduler {
             let Some(ends) = grant.ends_at else { continue };
             let step = if ends <= now { Step::End } else { Step::Warn };
             if (step == Step::End || grant.warned_at.is_none()) && self.claim_delegation(&grant, step, now).await? {
+                self.emitted(step, ends, now);
                 emitted += 1;
             }
         }

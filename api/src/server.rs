@@ -1,55 +1,152 @@
-//! HTTP: `POST /graphql`, GraphiQL on `GET /graphql`, `/healthz` and `/readyz`.
+//! HTTP: `POST /graphql`, queries or GraphiQL on `GET /graphql`, `/healthz`, `/readyz` and
+//! `/metrics`.
+//!
+//! Every request is refused as early and as cheaply as possible: bodies that are not JSON or
+//! too large before they are read, batches that are too long and documents that break a limit
+//! before authentication, so none of them costs a database round trip. Refusals are GraphQL
+//! error responses with `extensions.code`, also where the HTTP status says it all.
 
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_graphql::http::GraphiQLSource;
+use async_graphql::parser::types::OperationType;
 use async_graphql::{BatchRequest, BatchResponse, ServerError};
-use async_graphql_axum::{GraphQLBatchRequest, GraphQLResponse};
-use axum::extract::{DefaultBodyLimit, FromRequest, Request, State};
-use axum::http::{HeaderMap, HeaderName, StatusCode, header};
+use async_graphql_axum::GraphQLResponse;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::json;
-use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
 use crate::app::App;
 use crate::audit::ReadLog;
 use crate::auth::{Authentication, authenticate};
+use crate::config::Settings;
 use crate::graphql::{LazyLoaders, RequestData};
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The service's routes.
 pub fn router(app: Arc<App>) -> Router {
-    let body_limit = app.settings.max_body_bytes;
-    Router::new()
-        .route("/graphql", get(graphiql).post(graphql))
+    let mut router = Router::new()
+        .route("/graphql", get(graphql_get).post(graphql_post))
         .route("/graphql/ws", get(crate::ws::upgrade))
         .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
+        .route("/readyz", get(readyz));
+    if app.settings.metrics {
+        router = router.route("/metrics", get(metrics));
+    }
+    router
+        .layer(middleware::from_fn_with_state(app.clone(), track))
+        .layer(cors(&app.settings))
         .with_state(app)
-        .layer(DefaultBodyLimit::max(body_limit))
-        .layer(RequestBodyLimitLayer::new(body_limit))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
             let request_id = request.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
-            tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id)
+            tracing::info_span!(
+                "request",
+                method = %request.method(),
+                path = %request.uri().path(),
+                request_id,
+                user_id = tracing::field::Empty,
+            )
         }))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
 }
 
-/// Serves `router` on `listener` until `shutdown` completes, then finishes in-flight requests.
+/// Serves `router` on `listener` until `shutdown` completes. Then live connections are closed
+/// with 1001 and in-flight requests get the configured grace period to finish.
 pub async fn serve(
     app: Arc<App>,
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(app)).with_graceful_shutdown(shutdown).await
+    let token = app.shutdown.clone();
+    let signalled = {
+        let token = token.clone();
+        async move {
+            shutdown.await;
+            token.cancel();
+        }
+    };
+    let grace = app.settings.shutdown_grace;
+    let server = axum::serve(listener, router(app.clone())).with_graceful_shutdown(signalled);
+    let deadline = async {
+        token.cancelled().await;
+        tokio::time::sleep(grace).await;
+    };
+    tokio::select! {
+        served = server => served?,
+        () = deadline => tracing::warn!("in-flight requests did not finish within the grace period"),
+    }
+    // Give the sockets being closed a moment to say goodbye.
+    let closing = async {
+        while app.metrics.websockets.get() > 0 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    };
+    let _ = tokio::time::timeout(grace.min(Duration::from_secs(5)), closing).await;
+    Ok(())
+}
+
+/// Whether a page from `origin` may call the API and open subscriptions. `host` is the
+/// request's `Host`. Without a configured list: the same host, and in development localhost.
+pub fn origin_allowed(settings: &Settings, origin: &str, host: Option<&str>) -> bool {
+    let origin = origin.trim_end_matches('/');
+    if !settings.allowed_origins.is_empty() {
+        return settings
+            .allowed_origins
+            .iter()
+            .any(|allowed| allowed == "*" || allowed.trim_end_matches('/') == origin);
+    }
+    let origin_host = origin.split_once("://").map_or(origin, |(_, rest)| rest);
+    let hostname = origin_host.rsplit_once(':').map_or(origin_host, |(name, _)| name);
+    host == Some(origin_host) || (!settings.is_production() && matches!(hostname, "localhost" | "127.0.0.1" | "[::1]"))
+}
+
+/// CORS for single-page apps served from other origins: the origins of
+/// `INZAGE_ALLOWED_ORIGINS`, bearer tokens (no cookies), and the request id exposed.
+fn cors(settings: &Settings) -> CorsLayer {
+    let settings = settings.clone();
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::predicate(move |origin: &HeaderValue, parts: &Parts| {
+            let host = parts.headers.get(header::HOST).and_then(|v| v.to_str().ok());
+            origin.to_str().is_ok_and(|origin| origin_allowed(&settings, origin, host))
+        }))
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, REQUEST_ID])
+        .expose_headers([REQUEST_ID])
+        .max_age(Duration::from_secs(600))
+}
+
+/// Counts and times every request by its route (a closed set: never the raw path).
+async fn track(State(app): State<Arc<App>>, request: Request, next: Next) -> Response {
+    let route = match request.extensions().get::<MatchedPath>().map(MatchedPath::as_str) {
+        Some("/graphql") => "/graphql",
+        Some("/graphql/ws") => "/graphql/ws",
+        Some("/healthz") => "/healthz",
+        Some("/readyz") => "/readyz",
+        Some("/metrics") => "/metrics",
+        _ => "other",
+    };
+    let method = request.method().as_str().to_owned();
+    let started = Instant::now();
+    let response = next.run(request).await;
+    app.metrics.http_request(&method, route, response.status().as_u16(), started.elapsed());
+    response
+}
+
+/// A GraphQL-shaped refusal with an HTTP status of its own.
+fn refusal(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
+    (status, Json(json!({ "errors": [{ "message": message.into(), "extensions": { "code": code } }] }))).into_response()
 }
 
 /// Whether a POST body is JSON. Anything else (forms, plain text) is refused so that a page on
@@ -66,28 +163,91 @@ fn is_json(headers: &HeaderMap) -> bool {
         .unwrap_or(false)
 }
 
-async fn graphql(State(app): State<Arc<App>>, request: Request) -> Response {
-    if !is_json(request.headers()) {
-        return (
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "POST /graphql takes a JSON body (Content-Type: application/json)",
-        )
-            .into_response();
-    }
-    let request_id = request
+fn request_id(request: &Request) -> String {
+    request
         .extensions()
         .get::<RequestId>()
         .and_then(|id| id.header_value().to_str().ok())
         .unwrap_or_default()
-        .to_owned();
-    let authorization =
-        request.headers().get(header::AUTHORIZATION).map(|v| v.to_str().unwrap_or("")).map(str::to_owned);
-    let batch = match GraphQLBatchRequest::<async_graphql_axum::rejection::GraphQLRejection>::from_request(request, &())
-        .await
-    {
-        Ok(batch) => batch.into_inner(),
-        Err(rejection) => return rejection.into_response(),
+        .to_owned()
+}
+
+fn authorization(headers: &HeaderMap) -> Option<String> {
+    headers.get(header::AUTHORIZATION).map(|v| v.to_str().unwrap_or("").to_owned())
+}
+
+async fn graphql_post(State(app): State<Arc<App>>, request: Request) -> Response {
+    if !is_json(request.headers()) {
+        return refusal(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "UNSUPPORTED_MEDIA_TYPE",
+            "POST /graphql takes a JSON body (Content-Type: application/json)",
+        );
+    }
+    let max = app.settings.max_body_bytes;
+    let too_large =
+        || refusal(StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE", format!("the body may be at most {max} bytes"));
+    let declared = request.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > max as u64) {
+        return too_large();
+    }
+    let request_id = request_id(&request);
+    let authorization = authorization(request.headers());
+    let Ok(body) = axum::body::to_bytes(request.into_body(), max).await else {
+        return too_large();
     };
+    let batch: BatchRequest = match serde_json::from_slice(&body) {
+        Ok(batch) => batch,
+        Err(err) => {
+            return refusal(
+                StatusCode::BAD_REQUEST,
+                "BAD_USER_INPUT",
+                format!("the body is not a GraphQL request: {err}"),
+            );
+        }
+    };
+    execute(&app, batch, authorization, request_id).await
+}
+
+/// `GET /graphql`: with a `query` parameter, runs a query (never a mutation); without one,
+/// GraphiQL.
+async fn graphql_get(State(app): State<Arc<App>>, request: Request) -> Response {
+    let Some(query) = request.uri().query().filter(|query| !query.is_empty()) else {
+        return graphiql(&app);
+    };
+    if query.len() > app.settings.max_body_bytes {
+        return refusal(StatusCode::URI_TOO_LONG, "PAYLOAD_TOO_LARGE", "the query string is too long");
+    }
+    let mut operation = match async_graphql::http::parse_query_string(query) {
+        Ok(operation) => operation,
+        Err(err) => return refusal(StatusCode::BAD_REQUEST, "BAD_USER_INPUT", err.to_string()),
+    };
+    if let Err(error) = app.limits.check(&mut operation) {
+        return finish(BatchResponse::Single(async_graphql::Response::from_errors(vec![error])), "");
+    }
+    let name = operation.operation_name.clone();
+    let kind = operation.parsed_query().ok().and_then(|document| {
+        document
+            .operations
+            .iter()
+            .find(|(operation, _)| name.is_none() || operation.map(|o| o.as_str()) == name.as_deref())
+            .map(|(_, operation)| operation.node.ty)
+    });
+    if matches!(kind, Some(OperationType::Mutation | OperationType::Subscription)) {
+        let mut response = refusal(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "METHOD_NOT_ALLOWED",
+            "GET runs queries only: send mutations with POST, subscribe over /graphql/ws",
+        );
+        response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
+        return response;
+    }
+    let request_id = request_id(&request);
+    execute(&app, BatchRequest::Single(operation), authorization(request.headers()), request_id).await
+}
+
+/// Runs a checked batch for its viewer, and writes the access log before answering.
+async fn execute(app: &App, mut batch: BatchRequest, authorization: Option<String>, request_id: String) -> Response {
     if let BatchRequest::Batch(operations) = &batch
         && operations.len() > app.settings.max_batch
     {
@@ -101,15 +261,21 @@ async fn graphql(State(app): State<Arc<App>>, request: Request) -> Response {
         );
         return finish(BatchResponse::Single(async_graphql::Response::from_errors(vec![error])), &request_id);
     }
+    // Checked before authentication: a refused document costs no database round trip.
+    for operation in batch.iter_mut() {
+        if let Err(error) = app.limits.check(operation) {
+            return finish(BatchResponse::Single(async_graphql::Response::from_errors(vec![error])), &request_id);
+        }
+    }
 
     let auth = authenticate(app.db.conn(), &app.verifier, authorization.as_deref()).await;
     let read_log = match &auth {
         Authentication::Viewer(viewer) => {
+            tracing::Span::current().record("user_id", tracing::field::display(viewer.user_id));
             Some(Arc::new(ReadLog::new(viewer.clone(), app.clock.now(), request_id.clone())))
         }
         _ => None,
     };
-    let mut batch = batch;
     for operation in batch.iter_mut() {
         operation.data.insert(RequestData { auth: auth.clone(), request_id: request_id.clone() });
         operation.data.insert(LazyLoaders::new(&app.db));
@@ -155,9 +321,9 @@ fn finish(mut response: BatchResponse, request_id: &str) -> Response {
     GraphQLResponse::from(response).into_response()
 }
 
-async fn graphiql(State(app): State<Arc<App>>) -> Response {
-    if !app.settings.graphiql {
-        return (StatusCode::NOT_FOUND, "GraphiQL is turned off (INZAGE_GRAPHIQL=false)").into_response();
+fn graphiql(app: &App) -> Response {
+    if !app.settings.graphiql_enabled() {
+        return refusal(StatusCode::NOT_FOUND, "NOT_FOUND", "GraphiQL is turned off (INZAGE_GRAPHIQL)");
     }
     Html(GraphiQLSource::build().endpoint("/graphql").subscription_endpoint("/graphql/ws").finish()).into_response()
 }
@@ -180,4 +346,10 @@ async fn readyz(State(app): State<Arc<App>>) -> Response {
         Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "timeout", "unknown"),
     };
     (status, Json(json!({ "database": database, "migrations": migrations }))).into_response()
+}
+
+/// Prometheus metrics.
+async fn metrics(State(app): State<Arc<App>>) -> Response {
+    let content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+    ([(header::CONTENT_TYPE, content_type)], app.metrics.render()).into_response()
 }

@@ -5,8 +5,8 @@
 //! payload (`{"authorization": "Bearer <jwt>"}` or `{"token": "<jwt>"}`) or the upgrade
 //! request's `Authorization` header. Close codes: 4403 for a missing, bad or expired token or a
 //! deactivated account; 4408 when `connection_init` does not come in time; 4429 for a consumer
-//! that does not keep up. The server closes a connection itself the moment its token expires
-//! or its account is deactivated.
+//! that does not keep up; 1001 when the server shuts down. The server closes a connection itself
+//! the moment its token expires or its account is deactivated.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,11 +25,15 @@ use crate::app::App;
 use crate::auth::{Authentication, authenticate_token, bearer_token};
 use crate::events::{CLOSE_FORBIDDEN, Kick};
 use crate::graphql::{LazyLoaders, LiveConnection, RequestData};
+use crate::metrics::Open;
 
 /// Close code when `connection_init` does not arrive in time.
 pub const CLOSE_INIT_TIMEOUT: u16 = 4408;
 /// Close code for a malformed first message.
 pub const CLOSE_BAD_REQUEST: u16 = 4400;
+/// Close code when the server shuts down; clients reconnect (to another instance).
+pub const CLOSE_GOING_AWAY: u16 = 1001;
+const SHUTTING_DOWN: &str = "the server is shutting down";
 
 /// Upgrades to a GraphQL WebSocket after checking the `Origin`.
 pub async fn upgrade(State(app): State<Arc<App>>, headers: HeaderMap, upgrade: WebSocketUpgrade) -> Response {
@@ -61,19 +65,8 @@ fn origin_allowed(app: &App, headers: &HeaderMap) -> bool {
     let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
         return true;
     };
-    let origin = origin.trim_end_matches('/');
-    if !app.settings.allowed_origins.is_empty() {
-        return app
-            .settings
-            .allowed_origins
-            .iter()
-            .any(|allowed| allowed == "*" || allowed.trim_end_matches('/') == origin);
-    }
-    // Default: the same host, and localhost during development.
-    let origin_host = origin.split_once("://").map_or(origin, |(_, rest)| rest);
-    let same_host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).is_some_and(|host| host == origin_host);
-    let hostname = origin_host.rsplit_once(':').map_or(origin_host, |(name, _)| name);
-    same_host || matches!(hostname, "localhost" | "127.0.0.1" | "[::1]")
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    crate::server::origin_allowed(&app.settings, origin, host)
 }
 
 async fn close(socket: &mut WebSocket, code: u16, reason: &str) {
@@ -91,9 +84,14 @@ fn payload_token(payload: &serde_json::Value) -> Option<String> {
 }
 
 async fn serve(app: Arc<App>, mut socket: WebSocket, protocol: Protocols, header_token: Option<String>) {
+    let _open = Open::new(&app.metrics.websockets);
     // 1. The first message must be connection_init, in time.
     let init_timeout = Duration::from_secs(app.settings.ws_init_timeout_seconds);
-    let first = match tokio::time::timeout(init_timeout, next_text(&mut socket)).await {
+    let first = tokio::select! {
+        first = tokio::time::timeout(init_timeout, next_text(&mut socket)) => first,
+        () = app.shutdown.cancelled() => return close(&mut socket, CLOSE_GOING_AWAY, SHUTTING_DOWN).await,
+    };
+    let first = match first {
         Err(_) => return close(&mut socket, CLOSE_INIT_TIMEOUT, "connection initialisation timeout").await,
         Ok(None) => return,
         Ok(Some(text)) => text,
@@ -152,6 +150,7 @@ async fn serve(app: Arc<App>, mut socket: WebSocket, protocol: Protocols, header
             },
             (code, reason) = kick.kicked() => break (code, reason),
             _ = &mut expiry => break (CLOSE_FORBIDDEN, "the token has expired".to_owned()),
+            () = app.shutdown.cancelled() => break (CLOSE_GOING_AWAY, SHUTTING_DOWN.to_owned()),
         }
     };
     let frame = CloseFrame { code, reason: Utf8Bytes::from(reason) };

@@ -78,7 +78,7 @@ pub struct Hub {
     instance: Uuid,
     next_id: AtomicU64,
     registry: Mutex<Registry>,
-    published: AtomicU64,
+    notifications: AtomicU64,
     delivered: AtomicU64,
     deadlines: Notify,
     mail: Notify,
@@ -90,7 +90,7 @@ impl Default for Hub {
             instance: Uuid::new_v4(),
             next_id: AtomicU64::new(1),
             registry: Mutex::new(Registry::default()),
-            published: AtomicU64::new(0),
+            notifications: AtomicU64::new(0),
             delivered: AtomicU64::new(0),
             deadlines: Notify::new(),
             mail: Notify::new(),
@@ -126,10 +126,10 @@ impl Hub {
 
     /// Delivers an event to this instance's subscribers.
     pub fn publish(&self, event: Event) {
-        self.published.fetch_add(1, Ordering::Relaxed);
         let registry = self.registry();
         match event {
             Event::Notification { recipient, id } => {
+                self.notifications.fetch_add(1, Ordering::Relaxed);
                 for listener in registry.listeners.get(&recipient).into_iter().flatten() {
                     match listener.sender.try_send(id) {
                         Ok(()) => {
@@ -170,6 +170,17 @@ impl Hub {
     /// Users with a live connection here.
     pub fn connected_users(&self) -> Vec<Uuid> {
         self.registry().connections.keys().copied().collect()
+    }
+
+    /// Committed notifications announced to this hub since it started (here or by other
+    /// instances).
+    pub fn notifications_published(&self) -> u64 {
+        self.notifications.load(Ordering::Relaxed)
+    }
+
+    /// Notification ids handed to a live listener's queue since the hub started.
+    pub fn notifications_delivered(&self) -> u64 {
+        self.delivered.load(Ordering::Relaxed)
     }
 
     /// How many notification subscriptions are open on this instance.

@@ -11,6 +11,7 @@ use crate::clock::SharedClock;
 use crate::db::Database;
 use crate::domain::Operation;
 use crate::error::{ApiError, ApiResult};
+use crate::ratelimit::{Limited, RateLimits};
 
 /// Shared by every request.
 #[derive(Clone)]
@@ -19,6 +20,8 @@ pub struct AppData {
     pub clock: SharedClock,
     /// How long emergency access lasts.
     pub emergency_duration: chrono::Duration,
+    /// Per-person limits on mutations that could be abused.
+    pub rate_limits: std::sync::Arc<RateLimits>,
 }
 
 /// One request's identity.
@@ -38,6 +41,8 @@ pub trait ContextExt {
     fn read_log(&self) -> ApiResult<&ReadLog>;
     /// The viewer, the time and the request id, for a domain operation.
     fn operation(&self) -> ApiResult<Operation<'_>>;
+    /// Counts one use of a rate-limited mutation by the viewer; `RATE_LIMITED` when over.
+    fn rate_limit(&self, action: Limited) -> ApiResult<()>;
 }
 
 impl ContextExt for Context<'_> {
@@ -68,6 +73,10 @@ impl ContextExt for Context<'_> {
         let viewer = self.viewer()?;
         let request_id = self.data_opt::<RequestData>().map(|r| r.request_id.as_str()).unwrap_or_default();
         Ok(Operation { viewer, now: self.app().clock.now(), request_id })
+    }
+
+    fn rate_limit(&self, action: Limited) -> ApiResult<()> {
+        self.app().rate_limits.check(action, self.viewer()?.user_id)
     }
 }
 

@@ -3,7 +3,7 @@
 
 mod context;
 pub mod enums;
-mod introspection;
+pub mod limits;
 mod loaders;
 mod mutation;
 pub mod pagination;
@@ -13,6 +13,9 @@ pub mod types;
 
 use async_graphql::{MergedObject, Schema, SchemaBuilder};
 
+use crate::metrics::Metrics;
+
+pub use limits::{LimitsExtension, QueryLimits};
 pub use subscription::{LiveConnection, SubscriptionRoot};
 
 pub use context::{AppData, ContextExt, RequestData, parse_id};
@@ -42,23 +45,26 @@ pub struct Mutation(
 /// The executable schema.
 pub type InzageSchema = Schema<Query, Mutation, SubscriptionRoot>;
 
-/// Limits applied to every operation.
-#[derive(Debug, Clone, Copy)]
-pub struct SchemaLimits {
-    pub max_depth: usize,
-    pub max_complexity: usize,
-    pub introspection: bool,
-}
-
 fn builder() -> SchemaBuilder<Query, Mutation, SubscriptionRoot> {
     Schema::build(Query::default(), Mutation::default(), SubscriptionRoot)
 }
 
 /// The schema the server runs, with its shared data and limits.
-pub fn build_schema(app: AppData, limits: SchemaLimits) -> InzageSchema {
-    let mut builder = builder().data(app).limit_depth(limits.max_depth).limit_complexity(limits.max_complexity);
+pub fn build_schema(
+    app: AppData,
+    limits: QueryLimits,
+    field_suggestions: bool,
+    metrics: std::sync::Arc<Metrics>,
+) -> InzageSchema {
+    // The shape limits (depth, fields, aliases, directives) are checked by `LimitsExtension`
+    // before validation; async-graphql's own recursion guard stays as a backstop.
+    let mut builder =
+        builder().data(app).extension(LimitsExtension(limits)).extension(crate::metrics::MetricsExtension(metrics));
     if !limits.introspection {
-        builder = builder.disable_introspection().extension(introspection::RefuseIntrospection);
+        builder = builder.disable_introspection();
+    }
+    if !field_suggestions {
+        builder = builder.disable_suggestions();
     }
     builder.finish()
 }

@@ -123,9 +123,7 @@ mod tests {
                     let staff = relation.counselor || (role == Role::CounselorPlus && relation.same_organization);
                     let sees = staff || (relation.member && mode != GroupVisibility::Invisible);
                     assert_eq!(see_group(role.into(), relation, mode), sees, "{role:?} {relation:?} {mode:?}");
-                    let members = if staff {
-                        MembersScope::All
-                    } else if relation.member && mode == GroupVisibility::Mutual {
+                    let members = if staff || (relation.member && mode == GroupVisibility::Mutual) {
                         MembersScope::All
                     } else if relation.member && mode == GroupVisibility::ClientVisible {
                         MembersScope::OnlySelf

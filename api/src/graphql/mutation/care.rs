@@ -9,6 +9,7 @@ use crate::graphql::types::accounts::User;
 use crate::graphql::types::client::{Client, DossierEntry, Tool};
 use crate::graphql::types::emergency::EmergencyAccess;
 use crate::graphql::{ContextExt, parse_id};
+use crate::ratelimit::Limited;
 
 #[derive(InputObject)]
 pub struct DossierEntryInput {
@@ -111,6 +112,7 @@ impl CareMutation {
         let client_id = parse_id(&client_id, "clientId")?;
         let reason = emergency::parse_reason(&reason).map_err(|e| e.at("reason"))?;
         let duration = ctx.app().emergency_duration;
+        ctx.rate_limit(Limited::BreakGlass)?;
         let (model, client) = emergency::break_glass(&ctx.app().db, &op, client_id, reason, duration).await?;
         Ok(EmergencyAccess { model, client })
     }

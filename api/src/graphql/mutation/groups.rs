@@ -7,6 +7,7 @@ use crate::error::{ApiError, ApiResult, FieldResult};
 use crate::graphql::enums::GroupVisibility;
 use crate::graphql::types::groups::{Conversation, Group, GroupReport, Message};
 use crate::graphql::{ContextExt, parse_id};
+use crate::ratelimit::Limited;
 
 #[derive(InputObject)]
 pub struct CreateGroupInput {
@@ -111,6 +112,7 @@ impl GroupMutation {
                 .into());
             }
         };
+        ctx.rate_limit(Limited::SendMessage)?;
         Ok(Message(conversations::send(&ctx.app().db, &op, destination, body).await?))
     }
 

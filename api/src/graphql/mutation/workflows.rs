@@ -8,6 +8,7 @@ use crate::graphql::types::workflows::{
     ConsentRequest, Participation, Project, Workflow, consent_requests, participations,
 };
 use crate::graphql::{ContextExt, parse_id};
+use crate::ratelimit::Limited;
 
 #[derive(InputObject)]
 pub struct CreateProjectInput {
@@ -113,6 +114,7 @@ impl WorkflowMutation {
     ) -> FieldResult<ConsentRequest> {
         let op = ctx.operation()?;
         let request_id = parse_id(&request_id, "requestId")?;
+        ctx.rate_limit(Limited::RespondToConsentRequest)?;
         let request = workflows::respond(&ctx.app().db, &op, request_id, accept).await?;
         Ok(consent_requests(ctx, vec![request]).await?.remove(0))
     }

@@ -1,0 +1,283 @@
+//! Prometheus metrics, served on `GET /metrics` in the OpenMetrics text format.
+//!
+//! Labels take their values from closed sets only (routes, schema field names, error codes),
+//! never from what a client sends, so a hostile client cannot grow the series without bound.
+//! No metric carries user ids or client data.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_graphql::extensions::{
+    Extension, ExtensionContext, ExtensionFactory, NextResolve, NextSubscribe, ResolveInfo,
+};
+use async_graphql::{Response, ServerResult, Value};
+use futures_util::StreamExt;
+use futures_util::stream::BoxStream;
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
+use prometheus_client::metrics::counter::{ConstCounter, Counter};
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::{ConstGauge, Gauge};
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+use sea_orm::DbBackend;
+
+use crate::db::Database;
+
+/// A root field's execution, by outcome (`ok` or the error code).
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct FieldLabels {
+    /// `query`, `mutation` or `subscription`.
+    pub kind: &'static str,
+    pub field: String,
+    pub outcome: String,
+}
+
+/// A root field, for its latency.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct FieldName {
+    pub kind: &'static str,
+    pub field: String,
+}
+
+/// An HTTP request, by route and status.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct HttpLabels {
+    pub method: String,
+    pub route: &'static str,
+    pub status: u16,
+}
+
+/// An HTTP route, for its latency.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RouteLabel {
+    pub route: &'static str,
+}
+
+/// One instance's metrics.
+pub struct Metrics {
+    registry: Registry,
+    operations: Family<FieldLabels, Counter>,
+    operation_seconds: Family<FieldName, Histogram, fn() -> Histogram>,
+    http_requests: Family<HttpLabels, Counter>,
+    http_seconds: Family<RouteLabel, Histogram, fn() -> Histogram>,
+    /// Open WebSocket connections.
+    pub websockets: Gauge,
+    /// Running subscription operations.
+    pub subscriptions: Gauge,
+    /// How late after its deadline each expiry warning or end was emitted.
+    pub scheduler_lag: Histogram,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Metrics")
+    }
+}
+
+fn latency_histogram() -> Histogram {
+    // 0.5 ms to ~16 s.
+    Histogram::new(exponential_buckets(0.0005, 2.0, 16))
+}
+
+impl Metrics {
+    /// The metrics of an instance on `db`.
+    pub fn new(db: &Database) -> Arc<Self> {
+        let mut registry = Registry::with_prefix("inzage");
+        let operations = Family::<FieldLabels, Counter>::default();
+        let operation_seconds = Family::<FieldName, Histogram, fn() -> Histogram>::new_with_constructor(
+            latency_histogram as fn() -> Histogram,
+        );
+        let http_requests = Family::<HttpLabels, Counter>::default();
+        let http_seconds = Family::<RouteLabel, Histogram, fn() -> Histogram>::new_with_constructor(
+            latency_histogram as fn() -> Histogram,
+        );
+        let websockets = Gauge::default();
+        let subscriptions = Gauge::default();
+        let scheduler_lag = Histogram::new(exponential_buckets(0.01, 2.0, 14));
+        registry.register(
+            "graphql_operations",
+            "GraphQL root fields executed, by kind, field and outcome (ok or the error code)",
+            operations.clone(),
+        );
+        registry.register(
+            "graphql_operation_duration_seconds",
+            "Time to resolve a GraphQL root field",
+            operation_seconds.clone(),
+        );
+        registry.register("http_requests", "HTTP requests, by method, route and status", http_requests.clone());
+        registry.register("http_request_duration_seconds", "Time to answer an HTTP request", http_seconds.clone());
+        registry.register("websocket_connections", "Open WebSocket connections", websockets.clone());
+        registry.register("subscriptions", "Running GraphQL subscriptions", subscriptions.clone());
+        registry.register(
+            "scheduler_lag_seconds",
+            "How late after its deadline an expiry warning or end was emitted",
+            scheduler_lag.clone(),
+        );
+        registry.register_collector(Box::new(Sampled { db: db.clone() }));
+        Arc::new(Self {
+            registry,
+            operations,
+            operation_seconds,
+            http_requests,
+            http_seconds,
+            websockets,
+            subscriptions,
+            scheduler_lag,
+        })
+    }
+
+    /// The metrics in the OpenMetrics text format.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        // Writing to a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        out
+    }
+
+    /// Records one HTTP request.
+    pub fn http_request(&self, method: &str, route: &'static str, status: u16, elapsed: Duration) {
+        self.http_requests.get_or_create(&HttpLabels { method: method.to_owned(), route, status }).inc();
+        self.http_seconds.get_or_create(&RouteLabel { route }).observe(elapsed.as_secs_f64());
+    }
+
+    /// Records one expiry step emitted `lag` after it was due.
+    pub fn scheduler_step(&self, lag: Duration) {
+        self.scheduler_lag.observe(lag.as_secs_f64());
+    }
+}
+
+/// Values read from the database handle and the event hub at each scrape.
+#[derive(Debug)]
+struct Sampled {
+    db: Database,
+}
+
+impl Collector for Sampled {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let (size, idle) = match self.db.backend() {
+            DbBackend::Postgres => {
+                let pool = self.db.conn().get_postgres_connection_pool();
+                (pool.size(), pool.num_idle())
+            }
+            _ => {
+                let pool = self.db.conn().get_sqlite_connection_pool();
+                (pool.size(), pool.num_idle())
+            }
+        };
+        let gauges = [
+            ("db_pool_connections", "Connections the database pool holds", i64::from(size)),
+            ("db_pool_idle_connections", "Idle connections in the database pool", idle as i64),
+        ];
+        for (name, help, value) in gauges {
+            let gauge = ConstGauge::new(value);
+            gauge.encode(encoder.encode_descriptor(name, help, None, gauge.metric_type())?)?;
+        }
+        let counters = [
+            ("db_statements", "SQL statements run", self.db.statements_executed()),
+            (
+                "notifications_published",
+                "Committed notifications announced to this instance",
+                self.db.hub().notifications_published(),
+            ),
+            (
+                "notifications_delivered",
+                "Notifications handed to live subscribers on this instance",
+                self.db.hub().notifications_delivered(),
+            ),
+        ];
+        for (name, help, value) in counters {
+            let counter = ConstCounter::new(value);
+            counter.encode(encoder.encode_descriptor(name, help, None, counter.metric_type())?)?;
+        }
+        Ok(())
+    }
+}
+
+/// Counts and times every root field, and keeps the subscription gauge.
+pub struct MetricsExtension(pub Arc<Metrics>);
+
+impl ExtensionFactory for MetricsExtension {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(MetricsCheck(self.0.clone()))
+    }
+}
+
+struct MetricsCheck(Arc<Metrics>);
+
+fn kind_of(parent_type: &str) -> &'static str {
+    match parent_type {
+        "Mutation" => "mutation",
+        "Subscription" => "subscription",
+        _ => "query",
+    }
+}
+
+#[async_trait::async_trait]
+impl Extension for MetricsCheck {
+    async fn resolve(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        info: ResolveInfo<'_>,
+        next: NextResolve<'_>,
+    ) -> ServerResult<Option<Value>> {
+        if info.path_node.parent.is_some() || info.name.starts_with("__") {
+            return next.run(ctx, info).await;
+        }
+        let kind = kind_of(info.parent_type);
+        let field = info.name.to_owned();
+        let started = std::time::Instant::now();
+        let result = next.run(ctx, info).await;
+        let outcome = match &result {
+            Ok(_) => "ok".to_owned(),
+            Err(error) => error
+                .extensions
+                .as_ref()
+                .and_then(|extensions| extensions.get("code"))
+                .and_then(|code| match code {
+                    Value::String(code) => Some(code.clone()),
+                    _ => None,
+                })
+                .unwrap_or_else(|| "error".to_owned()),
+        };
+        let metrics = &self.0;
+        metrics
+            .operation_seconds
+            .get_or_create(&FieldName { kind, field: field.clone() })
+            .observe(started.elapsed().as_secs_f64());
+        metrics.operations.get_or_create(&FieldLabels { kind, field, outcome }).inc();
+        result
+    }
+
+    fn subscribe<'s>(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        stream: BoxStream<'s, Response>,
+        next: NextSubscribe<'_>,
+    ) -> BoxStream<'s, Response> {
+        // The stream owns the guard: the gauge goes down when the subscription ends.
+        let open = Open::new(&self.0.subscriptions);
+        next.run(ctx, stream)
+            .map(move |response| {
+                let _ = &open;
+                response
+            })
+            .boxed()
+    }
+}
+
+/// Holds a gauge up by one while alive.
+pub struct Open(Gauge);
+
+impl Open {
+    pub fn new(gauge: &Gauge) -> Self {
+        gauge.inc();
+        Self(gauge.clone())
+    }
+}
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
+}

@@ -1,0 +1,179 @@
+//! Running Inzage in production: per-person rate limits, Prometheus metrics, and graceful
+//! shutdown.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{TimeZone, Utc};
+use common::{Backend, TestApp, TestDatabase, data, error_code, live, test_settings};
+use inzage_api::App;
+use inzage_api::clock::ManualClock;
+use inzage_entity::{Role, message};
+use sea_orm::{EntityTrait, PaginatorTrait};
+use serde_json::{Value, json};
+
+const SEND: &str = "mutation($to: [ID!], $b: String!) { sendMessage(input: {recipientIds: $to, body: $b}) { id } }";
+
+async fn messages(app: &TestApp) -> u64 {
+    message::Entity::find().count(app.app.db.conn()).await.expect("count messages")
+}
+
+async fn a_person_who_sends_too_many_messages_is_refused_without_a_write(backend: Backend) {
+    let app = TestApp::spawn_with(&backend, |s| s.rate_send_message = "3/1h".parse().expect("limit")).await;
+    let (org, _) = app.organization("Harbour").await;
+    let carla = app.user(org, "carla@harbour.example", &[Role::Counselor]).await;
+    let koen = app.user(org, "koen@harbour.example", &[Role::Counselor]).await;
+
+    for n in 0..3 {
+        data(&app.as_user(carla, SEND, json!({"to": [koen], "b": format!("message {n}")})).await);
+    }
+    let stored = messages(&app).await;
+    let refused = app.as_user(carla, SEND, json!({"to": [koen], "b": "one too many"})).await;
+    assert_eq!(error_code(&refused), Some("RATE_LIMITED"), "{refused}");
+    let retry = refused["errors"][0]["extensions"]["retryAfterSeconds"].as_u64().expect("retryAfterSeconds");
+    assert!((60..=1200).contains(&retry), "one message comes back every 20 minutes: {retry}");
+    assert!(refused["data"].is_null(), "{refused}");
+    assert_eq!(messages(&app).await, stored, "the refused message was written");
+
+    // The limit is per person.
+    data(&app.as_user(koen, SEND, json!({"to": [carla], "b": "reply"})).await);
+}
+
+/// The value of the sample `name{labels}` (labels as printed), if present.
+fn sample(metrics: &str, series: &str) -> Option<f64> {
+    metrics.lines().find_map(|line| line.strip_prefix(series)?.strip_prefix(' ')?.split(' ').next()?.parse().ok())
+}
+
+async fn metrics_count_operations_by_outcome_and_report_live_state(backend: Backend) {
+    let app = TestApp::spawn_with(&backend, |s| s.rate_send_message = "1/1h".parse().expect("limit")).await;
+    let (org, _) = app.organization("Harbour").await;
+    let carla = app.user(org, "carla@harbour.example", &[Role::Counselor]).await;
+    let koen = app.user(org, "koen@harbour.example", &[Role::Counselor]).await;
+    data(&app.as_user(carla, SEND, json!({"to": [koen], "b": "hello"})).await);
+    app.as_user(carla, SEND, json!({"to": [koen], "b": "again"})).await;
+    data(&app.as_user(carla, "{ viewer { roles } }", json!({})).await);
+    let mut socket = live::connect(app.addr, &app.token(koen)).await;
+    live::subscribe_notifications(&mut socket, "1", None).await;
+    while app.app.db.hub().open_subscriptions() == 0 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    app.notify(koen, 1).await;
+    live::next_notification(&mut socket).await;
+
+    let response = app.http.get(app.url("/metrics")).send().await.expect("metrics");
+    assert_eq!(response.status(), 200);
+    let text = response.text().await.expect("text");
+    let mutation = |outcome: &str| {
+        sample(
+            &text,
+            &format!(r#"inzage_graphql_operations_total{{kind="mutation",field="sendMessage",outcome="{outcome}"}}"#),
+        )
+    };
+    assert_eq!(mutation("ok"), Some(1.0), "{text}");
+    assert_eq!(mutation("RATE_LIMITED"), Some(1.0), "{text}");
+    assert_eq!(
+        sample(&text, r#"inzage_graphql_operations_total{kind="query",field="viewer",outcome="ok"}"#),
+        Some(1.0)
+    );
+    let bucket = r#"inzage_graphql_operation_duration_seconds_bucket{le="+Inf",kind="mutation",field="sendMessage"}"#;
+    assert_eq!(sample(&text, bucket), Some(2.0), "{text}");
+    assert_eq!(sample(&text, "inzage_websocket_connections"), Some(1.0), "{text}");
+    assert_eq!(sample(&text, "inzage_subscriptions"), Some(1.0), "{text}");
+    assert!(sample(&text, "inzage_notifications_published_total").is_some_and(|n| n >= 1.0), "{text}");
+    assert!(sample(&text, "inzage_notifications_delivered_total").is_some_and(|n| n >= 1.0), "{text}");
+    assert!(sample(&text, "inzage_db_pool_connections").is_some_and(|n| n >= 1.0), "{text}");
+    assert!(sample(&text, "inzage_db_statements_total").is_some_and(|n| n > 0.0), "{text}");
+    assert!(text.contains("inzage_scheduler_lag_seconds_bucket"), "{text}");
+    assert!(
+        sample(&text, r#"inzage_http_requests_total{method="POST",route="/graphql",status="200"}"#)
+            .is_some_and(|n| n >= 3.0),
+        "{text}"
+    );
+    // No user ids or tokens in the metrics.
+    assert!(!text.contains(&carla.to_string()) && !text.contains(&koen.to_string()));
+
+    drop(socket);
+    let closed = async {
+        loop {
+            let text = app.http.get(app.url("/metrics")).send().await.expect("metrics").text().await.expect("text");
+            if sample(&text, "inzage_subscriptions") == Some(0.0)
+                && sample(&text, "inzage_websocket_connections") == Some(0.0)
+            {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(10), closed).await.expect("the gauges go down when the socket closes");
+
+    let off = TestApp::spawn_with(&backend, |s| s.metrics = false).await;
+    assert_eq!(off.http.get(off.url("/metrics")).send().await.expect("metrics").status(), 404);
+}
+
+/// On shutdown a request in flight still gets its answer, live sockets are closed with 1001,
+/// and new connections are refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_finishes_in_flight_requests_and_closes_sockets_with_1001() {
+    let database = TestDatabase::create(&Backend::Sqlite).await;
+    let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).single().expect("date"));
+    let app = App::open(test_settings(&database.url), Arc::new(clock)).await.expect("the app starts");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("address");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(inzage_api::server::serve(app.clone(), listener, async move {
+        let _ = stopped.await;
+    }));
+
+    let created = inzage_api::domain::accounts::bootstrap(
+        &app.db,
+        Utc::now(),
+        inzage_api::domain::values::DisplayName::parse("Harbour").expect("name"),
+        inzage_entity::OrganizationKind::CareProvider,
+        inzage_api::domain::values::Email::parse("admin@harbour.example").expect("email"),
+        inzage_api::domain::values::DisplayName::parse("Admin").expect("name"),
+    )
+    .await
+    .expect("bootstrap");
+    let admin = created.administrator.id;
+    let token = app.signer.as_ref().expect("signer").sign(admin, Utc::now(), Duration::from_secs(3600));
+    let mut socket = live::connect(addr, &token).await;
+    live::subscribe_notifications(&mut socket, "1", None).await;
+
+    // Hold SQLite's write gate so that a mutation stays in flight.
+    let gate = app.db.begin_write().await.expect("write gate");
+    let http = reqwest::Client::new();
+    let create =
+        r#"mutation { createUser(input: {email: "x@harbour.example", displayName: "X", roles: [CLIENT]}) { id } }"#;
+    let in_flight = tokio::spawn({
+        let (http, token) = (http.clone(), token.clone());
+        async move {
+            http.post(format!("http://{addr}/graphql"))
+                .bearer_auth(token)
+                .json(&json!({ "query": create }))
+                .send()
+                .await
+                .expect("the request in flight is answered")
+                .json::<Value>()
+                .await
+                .expect("json")
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    stop.send(()).expect("signal shutdown");
+    let closed = live::next(&mut socket, Duration::from_secs(10)).await;
+    assert_eq!(closed.map_err(|(code, _)| code), Err(1001), "the live socket is closed as going away");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    drop(gate);
+    let answer = in_flight.await.expect("request task");
+    assert!(data(&answer)["createUser"]["id"].is_string(), "{answer}");
+    tokio::time::timeout(Duration::from_secs(10), server).await.expect("the server stops").expect("task").expect("io");
+    assert!(http.get(format!("http://{addr}/healthz")).send().await.is_err(), "new connections are refused");
+}
+
+on_every_database!(
+    a_person_who_sends_too_many_messages_is_refused_without_a_write,
+    metrics_count_operations_by_outcome_and_report_live_state,
+);
