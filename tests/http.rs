@@ -12,7 +12,7 @@ async fn healthz_and_readyz_report_up(backend: Backend) {
     let ready = app.http.get(app.url("/readyz")).send().await.expect("readyz");
     assert_eq!(ready.status(), 200);
     let body: serde_json::Value = ready.json().await.expect("json");
-    assert_eq!(body, json!({ "database": "up", "migrations": "applied" }));
+    assert_eq!(body, json!({ "database": "up", "migrations": "applied", "keys": "loaded" }));
 }
 
 async fn readyz_is_red_when_the_database_is_gone(backend: Backend) {

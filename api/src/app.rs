@@ -49,10 +49,7 @@ impl App {
     /// Connects, migrates, loads the keys and, for an empty database with demo data enabled,
     /// the demo organisation.
     pub async fn open(settings: Settings, clock: SharedClock) -> anyhow::Result<Arc<Self>> {
-        if (settings.is_postgres() || settings.is_production())
-            && settings.jwt_secret.is_none()
-            && settings.jwt_public_key.is_none()
-        {
+        if (settings.is_postgres() || settings.is_production()) && !settings.token_key_configured() {
             // Refuse before touching the database: production never trusts a generated secret.
             bail!(NO_KEY_CONFIGURED);
         }
@@ -69,6 +66,7 @@ impl App {
             ));
         }
         let (verifier, signer) = load_keys(&settings, db.conn()).await.map_err(anyhow::Error::msg)?;
+        tasks.extend(verifier.spawn_refresh());
         if settings.load_demo() && crate::demo::database_is_empty(&db).await? {
             crate::demo::load(&db, clock.now()).await?;
             tracing::info!("loaded the demo organisation into the empty database");

@@ -171,7 +171,7 @@ async fn token(settings: &Settings, args: TokenArgs) -> anyhow::Result<()> {
     let (_, signer) = load_keys(settings, db.conn()).await.map_err(anyhow::Error::msg)?;
     let Some(signer) = signer else {
         bail!(
-            "tokens are signed by your identity provider when INZAGE_JWT_PUBLIC_KEY is set; inzage signs only with INZAGE_JWT_SECRET"
+            "tokens are signed by your identity provider when INZAGE_JWT_PUBLIC_KEY or INZAGE_JWKS_URL is set; inzage signs only with INZAGE_JWT_SECRET"
         );
     };
     let Some(account) = accounts::find_by_email(db.conn(), &email).await.map_err(describe)? else {

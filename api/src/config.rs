@@ -96,6 +96,30 @@ pub struct Settings {
     #[arg(long, env = "INZAGE_JWT_PUBLIC_KEY", global = true)]
     pub jwt_public_key: Option<PathBuf>,
 
+    /// Key id (`kid`) of the PEM public key: when set, tokens must name it in their header.
+    #[arg(long, env = "INZAGE_JWT_KEY_ID", global = true)]
+    pub jwt_key_id: Option<String>,
+
+    /// The identity provider's signing keys as a JWK set: an `https://` (or `http://`) URL, a
+    /// `file://` URL or a path. Tokens name their key by `kid`.
+    #[arg(long, env = "INZAGE_JWKS_URL", hide_env_values = true, global = true)]
+    pub jwks_url: Option<String>,
+
+    /// How often the JWK set is fetched again, so keys the identity provider removed stop being
+    /// accepted, e.g. `10m`.
+    #[arg(long, env = "INZAGE_JWKS_REFRESH", default_value = "10m", value_parser = humantime::parse_duration, global = true)]
+    pub jwks_refresh: Duration,
+
+    /// Shortest time between two fetches of the JWK set caused by tokens naming an unknown
+    /// `kid`, e.g. `30s`.
+    #[arg(long, env = "INZAGE_JWKS_MIN_REFRESH", default_value = "30s", value_parser = humantime::parse_duration, global = true)]
+    pub jwks_min_refresh: Duration,
+
+    /// Required `typ` header of tokens, e.g. `at+jwt` (compared case-insensitively; the
+    /// `application/` prefix may be present or not). Any type when unset.
+    #[arg(long, env = "INZAGE_JWT_TYPE", global = true)]
+    pub jwt_type: Option<String>,
+
     /// Required `iss` claim, when set.
     #[arg(long, env = "INZAGE_JWT_ISSUER", global = true)]
     pub jwt_issuer: Option<String>,
@@ -291,6 +315,11 @@ impl Settings {
     /// Whether validation errors suggest field names.
     pub fn field_suggestions_enabled(&self) -> bool {
         self.field_suggestions.unwrap_or(!self.is_production())
+    }
+
+    /// Whether a token key is configured (a secret, a public key or a JWK set).
+    pub fn token_key_configured(&self) -> bool {
+        self.jwt_secret.is_some() || self.jwt_public_key.is_some() || self.jwks_url.is_some()
     }
 
     /// Whether to load demo data into an empty database.

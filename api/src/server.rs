@@ -333,7 +333,7 @@ async fn healthz() -> &'static str {
     "ok"
 }
 
-/// The database answers and every migration is applied.
+/// The database answers, every migration is applied, and there are keys to check tokens with.
 async fn readyz(State(app): State<Arc<App>>) -> Response {
     let check = tokio::time::timeout(Duration::from_secs(2), app.db.is_migrated()).await;
     let (status, database, migrations) = match check {
@@ -345,7 +345,11 @@ async fn readyz(State(app): State<Arc<App>>) -> Response {
         }
         Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "timeout", "unknown"),
     };
-    (status, Json(json!({ "database": database, "migrations": migrations }))).into_response()
+    let (status, keys) = match app.verifier.has_keys() {
+        true => (status, "loaded"),
+        false => (StatusCode::SERVICE_UNAVAILABLE, "missing"),
+    };
+    (status, Json(json!({ "database": database, "migrations": migrations, "keys": keys }))).into_response()
 }
 
 /// Prometheus metrics.

@@ -146,6 +146,9 @@ pub fn test_settings(database_url: &str) -> Settings {
     settings.listen = "127.0.0.1:0".parse().expect("address");
     settings.jwt_secret = Some(TEST_SECRET.to_owned());
     settings.jwt_public_key = None;
+    settings.jwt_key_id = None;
+    settings.jwks_url = None;
+    settings.jwt_type = None;
     settings.jwt_issuer = None;
     settings.jwt_audience = None;
     settings.demo = Some(false);

@@ -1,11 +1,13 @@
 //! Who is asking: JWT verification, and the viewer loaded from the database.
 //!
-//! Tokens come from the platform's identity provider (RS256/ES256 public key) or, in
-//! development, are signed with an HS256 secret. The algorithm is pinned by the configured
-//! key; `exp` and `sub` are required, `nbf` is checked, `iss` and `aud` when configured. The
-//! token only says who the user is: roles and organisation are read from the database on every
-//! request, so an administrator's change takes effect at once.
+//! Tokens come from the platform's identity provider (its JWK set, read by URL or from a file,
+//! or one RS256/ES256 public key) or, in development, are signed with an HS256 secret. Each key
+//! pins its one algorithm; `exp` and `sub` are required, `nbf` is checked, `iss` and `aud` when
+//! configured, and the `typ` header when `INZAGE_JWT_TYPE` is set. The token only says who the
+//! user is: roles and organisation are read from the database on every request, so an
+//! administrator's change takes effect at once.
 
+mod jwks;
 mod keys;
 
 pub use keys::{NO_KEY_CONFIGURED, TokenSigner, TokenVerifier, VerifiedToken, load_keys};
@@ -82,7 +84,7 @@ pub async fn authenticate_token(
     verifier: &TokenVerifier,
     token: &str,
 ) -> (Authentication, Option<chrono::DateTime<chrono::Utc>>) {
-    let verified = match verifier.verify(token) {
+    let verified = match verifier.verify(token).await {
         Ok(verified) => verified,
         Err(reason) => return (Authentication::Refused(reason), None),
     };
