@@ -100,10 +100,19 @@ impl SubscriptionRoot {
                 if floor.is_some_and(|floor| id <= floor) || !seen.insert(id) {
                     continue;
                 }
-                match notification::Entity::find_by_id(id).one(db.conn()).await {
-                    Ok(Some(row)) if row.recipient_id == recipient => yield Notification(row),
-                    Ok(_) => {}
-                    Err(err) => tracing::warn!(error = %err, "loading a live notification failed"),
+                // While the database is away, wait for it: dropping the id would lose the
+                // notification for this subscriber.
+                let row = loop {
+                    match notification::Entity::find_by_id(id).one(db.conn()).await {
+                        Ok(row) => break row,
+                        Err(err) => {
+                            tracing::warn!(error = %err, "loading a live notification failed; retrying");
+                            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                        }
+                    }
+                };
+                if let Some(row) = row.filter(|row| row.recipient_id == recipient) {
+                    yield Notification(row);
                 }
             }
         })
