@@ -38,7 +38,7 @@ pub async fn queue(
         id: Set(Uuid::now_v7()),
         recipient_id: Set(recipient_id),
         to_address: Set(to_address.to_owned()),
-        subject: Set(subject.to_owned()),
+        subject: Set(crate::domain::values::shorten(subject, 300)),
         body: Set(body.to_owned()),
         status: Set(EmailStatus::Pending),
         attempts: Set(0),

@@ -198,11 +198,11 @@ async fn graphql_post(State(app): State<Arc<App>>, request: Request) -> Response
     };
     let batch: BatchRequest = match serde_json::from_slice(&body) {
         Ok(batch) => batch,
-        Err(err) => {
+        Err(_) => {
             return refusal(
                 StatusCode::BAD_REQUEST,
                 "BAD_USER_INPUT",
-                format!("the body is not a GraphQL request: {err}"),
+                "the body is not a GraphQL request: send {\"query\": ..., \"variables\": {...}} or a list of them",
             );
         }
     };

@@ -264,6 +264,7 @@ pub fn parse_body(raw: &str) -> Result<String, Invalid> {
     if raw.chars().count() > 100_000 {
         return Err(Invalid("must be at most 100000 characters".into()));
     }
+    super::values::check_free_text(raw)?;
     Ok(raw.to_owned())
 }
 

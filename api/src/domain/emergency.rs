@@ -30,6 +30,7 @@ pub fn parse_reason(raw: &str) -> Result<String, super::values::Invalid> {
     if count > 2000 {
         return Err(super::values::Invalid("must be at most 2000 characters".into()));
     }
+    super::values::check_free_text(trimmed)?;
     Ok(trimmed.to_owned())
 }
 

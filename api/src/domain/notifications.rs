@@ -19,6 +19,9 @@ pub struct Links {
     pub emergency_access_id: Option<Uuid>,
 }
 
+/// The longest notification title stored (the column holds 300).
+const TITLE_MAX_CHARS: usize = 300;
+
 /// Writes one notification per recipient inside the caller's transaction, and announces each
 /// to live subscribers for when it commits.
 ///
@@ -59,7 +62,7 @@ pub async fn notify(
             id: Set(next_id()),
             recipient_id: Set(recipient),
             kind: Set(kind),
-            title: Set(title.to_owned()),
+            title: Set(super::values::shorten(title, TITLE_MAX_CHARS)),
             client_id: Set(links.client_id),
             consent_request_id: Set(links.consent_request_id),
             delegation_id: Set(links.delegation_id),

@@ -109,6 +109,26 @@ impl Phone {
     }
 }
 
+/// `text` cut to at most `max` characters, ending in `…` when it was longer: titles and subjects
+/// built from people's names must fit their columns whatever the names are.
+pub fn shorten(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let mut short: String = text.chars().take(max.saturating_sub(1)).collect();
+    short.push('…');
+    short
+}
+
+/// Refuses control characters in free text other than line breaks and tabs: NUL cannot be
+/// stored in PostgreSQL text, and the others have no place in what people write.
+pub fn check_free_text(text: &str) -> Result<(), Invalid> {
+    if text.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
+        return invalid("must not contain control characters other than line breaks and tabs");
+    }
+    Ok(())
+}
+
 /// A postal address: trimmed, 1 to 500 characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Address(String);
@@ -122,6 +142,7 @@ impl Address {
         if trimmed.chars().count() > 500 {
             return invalid("must be at most 500 characters");
         }
+        check_free_text(trimmed)?;
         Ok(Self(trimmed.to_owned()))
     }
 

@@ -50,6 +50,7 @@ pub fn parse_reason(raw: &str) -> Result<String, Invalid> {
     if trimmed.chars().count() > 2000 {
         return Err(Invalid("must be at most 2000 characters".into()));
     }
+    super::values::check_free_text(trimmed)?;
     Ok(trimmed.to_owned())
 }
 
