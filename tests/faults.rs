@@ -13,10 +13,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use chrono::{TimeZone, Utc};
-use common::{Backend, TestDatabase, error_code, live, test_settings};
+use chrono::Utc;
+use common::{Backend, TestDatabase, error_code, live, test_clock, test_settings};
 use inzage_api::App;
-use inzage_api::clock::ManualClock;
 use inzage_api::domain::values::{DisplayName, Email};
 use inzage_entity::OrganizationKind;
 use serde_json::{Value, json};
@@ -92,16 +91,8 @@ struct Instance {
 }
 
 async fn start(url: &str) -> Instance {
-    let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).single().expect("date"));
-    let app = App::open(test_settings(url), Arc::new(clock)).await.expect("the app starts");
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("address");
-    let server = tokio::spawn({
-        let app = app.clone();
-        async move {
-            let _ = inzage_api::server::serve(app, listener, std::future::pending()).await;
-        }
-    });
+    let app = App::open(test_settings(url), Arc::new(test_clock())).await.expect("the app starts");
+    let (addr, server) = common::serve(app.clone(), std::future::pending()).await;
     Instance { addr, app, _server: server }
 }
 

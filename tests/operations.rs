@@ -6,10 +6,9 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{TimeZone, Utc};
-use common::{Backend, TestApp, TestDatabase, data, error_code, live, test_settings};
+use chrono::Utc;
+use common::{Backend, TestApp, TestDatabase, data, error_code, live, test_clock, test_settings};
 use inzage_api::App;
-use inzage_api::clock::ManualClock;
 use inzage_entity::{Role, message};
 use sea_orm::{EntityTrait, PaginatorTrait};
 use serde_json::{Value, json};
@@ -117,14 +116,12 @@ async fn metrics_count_operations_by_outcome_and_report_live_state(backend: Back
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_finishes_in_flight_requests_and_closes_sockets_with_1001() {
     let database = TestDatabase::create(&Backend::Sqlite).await;
-    let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).single().expect("date"));
-    let app = App::open(test_settings(&database.url), Arc::new(clock)).await.expect("the app starts");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("address");
+    let app = App::open(test_settings(&database.url), Arc::new(test_clock())).await.expect("the app starts");
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(inzage_api::server::serve(app.clone(), listener, async move {
+    let (addr, server) = common::serve(app.clone(), async move {
         let _ = stopped.await;
-    }));
+    })
+    .await;
 
     let created = inzage_api::domain::accounts::bootstrap(
         &app.db,
@@ -169,7 +166,7 @@ async fn shutdown_finishes_in_flight_requests_and_closes_sockets_with_1001() {
     drop(gate);
     let answer = in_flight.await.expect("request task");
     assert!(data(&answer)["createUser"]["id"].is_string(), "{answer}");
-    tokio::time::timeout(Duration::from_secs(10), server).await.expect("the server stops").expect("task").expect("io");
+    tokio::time::timeout(Duration::from_secs(10), server).await.expect("the server stops").expect("task");
     assert!(http.get(format!("http://{addr}/healthz")).send().await.is_err(), "new connections are refused");
 }
 

@@ -119,6 +119,24 @@ fn with_database_name(url: &str, name: &str) -> String {
     }
 }
 
+/// The clock test servers start with: 2 March 2026, 09:00 UTC.
+pub fn test_clock() -> ManualClock {
+    ManualClock::new(Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).single().expect("date"))
+}
+
+/// Serves `app` on a free port of 127.0.0.1 until `shutdown` completes.
+pub async fn serve(
+    app: Arc<App>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> (SocketAddr, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("local address");
+    let server = tokio::spawn(async move {
+        inzage_api::server::serve(app, listener, shutdown).await.expect("the server runs");
+    });
+    (addr, server)
+}
+
 /// The secret test servers sign and verify HS256 tokens with.
 pub const TEST_SECRET: &str = "inzage-test-secret-that-is-long-enough-for-hs256";
 
@@ -178,16 +196,9 @@ impl TestApp {
     async fn start(database_url: &str, database: Option<TestDatabase>, adjust: impl FnOnce(&mut Settings)) -> Self {
         let mut settings = test_settings(database_url);
         adjust(&mut settings);
-        let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).single().expect("date"));
+        let clock = test_clock();
         let app = App::open(settings, Arc::new(clock.clone())).await.expect("the app starts");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let addr = listener.local_addr().expect("local address");
-        let server = tokio::spawn({
-            let app = app.clone();
-            async move {
-                let _ = inzage_api::server::serve(app, listener, std::future::pending()).await;
-            }
-        });
+        let (addr, server) = serve(app.clone(), std::future::pending()).await;
         let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("client");
         Self { addr, app, clock, http, server, _database: database, database_url: database_url.to_owned() }
     }
