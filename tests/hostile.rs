@@ -21,12 +21,12 @@ async fn post(app: &TestApp, token: &str, body: &Value) -> (u16, Value) {
 
 /// Announces a JSON body of `length` bytes, sends none of it, and reads the answer: what a
 /// server that refuses from the headers says before a client could upload megabytes.
-async fn announce_body(app: &TestApp, token: &str, length: usize) -> (u16, Value) {
+async fn announce_body(app: &TestApp, token: &str, length: usize) -> (u16, String, Value) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut stream = tokio::net::TcpStream::connect(app.addr).await.expect("connect");
     let head = format!(
         "POST /graphql HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\n\
-         Content-Length: {length}\r\nConnection: close\r\n\r\n{{\"query\": \"{{ viewer {{ roles }} }} #",
+         Content-Length: {length}\r\n\r\n{{\"query\": \"{{ viewer {{ roles }} }} #",
         app.addr
     );
     stream.write_all(head.as_bytes()).await.expect("send the head");
@@ -35,10 +35,10 @@ async fn announce_body(app: &TestApp, token: &str, length: usize) -> (u16, Value
     read.expect("the server answers without waiting for the body").expect("read");
     let answer = String::from_utf8_lossy(&answer);
     let status = answer.split(' ').nth(1).and_then(|code| code.parse().ok()).expect("a status line");
-    let body = answer.split_once("\r\n\r\n").map_or("", |(_, body)| body);
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
     // The body may be chunked: the JSON is between the first `{` and the last `}`.
     let json = body.find('{').zip(body.rfind('}')).map_or("null", |(from, to)| &body[from..=to]);
-    (status, serde_json::from_str(json).unwrap_or(Value::Null))
+    (status, head.to_ascii_lowercase(), serde_json::from_str(json).unwrap_or(Value::Null))
 }
 
 /// Runs `request` and asserts that it ran no SQL statement.
@@ -109,10 +109,12 @@ async fn oversized_and_overcomplicated_documents_are_refused_before_any_database
     assert_eq!(limit(&answer), Some("documentBytes"), "{answer}");
 
     // 5 MB: larger than the body limit, refused from its headers before the body is read.
-    let (status, answer) =
+    let (status, head, answer) =
         without_database(&app, "a 5 MB document", announce_body(&app, &token, 5 * 1024 * 1024)).await;
     assert_eq!(status, 413);
     assert_eq!(error_code(&answer), Some("PAYLOAD_TOO_LARGE"), "{answer}");
+    // The unread rest of the body makes the connection unusable: the client is told to close it.
+    assert!(head.contains("\r\nconnection: close"), "{head}");
 
     // Brackets nested far past any sensible depth are refused before the parser recurses.
     let brackets = format!("{}{}", "{".repeat(10_000), "}".repeat(10_000));

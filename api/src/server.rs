@@ -185,8 +185,14 @@ async fn graphql_post(State(app): State<Arc<App>>, request: Request) -> Response
         );
     }
     let max = app.settings.max_body_bytes;
-    let too_large =
-        || refusal(StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE", format!("the body may be at most {max} bytes"));
+    // The rest of the body is never read, so the connection cannot carry another request: tell
+    // the client to open a new one.
+    let too_large = || {
+        let mut response =
+            refusal(StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE", format!("the body may be at most {max} bytes"));
+        response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+        response
+    };
     let declared = request.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
     if declared.is_some_and(|length| length > max as u64) {
         return too_large();
