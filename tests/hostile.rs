@@ -257,7 +257,40 @@ async fn cors_admits_the_configured_origins_only(backend: Backend) {
     assert!(upgrade("https://evil.example").await.is_err());
 }
 
+/// Operations over the WebSocket meet the same limits as over HTTP, before they run.
+async fn websocket_operations_meet_the_same_limits(backend: Backend) {
+    use common::live;
+    use std::time::Duration;
+    let app = TestApp::spawn(&backend).await;
+    let (org, _) = app.organization("Harbour").await;
+    let carla = app.user(org, "carla@harbour.example", &[inzage_entity::Role::Counselor]).await;
+    let mut socket = live::connect(app.addr, &app.token(carla)).await;
+    let deep = format!(
+        "query {{ viewer {{ caseload {{ {}id{} }} }} }}",
+        "trajectories { client { ".repeat(8),
+        " } }".repeat(8)
+    );
+    live::send(&mut socket, json!({"id": "deep", "type": "subscribe", "payload": {"query": deep}})).await;
+    let refused = live::next(&mut socket, Duration::from_secs(10)).await.expect("an answer");
+    assert_eq!(refused["id"], "deep", "{refused}");
+    let errors = if refused["type"] == "error" { &refused["payload"] } else { &refused["payload"]["errors"] };
+    assert_eq!(errors[0]["extensions"]["limit"], "depth", "{refused}");
+    assert!(refused["payload"]["data"].is_null(), "{refused}");
+
+    // An ordinary query on the same socket still runs.
+    live::send(&mut socket, json!({"id": "ok", "type": "subscribe", "payload": {"query": "{ viewer { roles } }"}}))
+        .await;
+    let answered = loop {
+        let message = live::next(&mut socket, Duration::from_secs(10)).await.expect("an answer");
+        if message["id"] == "ok" {
+            break message;
+        }
+    };
+    assert_eq!(answered["payload"]["data"]["viewer"]["roles"], json!(["COUNSELOR"]), "{answered}");
+}
+
 on_every_database!(
+    websocket_operations_meet_the_same_limits,
     oversized_and_overcomplicated_documents_are_refused_before_any_database_work,
     get_never_runs_a_mutation_and_post_takes_only_json,
     production_mode_hides_the_schema,

@@ -46,6 +46,15 @@ impl Drop for App {
 }
 
 impl App {
+    /// The schema behind the document limits and the operation metrics, for WebSockets.
+    pub fn checked_schema(&self) -> crate::graphql::CheckedSchema {
+        crate::graphql::CheckedSchema {
+            schema: self.schema.clone(),
+            limits: self.limits,
+            metrics: self.metrics.clone(),
+        }
+    }
+
     /// Connects, migrates, loads the keys and, for an empty database with demo data enabled,
     /// the demo organisation.
     pub async fn open(settings: Settings, clock: SharedClock) -> anyhow::Result<Arc<Self>> {
@@ -85,7 +94,7 @@ impl App {
         let emergency_duration = chrono::Duration::minutes(i64::from(settings.emergency_minutes));
         let data =
             AppData { db: db.clone(), clock: clock.clone(), emergency_duration, rate_limits: rate_limits.clone() };
-        let schema = build_schema(data, limits, settings.field_suggestions_enabled(), metrics.clone());
+        let schema = build_schema(data, limits, settings.field_suggestions_enabled());
         let warning = chrono::Duration::from_std(settings.expiry_warning).unwrap_or(chrono::Duration::hours(24));
         let scheduler = Arc::new(Scheduler::new(db.clone(), clock.clone(), warning, metrics.clone()));
         tasks.push(scheduler.clone().spawn());

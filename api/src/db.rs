@@ -16,6 +16,10 @@ use crate::events::postgres::CHANNEL;
 use crate::events::{Announcement, Event, Hub};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
+/// Statements recorded for a benchmark, each with how long it took.
+#[cfg(feature = "bench")]
+pub type Recorded = Vec<(Statement, Duration)>;
+
 /// A connection pool plus, on SQLite, the gate that keeps one writer at a time.
 ///
 /// SQLite allows a single writer; two transactions that both read and then write would fail
@@ -28,6 +32,8 @@ pub struct Database {
     statements: Arc<AtomicU64>,
     commits: Arc<AtomicU64>,
     hub: Arc<Hub>,
+    #[cfg(feature = "bench")]
+    recorded: Arc<std::sync::Mutex<Option<Recorded>>>,
 }
 
 impl std::fmt::Debug for Database {
@@ -53,8 +59,16 @@ impl Database {
         let mut conn = sea_orm::Database::connect(options).await?;
         let statements = Arc::new(AtomicU64::new(0));
         let counter = statements.clone();
-        conn.set_metric_callback(move |_| {
+        #[cfg(feature = "bench")]
+        let recorded = Arc::new(std::sync::Mutex::new(None::<Recorded>));
+        #[cfg(feature = "bench")]
+        let recorder = recorded.clone();
+        conn.set_metric_callback(move |_info| {
             counter.fetch_add(1, Ordering::Relaxed);
+            #[cfg(feature = "bench")]
+            if let Some(list) = recorder.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
+                list.push((_info.statement.clone(), _info.elapsed));
+            }
         });
         Ok(Self {
             conn,
@@ -62,6 +76,8 @@ impl Database {
             statements,
             commits: Arc::new(AtomicU64::new(0)),
             hub: Arc::new(Hub::default()),
+            #[cfg(feature = "bench")]
+            recorded,
         })
     }
 
@@ -69,6 +85,24 @@ impl Database {
     /// "a constant number of round trips per request".
     pub fn statements_executed(&self) -> u64 {
         self.statements.load(Ordering::Relaxed)
+    }
+
+    /// Starts (`true`) or stops recording the statements this pool runs and how long each took;
+    /// stopping returns what was recorded. Only with the `bench` feature: for benchmarks that
+    /// explain a request's SQL.
+    #[cfg(feature = "bench")]
+    pub fn record_statements(&self, on: bool) -> Recorded {
+        let mut recorded = self.recorded.lock().unwrap_or_else(|e| e.into_inner());
+        let taken = recorded.take().unwrap_or_default();
+        if on {
+            *recorded = Some(Vec::new());
+        }
+        taken
+    }
+
+    /// Counts a statement run on the pool directly rather than through SeaORM.
+    pub(crate) fn count_statement(&self) {
+        self.statements.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Applies every pending migration.

@@ -7,12 +7,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextResolve, NextSubscribe, ResolveInfo,
-};
-use async_graphql::{Response, ServerResult, Value};
-use futures_util::StreamExt;
-use futures_util::stream::BoxStream;
+use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet};
+use async_graphql::{PathSegment, Response, Value};
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
 use prometheus_client::metrics::counter::{ConstCounter, Counter};
@@ -194,75 +190,107 @@ impl Collector for Sampled {
     }
 }
 
-/// Counts and times every root field, and keeps the subscription gauge.
-pub struct MetricsExtension(pub Arc<Metrics>);
-
-impl ExtensionFactory for MetricsExtension {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(MetricsCheck(self.0.clone()))
-    }
+/// The root fields of the operation a request runs, read from its parsed document, so that
+/// operations are counted and timed without a schema extension (any extension sends every
+/// field of every response through the extension chain).
+pub struct RootFields {
+    kind: &'static str,
+    /// (response key, field name)
+    fields: Vec<(String, String)>,
 }
 
-struct MetricsCheck(Arc<Metrics>);
-
-fn kind_of(parent_type: &str) -> &'static str {
-    match parent_type {
-        "Mutation" => "mutation",
-        "Subscription" => "subscription",
-        _ => "query",
-    }
-}
-
-#[async_trait::async_trait]
-impl Extension for MetricsCheck {
-    async fn resolve(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        info: ResolveInfo<'_>,
-        next: NextResolve<'_>,
-    ) -> ServerResult<Option<Value>> {
-        if info.path_node.parent.is_some() || info.name.starts_with("__") {
-            return next.run(ctx, info).await;
-        }
-        let kind = kind_of(info.parent_type);
-        let field = info.name.to_owned();
-        let started = std::time::Instant::now();
-        let result = next.run(ctx, info).await;
-        let outcome = match &result {
-            Ok(_) => "ok".to_owned(),
-            Err(error) => error
-                .extensions
-                .as_ref()
-                .and_then(|extensions| extensions.get("code"))
-                .and_then(|code| match code {
-                    Value::String(code) => Some(code.clone()),
-                    _ => None,
-                })
-                .unwrap_or_else(|| "error".to_owned()),
+impl RootFields {
+    /// The operation's root fields (introspection aside), or `None` when the document does not
+    /// parse or names no operation it holds.
+    pub fn of(request: &mut async_graphql::Request) -> Option<Self> {
+        let name = request.operation_name.clone();
+        let document = request.parsed_query().ok()?;
+        let operation = match &document.operations {
+            DocumentOperations::Single(operation) => operation,
+            DocumentOperations::Multiple(operations) => match &name {
+                Some(name) => operations.iter().find(|(n, _)| n.as_str() == name).map(|(_, o)| o)?,
+                None if operations.len() == 1 => operations.values().next()?,
+                None => return None,
+            },
         };
-        let metrics = &self.0;
-        metrics
-            .operation_seconds
-            .get_or_create(&FieldName { kind, field: field.clone() })
-            .observe(started.elapsed().as_secs_f64());
-        metrics.operations.get_or_create(&FieldLabels { kind, field, outcome }).inc();
-        result
+        let kind = match operation.node.ty {
+            OperationType::Query => "query",
+            OperationType::Mutation => "mutation",
+            OperationType::Subscription => "subscription",
+        };
+        let mut fields = Vec::new();
+        collect_root_fields(document, &operation.node.selection_set.node, &mut fields, 0);
+        Some(Self { kind, fields })
     }
 
-    fn subscribe<'s>(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        stream: BoxStream<'s, Response>,
-        next: NextSubscribe<'_>,
-    ) -> BoxStream<'s, Response> {
-        // The stream owns the guard: the gauge goes down when the subscription ends.
-        let open = Open::new(&self.0.subscriptions);
-        next.run(ctx, stream)
-            .map(move |response| {
-                let _ = &open;
-                response
-            })
-            .boxed()
+    pub fn is_subscription(&self) -> bool {
+        self.kind == "subscription"
+    }
+}
+
+fn collect_root_fields(
+    document: &ExecutableDocument,
+    selections: &SelectionSet,
+    fields: &mut Vec<(String, String)>,
+    depth: usize,
+) {
+    // Fragments cannot nest without end in a valid document; the bound keeps an invalid one
+    // (which is refused before it runs) from recursing here.
+    if depth > 8 {
+        return;
+    }
+    for selection in &selections.items {
+        match &selection.node {
+            Selection::Field(field) => {
+                let name = field.node.name.node.as_str();
+                if !name.starts_with("__") {
+                    fields.push((field.node.response_key().node.to_string(), name.to_owned()));
+                }
+            }
+            Selection::FragmentSpread(spread) => {
+                if let Some(fragment) = document.fragments.get(&spread.node.fragment_name.node) {
+                    collect_root_fields(document, &fragment.node.selection_set.node, fields, depth + 1);
+                }
+            }
+            Selection::InlineFragment(inline) => {
+                collect_root_fields(document, &inline.node.selection_set.node, fields, depth + 1);
+            }
+        }
+    }
+}
+
+impl Metrics {
+    /// Counts each root field of an operation that ran, with its outcome (ok, or the code of the
+    /// error the field itself failed with), and observes the operation's time for each.
+    /// Operations refused before they ran (parse, validation, limits) are not counted: their
+    /// field names would come from the client, not from the schema.
+    pub fn operation(&self, root: &RootFields, response: &Response, elapsed: Duration) {
+        if response.errors.iter().any(|error| error.path.is_empty()) {
+            return;
+        }
+        for (key, field) in &root.fields {
+            let failed = response
+                .errors
+                .iter()
+                .find(|error| error.path.len() == 1 && matches!(&error.path[0], PathSegment::Field(k) if k == key));
+            let outcome = match failed {
+                None => "ok".to_owned(),
+                Some(error) => error
+                    .extensions
+                    .as_ref()
+                    .and_then(|extensions| extensions.get("code"))
+                    .and_then(|code| match code {
+                        Value::String(code) => Some(code.clone()),
+                        _ => None,
+                    })
+                    .unwrap_or_else(|| "error".to_owned()),
+            };
+            let kind = root.kind;
+            self.operation_seconds
+                .get_or_create(&FieldName { kind, field: field.clone() })
+                .observe(elapsed.as_secs_f64());
+            self.operations.get_or_create(&FieldLabels { kind, field: field.clone(), outcome }).inc();
+        }
     }
 }
 

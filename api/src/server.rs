@@ -31,6 +31,7 @@ use crate::audit::ReadLog;
 use crate::auth::{Authentication, authenticate};
 use crate::config::Settings;
 use crate::graphql::{LazyLoaders, RequestData};
+use crate::metrics::RootFields;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -289,11 +290,23 @@ async fn execute(app: &App, mut batch: BatchRequest, authorization: Option<Strin
             operation.data.insert(log.clone());
         }
     }
+    let roots: Vec<Option<RootFields>> = batch.iter_mut().map(RootFields::of).collect();
+    let started = std::time::Instant::now();
     let response = app.schema.execute_batch(batch).await;
+    let elapsed = started.elapsed();
+    let responses: Vec<&async_graphql::Response> = match &response {
+        BatchResponse::Single(single) => vec![single],
+        BatchResponse::Batch(many) => many.iter().collect(),
+    };
+    for (root, single) in roots.iter().zip(responses) {
+        if let Some(root) = root {
+            app.metrics.operation(root, single, elapsed);
+        }
+    }
     // No client data leaves without its access-log rows: if they cannot be written, the
     // answer is withheld.
     if let Some(log) = read_log
-        && let Err(err) = log.flush(app.db.conn()).await
+        && let Err(err) = log.flush(&app.db).await
     {
         tracing::error!(error = %err, "writing the access log failed; the response is withheld");
         let mut error = ServerError::new("internal error", None);

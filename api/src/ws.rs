@@ -130,7 +130,7 @@ async fn serve(app: Arc<App>, mut socket: WebSocket, protocol: Protocols, header
         }
     });
     let messages = stream::once(async move { first.into_bytes() }).chain(incoming).map(ClientMessage::from_bytes);
-    let outgoing = GraphqlWebSocket::from_message_stream(app.schema.clone(), messages, protocol)
+    let outgoing = GraphqlWebSocket::from_message_stream(app.checked_schema(), messages, protocol)
         .on_connection_init(move |_| async move { Ok(data) });
     let mut outgoing = std::pin::pin!(outgoing);
 

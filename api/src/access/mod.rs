@@ -425,78 +425,82 @@ fn escape_like(text: &str) -> String {
 
 /// The condition "the viewer has some basis for this account", from the same links that
 /// [`load`] reads; `None` when the viewer can reach no client at all.
+///
+/// Each kind of link gives a set of ids, and the condition is membership of their `UNION`: an
+/// `OR` of `IN (subquery)` conditions cannot use an index, so the database would walk every
+/// account (a million of them, for a large care provider) to find a caseload of 200.
 fn reachable_condition(viewer: &Viewer, now: DateTime<Utc>, listing: Listing) -> Option<Condition> {
     let roles: RoleSet = viewer.roles;
     let me = viewer.user_id;
-    let mut any = Condition::any();
-    let mut empty = true;
-    let mut add = |condition: sea_orm::sea_query::SimpleExpr| {
-        any = std::mem::replace(&mut any, Condition::any()).add(condition);
-        empty = false;
+    let mut sources: Vec<SelectStatement> = Vec::new();
+    let ids_where = |column: user::Column, condition: Condition| {
+        Query::select().column(column).from(user::Entity).cond_where(condition).to_owned()
     };
     if !roles.is_disjoint(COUNSELOR_ROLES) {
-        add(user::Column::Id.in_subquery(
+        sources.push(
             Query::select()
                 .column(caseload_link::Column::ClientId)
                 .from(caseload_link::Entity)
                 .and_where(caseload_link::Column::CounselorId.eq(me))
                 .to_owned(),
-        ));
-        add(user::Column::Id.in_subquery(
+        );
+        sources.push(
             Query::select()
                 .column(group_member::Column::UserId)
                 .from(group_member::Entity)
                 .and_where(group_member::Column::GroupId.in_subquery(counselor_groups(me)))
                 .to_owned(),
-        ));
+        );
     }
     if listing == Listing::Visible {
         if roles.contains(Role::Client) {
-            add(user::Column::Id.eq(me));
+            sources.push(ids_where(user::Column::Id, Condition::all().add(user::Column::Id.eq(me))));
         }
         if !roles.is_disjoint(MEMBER_ROLES) {
-            add(Expr::col((user::Entity, user::Column::Id)).ne(me).and(
-                user::Column::Id.in_subquery(
-                    Query::select()
-                        .column(group_member::Column::UserId)
-                        .from(group_member::Entity)
-                        .and_where(group_member::Column::GroupId.in_subquery(mutual_groups_of(me)))
-                        .to_owned(),
-                ),
-            ));
+            sources.push(
+                Query::select()
+                    .column(group_member::Column::UserId)
+                    .from(group_member::Entity)
+                    .and_where(group_member::Column::GroupId.in_subquery(mutual_groups_of(me)))
+                    .and_where(group_member::Column::UserId.ne(me))
+                    .to_owned(),
+            );
         }
         if roles.contains(Role::Secretary) {
-            add(user::Column::OrganizationId.eq(viewer.organization_id));
+            sources.push(ids_where(
+                user::Column::Id,
+                Condition::all().add(user::Column::OrganizationId.eq(viewer.organization_id)),
+            ));
         }
         if roles.contains(Role::Supervisor) {
-            add(user::Column::Id.in_subquery(
+            sources.push(
                 Query::select()
                     .column(supervision_link::Column::ClientId)
                     .from(supervision_link::Entity)
                     .and_where(supervision_link::Column::SupervisorId.eq(me))
                     .to_owned(),
-            ));
+            );
         }
         if roles.contains(Role::Guardian) {
-            add(user::Column::Id.in_subquery(
+            sources.push(
                 Query::select()
                     .column(guardian_link::Column::ClientId)
                     .from(guardian_link::Entity)
                     .and_where(guardian_link::Column::GuardianId.eq(me))
                     .to_owned(),
-            ));
+            );
         }
         if roles.contains(Role::Relative) {
-            add(user::Column::Id.in_subquery(
+            sources.push(
                 Query::select()
                     .column(relative_link::Column::ClientId)
                     .from(relative_link::Entity)
                     .and_where(relative_link::Column::RelativeId.eq(me))
                     .to_owned(),
-            ));
+            );
         }
         if !roles.is_disjoint(crate::policy::client::EMERGENCY_ROLES) {
-            add(user::Column::Id.in_subquery(
+            sources.push(
                 Query::select()
                     .column(emergency_access::Column::ClientId)
                     .from(emergency_access::Entity)
@@ -504,40 +508,58 @@ fn reachable_condition(viewer: &Viewer, now: DateTime<Utc>, listing: Listing) ->
                     .and_where(emergency_access::Column::StartsAt.lte(now))
                     .and_where(emergency_access::Column::EndsAt.gt(now))
                     .to_owned(),
-            ));
+            );
         }
         if !roles.is_disjoint(CARE_PROFESSIONAL_ROLES) {
-            let works_in = Condition::any()
-                .add(trajectory::Column::PrimaryCoachId.eq(me))
-                .add(trajectory::Column::Id.in_subquery(member_of(me)))
-                .add(trajectory::Column::Id.in_subquery(team_trajectories(me)));
-            add(user::Column::Id.in_subquery(
+            sources.push(
                 Query::select()
                     .column(trajectory::Column::ClientId)
                     .from(trajectory::Entity)
                     .and_where(trajectory::Column::Status.eq(TrajectoryStatus::Open))
-                    .cond_where(works_in)
+                    .and_where(trajectory::Column::Id.in_subquery(union_of(trajectories_worked_in(me))?))
                     .to_owned(),
-            ));
-            add(user::Column::Id.in_subquery(
+            );
+            sources.push(
                 Query::select()
                     .column(delegation::Column::ClientId)
                     .from(delegation::Entity)
                     .cond_where(active_delegations(me, now))
                     .to_owned(),
-            ));
+            );
         }
         if !roles.is_disjoint(WORKFLOW_PROFESSIONAL_ROLES) {
-            add(user::Column::Id.in_subquery(
+            sources.push(
                 Query::select()
                     .column(consent_request::Column::ClientId)
                     .from(consent_request::Entity)
                     .cond_where(granted_consents(me, now))
                     .to_owned(),
-            ));
+            );
         }
     }
-    (!empty).then_some(any)
+    let union = union_of(sources)?;
+    Some(Condition::all().add(user::Column::Id.in_subquery(union)))
+}
+
+/// `first UNION second UNION …`, or `None` for no selects.
+pub(crate) fn union_of(selects: Vec<SelectStatement>) -> Option<SelectStatement> {
+    let mut selects = selects.into_iter();
+    let mut union = selects.next()?;
+    for select in selects {
+        union.union(sea_orm::sea_query::UnionType::Distinct, select);
+    }
+    Some(union)
+}
+
+/// Selects of the ids of the trajectories `me` works in: as primary coach, as member, and
+/// through a team (for [`union_of`]).
+pub(crate) fn trajectories_worked_in(me: Uuid) -> Vec<SelectStatement> {
+    let coached = Query::select()
+        .column(trajectory::Column::Id)
+        .from(trajectory::Entity)
+        .and_where(trajectory::Column::PrimaryCoachId.eq(me))
+        .to_owned();
+    vec![coached, member_of(me), team_trajectories(me)]
 }
 
 /// The bases of one request's viewer, loaded once per client and kept for the request. Any

@@ -234,16 +234,27 @@ pub async fn add_relative(
     Ok(relative)
 }
 
-/// The relatives a client added.
-pub async fn relatives_of(db: &impl ConnectionTrait, client_id: Uuid) -> Result<Vec<user::Model>, DbErr> {
-    let ids: Vec<Uuid> = relative_link::Entity::find()
-        .filter(relative_link::Column::ClientId.eq(client_id))
-        .select_only()
-        .column(relative_link::Column::RelativeId)
-        .into_tuple()
+/// The relatives each of `client_ids` added, as (client, relative) pairs ordered by relative.
+pub async fn relatives_of(db: &impl ConnectionTrait, client_ids: &[Uuid]) -> Result<Vec<(Uuid, user::Model)>, DbErr> {
+    let links = relative_link::Entity::find()
+        .filter(relative_link::Column::ClientId.is_in(client_ids.iter().copied()))
         .all(db)
         .await?;
-    user::Entity::find().filter(user::Column::Id.is_in(ids)).order_by_asc(user::Column::Id).all(db).await
+    if links.is_empty() {
+        return Ok(Vec::new());
+    }
+    let relatives = user::Entity::find()
+        .filter(user::Column::Id.is_in(links.iter().map(|l| l.relative_id)))
+        .order_by_asc(user::Column::Id)
+        .all(db)
+        .await?;
+    let mut pairs = Vec::with_capacity(links.len());
+    for relative in relatives {
+        for link in links.iter().filter(|l| l.relative_id == relative.id) {
+            pairs.push((link.client_id, relative.clone()));
+        }
+    }
+    Ok(pairs)
 }
 
 /// A new dossier entry, parsed.

@@ -316,12 +316,9 @@ pub async fn find_message(
     Ok(takes_part.then_some(model))
 }
 
-/// The relatives of `client_id` who share a conversation with `viewer_id`.
-pub async fn relatives_sharing(
-    db: &impl ConnectionTrait,
-    client_id: Uuid,
-    viewer_id: Uuid,
-) -> Result<Vec<user::Model>, DbErr> {
+/// Everyone who shares a conversation with `viewer_id` (the viewer included, when they take part
+/// in any).
+pub async fn sharing_with(db: &impl ConnectionTrait, viewer_id: Uuid) -> Result<HashSet<Uuid>, DbErr> {
     let mine: Vec<Uuid> = conversation_participant::Entity::find()
         .filter(conversation_participant::Column::UserId.eq(viewer_id))
         .select_only()
@@ -329,12 +326,14 @@ pub async fn relatives_sharing(
         .into_tuple()
         .all(db)
         .await?;
-    let sharing: HashSet<Uuid> = conversation_participant::Entity::find()
+    if mine.is_empty() {
+        return Ok(HashSet::new());
+    }
+    Ok(conversation_participant::Entity::find()
         .filter(conversation_participant::Column::ConversationId.is_in(mine))
         .all(db)
         .await?
         .into_iter()
         .map(|p| p.user_id)
-        .collect();
-    Ok(care::relatives_of(db, client_id).await?.into_iter().filter(|r| sharing.contains(&r.id)).collect())
+        .collect())
 }

@@ -89,20 +89,26 @@ pub async fn of_viewer(db: &impl ConnectionTrait, viewer: &Viewer) -> Result<Vec
         .collect())
 }
 
-/// The groups a client is in that the viewer may see.
-pub async fn of_client(
+/// The groups each of `client_ids` is in that the viewer may see, oldest first, by client.
+pub async fn of_clients(
     db: &impl ConnectionTrait,
     viewer: &Viewer,
-    client_id: Uuid,
-) -> Result<Vec<VisibleGroup>, DbErr> {
-    let groups: Vec<Uuid> = group_member::Entity::find()
-        .filter(group_member::Column::UserId.eq(client_id))
-        .select_only()
-        .column(group_member::Column::GroupId)
-        .into_tuple()
+    client_ids: &[Uuid],
+) -> Result<HashMap<Uuid, Vec<VisibleGroup>>, DbErr> {
+    let memberships = group_member::Entity::find()
+        .filter(group_member::Column::UserId.is_in(client_ids.iter().copied()))
         .all(db)
         .await?;
-    Ok(of_viewer(db, viewer).await?.into_iter().filter(|g| groups.contains(&g.model.id)).collect())
+    if memberships.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let mut found: HashMap<Uuid, Vec<VisibleGroup>> = HashMap::new();
+    for group in of_viewer(db, viewer).await? {
+        for membership in memberships.iter().filter(|m| m.group_id == group.model.id) {
+            found.entry(membership.user_id).or_default().push(group.clone());
+        }
+    }
+    Ok(found)
 }
 
 async fn manageable(db: &impl ConnectionTrait, op: &Operation<'_>, group_id: Uuid) -> ApiResult<VisibleGroup> {
@@ -330,6 +336,9 @@ pub async fn visible_counselors_of(db: &impl ConnectionTrait, client_ids: &[Uuid
         .filter(group_member::Column::UserId.is_in(client_ids.iter().copied()))
         .all(db)
         .await?;
+    if memberships.is_empty() {
+        return Ok(Vec::new());
+    }
     let group_ids: Vec<Uuid> = memberships.iter().map(|m| m.group_id).collect();
     let visible: Vec<Uuid> = care_group::Entity::find()
         .filter(care_group::Column::Id.is_in(group_ids.iter().copied()))
@@ -339,6 +348,9 @@ pub async fn visible_counselors_of(db: &impl ConnectionTrait, client_ids: &[Uuid
         .into_tuple()
         .all(db)
         .await?;
+    if visible.is_empty() {
+        return Ok(Vec::new());
+    }
     let counselors = group_counselor::Entity::find()
         .filter(group_counselor::Column::GroupId.is_in(visible.iter().copied()))
         .all(db)

@@ -9,8 +9,7 @@ use inzage_entity::{
 };
 use sea_orm::sea_query::Query;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
-    QueryOrder,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
 };
 use uuid::Uuid;
 
@@ -439,19 +438,13 @@ pub async fn close(db: &Database, op: &Operation<'_>, trajectory_id: Uuid) -> Ap
 // ---------------------------------------------------------------------------------------------
 // Reads behind the GraphQL fields
 
-/// A client's trajectories, newest first, optionally with one status.
-pub async fn of_client(
-    db: &impl ConnectionTrait,
-    client_id: Uuid,
-    status: Option<TrajectoryStatus>,
-) -> Result<Vec<trajectory::Model>, DbErr> {
-    let mut query = trajectory::Entity::find()
-        .filter(trajectory::Column::ClientId.eq(client_id))
-        .order_by_desc(trajectory::Column::Id);
-    if let Some(status) = status {
-        query = query.filter(trajectory::Column::Status.eq(status));
-    }
-    query.all(db).await
+/// The trajectories of each of `client_ids`, newest first.
+pub async fn of_clients(db: &impl ConnectionTrait, client_ids: &[Uuid]) -> Result<Vec<trajectory::Model>, DbErr> {
+    trajectory::Entity::find()
+        .filter(trajectory::Column::ClientId.is_in(client_ids.iter().copied()))
+        .order_by_desc(trajectory::Column::Id)
+        .all(db)
+        .await
 }
 
 /// The trajectories the viewer is the client of, or works in (as coach, member or through a
@@ -462,35 +455,18 @@ pub async fn of_viewer(
     status: Option<TrajectoryStatus>,
 ) -> Result<Vec<trajectory::Model>, DbErr> {
     let me = viewer.user_id;
-    let mine = Condition::any()
-        .add(trajectory::Column::ClientId.eq(me))
-        .add(trajectory::Column::PrimaryCoachId.eq(me))
-        .add(
-            trajectory::Column::Id.in_subquery(
-                Query::select()
-                    .column(trajectory_member::Column::TrajectoryId)
-                    .from(trajectory_member::Entity)
-                    .and_where(trajectory_member::Column::UserId.eq(me))
-                    .to_owned(),
-            ),
-        )
-        .add(
-            trajectory::Column::Id.in_subquery(
-                Query::select()
-                    .column(trajectory_team::Column::TrajectoryId)
-                    .from(trajectory_team::Entity)
-                    .and_where(
-                        trajectory_team::Column::TeamId.in_subquery(
-                            Query::select()
-                                .column(team_member::Column::TeamId)
-                                .from(team_member::Entity)
-                                .and_where(team_member::Column::UserId.eq(me))
-                                .to_owned(),
-                        ),
-                    )
-                    .to_owned(),
-            ),
-        );
+    // One set of ids, as a UNION: an OR of subqueries would make the database walk every
+    // trajectory (see `access::reachable_condition`).
+    let mut sources = crate::access::trajectories_worked_in(me);
+    sources.push(
+        Query::select()
+            .column(trajectory::Column::Id)
+            .from(trajectory::Entity)
+            .and_where(trajectory::Column::ClientId.eq(me))
+            .to_owned(),
+    );
+    let Some(ids) = crate::access::union_of(sources) else { return Ok(Vec::new()) };
+    let mine = trajectory::Column::Id.in_subquery(ids);
     let mut query = trajectory::Entity::find().filter(mine).order_by_desc(trajectory::Column::Id);
     if let Some(status) = status {
         query = query.filter(trajectory::Column::Status.eq(status));
@@ -568,24 +544,31 @@ pub async fn coaches_of(db: &impl ConnectionTrait, client_ids: &[Uuid]) -> Resul
     Ok(pairs)
 }
 
-/// Open tasks, or all, of the trajectories the viewer works in.
+/// Open tasks, or all, of the trajectories the viewer works in, oldest first, each with its
+/// trajectory.
 pub async fn tasks_of_viewer(
     db: &impl ConnectionTrait,
     viewer: &Viewer,
     status: Option<TaskStatus>,
-) -> Result<Vec<task::Model>, DbErr> {
-    let trajectories: Vec<Uuid> = of_viewer(db, viewer, None)
+) -> Result<Vec<(task::Model, trajectory::Model)>, DbErr> {
+    let trajectories: HashMap<Uuid, trajectory::Model> = of_viewer(db, viewer, None)
         .await?
         .into_iter()
         .filter(|t| t.client_id != viewer.user_id)
-        .map(|t| t.id)
+        .map(|t| (t.id, t))
         .collect();
-    let mut query =
-        task::Entity::find().filter(task::Column::TrajectoryId.is_in(trajectories)).order_by_asc(task::Column::Id);
+    let mut query = task::Entity::find()
+        .filter(task::Column::TrajectoryId.is_in(trajectories.keys().copied()))
+        .order_by_asc(task::Column::Id);
     if let Some(status) = status {
         query = query.filter(task::Column::Status.eq(status));
     }
-    query.all(db).await
+    Ok(query
+        .all(db)
+        .await?
+        .into_iter()
+        .filter_map(|task| trajectories.get(&task.trajectory_id).cloned().map(|trajectory| (task, trajectory)))
+        .collect())
 }
 
 /// The task `id` and its trajectory, as the viewer may see them; NOT_FOUND otherwise.

@@ -5,14 +5,10 @@
 //! document is measured here before authentication, validation or any database work, and
 //! refused with `BAD_USER_INPUT` and an `extensions.limit` naming the limit it broke (with its
 //! `max`). HTTP requests are checked in the handler (so a refused request costs no database
-//! round trip), and every operation, including those over the WebSocket, once more by
-//! [`LimitsExtension`].
+//! round trip), and WebSocket operations by [`CheckedSchema`] before they reach the schema.
 
-use std::sync::Arc;
-
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery};
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
-use async_graphql::{ErrorExtensionValues, ServerError, ServerResult, Variables};
+use async_graphql::{ErrorExtensionValues, ServerError};
 
 /// The limits every operation is held to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -288,30 +284,66 @@ fn bracket_nesting(query: &str, stop: usize) -> usize {
     deepest
 }
 
-/// Checks every operation's document, also those that do not come over HTTP.
-pub struct LimitsExtension(pub QueryLimits);
-
-impl ExtensionFactory for LimitsExtension {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(LimitsCheck(self.0))
-    }
+/// The schema behind the limits, for executors other than the HTTP handler (which checks
+/// before authenticating): WebSocket operations are checked here before they reach the schema,
+/// and counted in the operation metrics.
+#[derive(Clone)]
+pub struct CheckedSchema {
+    pub schema: super::InzageSchema,
+    pub limits: QueryLimits,
+    pub metrics: std::sync::Arc<crate::metrics::Metrics>,
 }
 
-struct LimitsCheck(QueryLimits);
+impl async_graphql::Executor for CheckedSchema {
+    async fn execute(&self, mut request: async_graphql::Request) -> async_graphql::Response {
+        if let Err(error) = self.limits.check(&mut request) {
+            return async_graphql::Response::from_errors(vec![error]);
+        }
+        let root = crate::metrics::RootFields::of(&mut request);
+        let started = std::time::Instant::now();
+        let response = self.schema.execute(request).await;
+        if let Some(root) = root {
+            self.metrics.operation(&root, &response, started.elapsed());
+        }
+        response
+    }
 
-#[async_trait::async_trait]
-impl Extension for LimitsCheck {
-    async fn parse_query(
+    fn execute_stream(
         &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        self.0.check_text(query)?;
-        let document = next.run(ctx, query, variables).await?;
-        self.0.check_document(&document)?;
-        Ok(document)
+        mut request: async_graphql::Request,
+        session_data: Option<std::sync::Arc<async_graphql::Data>>,
+    ) -> futures_util::stream::BoxStream<'static, async_graphql::Response> {
+        use futures_util::StreamExt;
+        if let Err(error) = self.limits.check(&mut request) {
+            return futures_util::stream::once(async move { async_graphql::Response::from_errors(vec![error]) })
+                .boxed();
+        }
+        let root = crate::metrics::RootFields::of(&mut request);
+        let stream = async_graphql::Executor::execute_stream(&self.schema, request, session_data);
+        match root {
+            // The stream owns the guard: the gauge goes down when the subscription ends.
+            Some(root) if root.is_subscription() => {
+                let open = crate::metrics::Open::new(&self.metrics.subscriptions);
+                stream
+                    .map(move |response| {
+                        let _ = &open;
+                        response
+                    })
+                    .boxed()
+            }
+            // A query or mutation over the socket answers once.
+            Some(root) => {
+                let metrics = self.metrics.clone();
+                let started = std::time::Instant::now();
+                stream
+                    .map(move |response| {
+                        metrics.operation(&root, &response, started.elapsed());
+                        response
+                    })
+                    .boxed()
+            }
+            None => stream,
+        }
     }
 }
 

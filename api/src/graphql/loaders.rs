@@ -13,7 +13,7 @@ use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use crate::db::Database;
-use crate::domain::{accounts, care, delegations, trajectories, workflows};
+use crate::domain::{accounts, care, delegations, groups, trajectories, workflows};
 use crate::policy::RoleSet;
 
 /// The loaders of one request.
@@ -39,6 +39,10 @@ pub struct Loaders {
     pub tasks: DataLoader<TasksLoader>,
     pub trajectory_delegations: DataLoader<TrajectoryDelegationsLoader>,
     pub provider_programs: DataLoader<ProviderProgramsLoader>,
+    pub client_trajectories: DataLoader<ClientTrajectoriesLoader>,
+    pub relatives: DataLoader<RelativesLoader>,
+    pub group_counselors: DataLoader<GroupCounselorsLoader>,
+    pub group_members: DataLoader<GroupMembersLoader>,
     /// The viewer's bases per client, for this request.
     pub access: crate::access::AccessCache,
 }
@@ -67,6 +71,10 @@ impl Loaders {
             tasks: DataLoader::new(TasksLoader(db.clone()), tokio::spawn),
             trajectory_delegations: DataLoader::new(TrajectoryDelegationsLoader(db.clone()), tokio::spawn),
             provider_programs: DataLoader::new(ProviderProgramsLoader(db.clone()), tokio::spawn),
+            client_trajectories: DataLoader::new(ClientTrajectoriesLoader(db.clone()), tokio::spawn),
+            relatives: DataLoader::new(RelativesLoader(db.clone()), tokio::spawn),
+            group_counselors: DataLoader::new(GroupCounselorsLoader(db.clone()), tokio::spawn),
+            group_members: DataLoader::new(GroupMembersLoader(db.clone()), tokio::spawn),
             access: crate::access::AccessCache::default(),
         }
     }
@@ -162,7 +170,7 @@ impl Loader<Uuid> for CounselorLoader {
         // Primary coaches and members of open trajectories, and counselors of groups the client
         // knows of, are shown as counselors too.
         let mut coaches = trajectories::coaches_of(db, keys).await?;
-        coaches.extend(crate::domain::groups::visible_counselors_of(db, keys).await?);
+        coaches.extend(groups::visible_counselors_of(db, keys).await?);
         let ids: Vec<Uuid> = coaches.iter().map(|(_, user)| *user).collect();
         let users: HashMap<Uuid, user::Model> = user::Entity::find()
             .filter(user::Column::Id.is_in(ids))
@@ -345,4 +353,16 @@ grouped!(TrajectoryDelegationsLoader, delegation::Model, "The delegations of eac
 });
 grouped!(ProviderProgramsLoader, program::Model, "The programs of each provider.", |db, keys| {
     delegations::programs_of(db, keys).await?.into_iter().map(|p| (p.provider_id, p))
+});
+grouped!(ClientTrajectoriesLoader, trajectory::Model, "The trajectories of each client, newest first.", |db, keys| {
+    trajectories::of_clients(db, keys).await?.into_iter().map(|t| (t.client_id, t))
+});
+grouped!(RelativesLoader, user::Model, "The relatives each client added.", |db, keys| {
+    care::relatives_of(db, keys).await?
+});
+grouped!(GroupCounselorsLoader, user::Model, "The counselors of each group.", |db, keys| {
+    groups::counselors_of(db, keys).await?.into_iter().flat_map(|(g, users)| users.into_iter().map(move |u| (g, u)))
+});
+grouped!(GroupMembersLoader, user::Model, "The members of each group.", |db, keys| {
+    groups::members_of(db, keys).await?.into_iter().flat_map(|(g, users)| users.into_iter().map(move |u| (g, u)))
 });

@@ -13,9 +13,7 @@ pub mod types;
 
 use async_graphql::{MergedObject, Schema, SchemaBuilder};
 
-use crate::metrics::Metrics;
-
-pub use limits::{LimitsExtension, QueryLimits};
+pub use limits::{CheckedSchema, QueryLimits};
 pub use subscription::{LiveConnection, SubscriptionRoot};
 
 pub use context::{AppData, ContextExt, RequestData, parse_id};
@@ -49,17 +47,13 @@ fn builder() -> SchemaBuilder<Query, Mutation, SubscriptionRoot> {
     Schema::build(Query::default(), Mutation::default(), SubscriptionRoot)
 }
 
-/// The schema the server runs, with its shared data and limits.
-pub fn build_schema(
-    app: AppData,
-    limits: QueryLimits,
-    field_suggestions: bool,
-    metrics: std::sync::Arc<Metrics>,
-) -> InzageSchema {
-    // The shape limits (depth, fields, aliases, directives) are checked by `LimitsExtension`
-    // before validation; async-graphql's own recursion guard stays as a backstop.
-    let mut builder =
-        builder().data(app).extension(LimitsExtension(limits)).extension(crate::metrics::MetricsExtension(metrics));
+/// The schema the server runs, with its shared data.
+///
+/// It has no extensions: with any, async-graphql sends every field of every response through
+/// the extension chain. The shape limits are checked before a document reaches the schema
+/// (`server.rs` for HTTP, [`CheckedSchema`] for WebSockets), and operations are counted there.
+pub fn build_schema(app: AppData, limits: QueryLimits, field_suggestions: bool) -> InzageSchema {
+    let mut builder = builder().data(app);
     if !limits.introspection {
         builder = builder.disable_introspection();
     }

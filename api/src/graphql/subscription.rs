@@ -216,7 +216,7 @@ async fn pending_request(
     else {
         return Ok(None);
     };
-    Ok(Some(ConsentRequest { model, client }))
+    Ok(Some(ConsentRequest { model, client, related: None }))
 }
 
 /// A bounded set of recently delivered ids.

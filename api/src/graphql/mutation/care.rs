@@ -86,7 +86,7 @@ impl CareMutation {
         let op = ctx.operation()?;
         let client_id = parse_id(&client_id, "clientId")?;
         let new = input.parse()?;
-        Ok(DossierEntry(care::add_dossier_entry(&ctx.app().db, &op, client_id, new).await?))
+        Ok(DossierEntry::from(care::add_dossier_entry(&ctx.app().db, &op, client_id, new).await?))
     }
 
     async fn assign_tool(&self, ctx: &Context<'_>, input: AssignToolInput) -> FieldResult<Tool> {

@@ -33,7 +33,7 @@ fn parse_ids(ids: &[ID], field: &str) -> ApiResult<Vec<uuid::Uuid>> {
 /// The group after a change, as the viewer sees it now.
 async fn group(ctx: &Context<'_>, id: uuid::Uuid) -> FieldResult<Group> {
     let viewer = ctx.viewer()?;
-    Ok(Group(groups::find(ctx.app().db.conn(), viewer, id).await?))
+    Ok(Group::from(groups::find(ctx.app().db.conn(), viewer, id).await?))
 }
 
 #[derive(Default)]

@@ -52,7 +52,7 @@ fn optional_id(id: Option<&ID>, field: &str) -> crate::error::ApiResult<Option<u
 async fn trajectory(ctx: &Context<'_>, model: inzage_entity::trajectory::Model) -> FieldResult<Trajectory> {
     let mut found = with_clients(ctx, vec![model], |t| t.client_id).await?;
     let (model, client) = found.pop().ok_or_else(|| crate::error::ApiError::internal("trajectory vanished"))?;
-    Ok(Trajectory { model, client })
+    Ok(Trajectory::new(model, client))
 }
 
 #[derive(Default)]

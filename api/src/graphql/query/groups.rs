@@ -15,6 +15,6 @@ impl GroupQuery {
     async fn group(&self, ctx: &Context<'_>, id: ID) -> FieldResult<Option<Group>> {
         let viewer = ctx.viewer()?;
         let id = parse_id(&id, "id")?;
-        Ok(Some(Group(groups::find(ctx.app().db.conn(), viewer, id).await?)))
+        Ok(Some(Group::from(groups::find(ctx.app().db.conn(), viewer, id).await?)))
     }
 }

@@ -18,7 +18,7 @@ impl TrajectoryQuery {
         let id = parse_id(&id, "id")?;
         let found = trajectories::find(ctx.app().db.conn(), &op, id).await?;
         ctx.read_log()?.record(trajectory_read(&found.client));
-        Ok(Some(Trajectory { model: found.model, client: found.client }))
+        Ok(Some(Trajectory::new(found.model, found.client)))
     }
 
     /// A team of the viewer's organisation; null with NOT_FOUND otherwise.

@@ -1,10 +1,13 @@
 //! Accounts and organisations.
 
+use std::collections::HashMap;
+
 use async_graphql::{Context, ID, Object};
 use inzage_entity::{organization, user};
+use uuid::Uuid;
 
 use super::client::{Client, Tool, lookup_entry, prefetch};
-use super::groups::{Conversation, Group};
+use super::groups::{Conversation, Group, with_people};
 use super::notifications::Notification;
 use super::trajectories::{Delegation, Protocol, Provider, Task, Trajectory, visible_trajectories, with_clients};
 use super::workflows::{ConsentRequest, Project, consent_requests};
@@ -167,7 +170,21 @@ impl Viewer {
     /// Tasks of the trajectories the viewer works in, oldest first.
     async fn tasks(&self, ctx: &Context<'_>, status: Option<TaskStatus>) -> FieldResult<Vec<Task>> {
         let rows = trajectories::tasks_of_viewer(ctx.app().db.conn(), &self.0, status.map(Into::into)).await?;
-        Ok(rows.into_iter().map(|model| Task { model, trajectory: None }).collect())
+        // The viewer's access to every task's client is loaded at once, not per task.
+        let found = if ctx.look_ahead().field("trajectory").exists() {
+            let op = ctx.operation()?;
+            let ids: Vec<Uuid> = rows.iter().map(|(_, trajectory)| trajectory.client_id).collect();
+            ctx.loaders().access.load(&ctx.app().db, op.viewer, op.now, &ids).await?
+        } else {
+            HashMap::new()
+        };
+        Ok(rows
+            .into_iter()
+            .map(|(model, trajectory)| {
+                let client = found.get(&trajectory.client_id).cloned();
+                Task { model, trajectory: Some(trajectory), client }
+            })
+            .collect())
     }
 
     /// The intervention providers the viewer's organisation works with (for its professionals;
@@ -179,7 +196,7 @@ impl Viewer {
 
     /// The care groups that exist for the viewer.
     async fn groups(&self, ctx: &Context<'_>) -> FieldResult<Vec<Group>> {
-        Ok(groups::of_viewer(ctx.app().db.conn(), &self.0).await?.into_iter().map(Group).collect())
+        with_people(ctx, groups::of_viewer(ctx.app().db.conn(), &self.0).await?).await
     }
 
     /// The conversations the viewer takes part in, newest first.

@@ -4,19 +4,20 @@
 use async_graphql::connection::Connection;
 use async_graphql::{Context, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use async_graphql::dataloader::Loader;
-use inzage_entity::{AuditAction, audit_event, client_contact, dossier_entry, tool, user};
+use inzage_entity::{AuditAction, audit_event, client_contact, dossier_entry, tool, trajectory, user};
 use uuid::Uuid;
 
 use super::accounts::User;
-use super::groups::Group;
-use super::trajectories::Trajectory;
+use super::groups::{Group, PrefetchedPeople, prefetch_people, with_people};
+use super::trajectories::{PrefetchedMembers, Trajectory, prefetch_members};
 use super::workflows::Workflow;
 use crate::access::{Access, ClientAccess};
 use crate::audit::AuditEntry;
+use crate::domain::groups::VisibleGroup;
 use crate::domain::{care, conversations, groups, trajectories};
 use crate::error::{ApiError, ApiResult, FieldResult};
 use crate::graphql::enums::{AccessBasis, AuditOutcome, DossierEntryKind, Role, TrajectoryStatus};
@@ -48,6 +49,15 @@ pub struct Prefetched {
     contacts: Option<HashMap<Uuid, client_contact::Model>>,
     counselors: Option<HashMap<Uuid, Vec<user::Model>>>,
     tools: Option<HashMap<Uuid, Vec<tool::Model>>>,
+    trajectories: Option<HashMap<Uuid, Vec<trajectory::Model>>>,
+    members: Option<Arc<PrefetchedMembers>>,
+    /// The groups the viewer may see, by member.
+    groups: Option<HashMap<Uuid, Vec<VisibleGroup>>>,
+    group_people: Option<Arc<PrefetchedPeople>>,
+    relatives: Option<HashMap<Uuid, Vec<user::Model>>>,
+    /// Everyone sharing a conversation with the viewer, when some client's relatives are shown
+    /// only on that condition.
+    sharing: Option<HashSet<Uuid>>,
 }
 
 /// Loads what `selections` (the list's item selections) ask of `clients`, and attaches it.
@@ -69,6 +79,38 @@ pub async fn prefetch(
         }
         if selects("tools") {
             prefetched.tools = Some(loaders.tools.loader().load(&ids).await?);
+        }
+        if selects("trajectories") {
+            let found = loaders.client_trajectories.loader().load(&ids).await?;
+            let seen: Vec<Uuid> = clients
+                .iter()
+                .flat_map(|client| {
+                    let rows = found.get(&client.client.id).map(Vec::as_slice).unwrap_or_default();
+                    rows.iter().filter(|row| trajectories::sees(client, row)).map(|row| row.id)
+                })
+                .collect();
+            let items: Vec<_> = selections.iter().map(|selection| selection.field("trajectories")).collect();
+            prefetched.members = prefetch_members(ctx, &seen, &items).await?;
+            prefetched.trajectories = Some(found);
+        }
+        if selects("groups") {
+            let found = groups::of_clients(ctx.app().db.conn(), ctx.viewer()?, &ids).await?;
+            let mut group_ids: Vec<Uuid> = found.values().flatten().map(|g| g.model.id).collect();
+            group_ids.sort_unstable();
+            group_ids.dedup();
+            let items: Vec<_> = selections.iter().map(|selection| selection.field("groups")).collect();
+            prefetched.group_people = prefetch_people(ctx, &group_ids, &items).await?;
+            prefetched.groups = Some(found);
+        }
+        if selects("relatives") {
+            prefetched.relatives = Some(loaders.relatives.loader().load(&ids).await?);
+            let sharing_only = |c: &ClientAccess| {
+                rules::relatives_scope(c.access.bases) == rules::RelativesScope::SharingAConversation
+            };
+            if clients.iter().any(sharing_only) {
+                let viewer = ctx.viewer()?;
+                prefetched.sharing = Some(conversations::sharing_with(ctx.app().db.conn(), viewer.user_id).await?);
+            }
         }
     }
     let prefetched = Arc::new(prefetched);
@@ -160,21 +202,29 @@ impl Client {
 
     async fn relatives(&self, ctx: &Context<'_>) -> FieldResult<Option<Vec<User>>> {
         self.guard(ctx, "Relatives", rules::read_relatives(self.access.bases), rules::RELATIVE_READERS)?;
-        match rules::relatives_scope(self.access.bases) {
-            rules::RelativesScope::All => {
-                let relatives = care::relatives_of(ctx.app().db.conn(), self.model.id).await?;
-                Ok(Some(relatives.into_iter().map(User).collect()))
-            }
+        let scope = rules::relatives_scope(self.access.bases);
+        if scope == rules::RelativesScope::None {
+            return Ok(Some(Vec::new()));
+        }
+        let prefetched = self.prefetched.as_ref();
+        let relatives = match prefetched.and_then(|p| p.relatives.as_ref()) {
+            Some(relatives) => relatives.get(&self.model.id).cloned(),
+            None => ctx.loaders().relatives.load_one(self.model.id).await?,
+        }
+        .unwrap_or_default();
+        let shown = match scope {
             // Counselors see only relatives who share a conversation with them; conversations
             // are the only way a relative becomes known to a counselor.
             rules::RelativesScope::SharingAConversation => {
-                let viewer = ctx.viewer()?;
-                let relatives =
-                    conversations::relatives_sharing(ctx.app().db.conn(), self.model.id, viewer.user_id).await?;
-                Ok(Some(relatives.into_iter().map(User).collect()))
+                let sharing = match prefetched.and_then(|p| p.sharing.as_ref()) {
+                    Some(sharing) => sharing.clone(),
+                    None => conversations::sharing_with(ctx.app().db.conn(), ctx.viewer()?.user_id).await?,
+                };
+                relatives.into_iter().filter(|r| sharing.contains(&r.id)).collect()
             }
-            rules::RelativesScope::None => Ok(Some(Vec::new())),
-        }
+            rules::RelativesScope::All | rules::RelativesScope::None => relatives,
+        };
+        Ok(Some(shown.into_iter().map(User).collect()))
     }
 
     async fn dossier(
@@ -193,8 +243,20 @@ impl Client {
         let db = ctx.app().db.conn();
         let rows =
             care::dossier_page(db, self.model.id, scope, &consented, &self.access.trajectories, after, limit).await?;
-        let rows = rows.into_iter().map(DossierEntry).collect();
-        Ok(Some(connection(rows, limit, after, |entry: &DossierEntry| entry.0.id)))
+        let selection = ctx.look_ahead();
+        let selects_author = selection.field("nodes").field("author").exists()
+            || selection.field("edges").field("node").field("author").exists();
+        let authors = if selects_author {
+            let mut ids: Vec<Uuid> = rows.iter().filter_map(|row| row.author_id).collect();
+            ids.sort_unstable();
+            ids.dedup();
+            let found = if ids.is_empty() { HashMap::new() } else { ctx.loaders().users.loader().load(&ids).await? };
+            Some(Arc::new(found))
+        } else {
+            None
+        };
+        let rows = rows.into_iter().map(|model| DossierEntry { model, authors: authors.clone() }).collect();
+        Ok(Some(connection(rows, limit, after, |entry: &DossierEntry| entry.model.id)))
     }
 
     async fn tools(&self, ctx: &Context<'_>) -> FieldResult<Option<Vec<Tool>>> {
@@ -214,21 +276,45 @@ impl Client {
     ) -> FieldResult<Option<Vec<Trajectory>>> {
         let granting = rules::TRAJECTORY_READERS | rules::PARTIAL_DOSSIER_READERS;
         self.guard(ctx, "Trajectory", rules::read_trajectories(self.access.bases), granting)?;
-        let rows = trajectories::of_client(ctx.app().db.conn(), self.model.id, status.map(Into::into)).await?;
+        let rows = match self.prefetched.as_ref().and_then(|p| p.trajectories.as_ref()) {
+            Some(trajectories) => trajectories.get(&self.model.id).cloned(),
+            None => ctx.loaders().client_trajectories.load_one(self.model.id).await?,
+        }
+        .unwrap_or_default();
+        let status: Option<inzage_entity::TrajectoryStatus> = status.map(Into::into);
         let found = ClientAccess { client: self.model.clone(), access: self.access.clone() };
+        let visible: Vec<trajectory::Model> = rows
+            .into_iter()
+            .filter(|model| status.is_none_or(|status| model.status == status))
+            .filter(|model| trajectories::sees(&found, model))
+            .collect();
+        let members = match &self.prefetched {
+            Some(prefetched) => prefetched.members.clone(),
+            None => {
+                let ids: Vec<Uuid> = visible.iter().map(|model| model.id).collect();
+                prefetch_members(ctx, &ids, &[ctx.look_ahead()]).await?
+            }
+        };
         Ok(Some(
-            rows.into_iter()
-                .filter(|model| trajectories::sees(&found, model))
-                .map(|model| Trajectory { model, client: found.clone() })
+            visible
+                .into_iter()
+                .map(|model| Trajectory { model, client: found.clone(), members: members.clone() })
                 .collect(),
         ))
     }
 
     /// The groups this client is in that the viewer may see.
     async fn groups(&self, ctx: &Context<'_>) -> FieldResult<Vec<Group>> {
+        if let Some(prefetched) = &self.prefetched
+            && let Some(groups) = &prefetched.groups
+        {
+            let found = groups.get(&self.model.id).cloned().unwrap_or_default();
+            let people = prefetched.group_people.clone();
+            return Ok(found.into_iter().map(|group| Group { group, people: people.clone() }).collect());
+        }
         let viewer = ctx.viewer()?;
-        let found = groups::of_client(ctx.app().db.conn(), viewer, self.model.id).await?;
-        Ok(found.into_iter().map(Group).collect())
+        let mut found = groups::of_clients(ctx.app().db.conn(), viewer, &[self.model.id]).await?;
+        with_people(ctx, found.remove(&self.model.id).unwrap_or_default()).await
     }
 
     async fn access_log(
@@ -278,46 +364,59 @@ pub struct ViewerAccess {
 }
 
 /// An entry of a client's dossier the viewer may read.
-pub struct DossierEntry(pub dossier_entry::Model);
+pub struct DossierEntry {
+    pub model: dossier_entry::Model,
+    /// The authors of the page the entry was read with, loaded for the whole page at once.
+    authors: Option<Arc<HashMap<Uuid, user::Model>>>,
+}
+
+impl From<dossier_entry::Model> for DossierEntry {
+    fn from(model: dossier_entry::Model) -> Self {
+        Self { model, authors: None }
+    }
+}
 
 #[Object]
 impl DossierEntry {
     async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
+        ID(self.model.id.to_string())
     }
 
     async fn kind(&self) -> DossierEntryKind {
-        self.0.kind.into()
+        self.model.kind.into()
     }
 
     async fn title(&self) -> &str {
-        &self.0.title
+        &self.model.title
     }
 
     async fn body(&self) -> &str {
-        &self.0.body
+        &self.model.body
     }
 
     async fn author(&self, ctx: &Context<'_>) -> FieldResult<Option<User>> {
-        let Some(author) = self.0.author_id else { return Ok(None) };
+        let Some(author) = self.model.author_id else { return Ok(None) };
+        if let Some(authors) = &self.authors {
+            return Ok(authors.get(&author).cloned().map(User));
+        }
         Ok(ctx.loaders().users.load_one(author).await?.map(User))
     }
 
     async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+        self.model.created_at
     }
 
     async fn trajectory(&self, ctx: &Context<'_>) -> FieldResult<Option<Trajectory>> {
-        let Some(id) = self.0.trajectory_id else { return Ok(None) };
+        let Some(id) = self.model.trajectory_id else { return Ok(None) };
         let Some(model) = ctx.loaders().trajectories.load_one(id).await? else { return Ok(None) };
         let op = ctx.operation()?;
         let mut found = ctx.loaders().access.load(&ctx.app().db, op.viewer, op.now, &[model.client_id]).await?;
         let Some(client) = found.remove(&model.client_id) else { return Ok(None) };
-        Ok(trajectories::sees(&client, &model).then_some(Trajectory { model, client }))
+        Ok(trajectories::sees(&client, &model).then_some(Trajectory::new(model, client)))
     }
 
     async fn workflow(&self, ctx: &Context<'_>) -> FieldResult<Option<Workflow>> {
-        let Some(id) = self.0.workflow_id else { return Ok(None) };
+        let Some(id) = self.model.workflow_id else { return Ok(None) };
         Ok(ctx.loaders().workflows.load_one(id).await?.map(Workflow))
     }
 }

@@ -1,51 +1,114 @@
 //! Care groups, their reports, conversations and messages.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use async_graphql::connection::Connection;
+use async_graphql::dataloader::Loader;
 use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};
-use inzage_entity::{conversation, group_report, message};
+use inzage_entity::{conversation, group_report, message, user};
+use uuid::Uuid;
 
 use super::accounts::User;
 use crate::domain::conversations;
 use crate::domain::groups::{self, VisibleGroup};
-use crate::error::{ApiError, FieldResult};
+use crate::error::{ApiError, ApiResult, FieldResult};
 use crate::graphql::ContextExt;
 use crate::graphql::enums::GroupVisibility;
 use crate::graphql::pagination::{connection, cursor, page_size};
 use crate::policy::groups::{self as rules, MembersScope};
 
 /// A care group the viewer may see: counselors linked to many members at once.
-pub struct Group(pub VisibleGroup);
+pub struct Group {
+    pub group: VisibleGroup,
+    /// Counselors and members loaded for a whole list at once (see [`prefetch_people`]).
+    pub people: Option<Arc<PrefetchedPeople>>,
+}
+
+impl From<VisibleGroup> for Group {
+    fn from(group: VisibleGroup) -> Self {
+        Self { group, people: None }
+    }
+}
+
+/// The counselors and members of a list of groups, each loaded with one query for the whole
+/// list. Batch loaders alone batch only what arrives within their window; a list resolved in one
+/// go is loaded here deterministically instead.
+#[derive(Default)]
+pub struct PrefetchedPeople {
+    counselors: Option<HashMap<Uuid, Vec<user::Model>>>,
+    members: Option<HashMap<Uuid, Vec<user::Model>>>,
+}
+
+/// Loads the counselors and members of `group_ids` that `selections` (the list's item
+/// selections) ask for; `None` when they ask for neither.
+pub async fn prefetch_people(
+    ctx: &Context<'_>,
+    group_ids: &[Uuid],
+    selections: &[async_graphql::Lookahead<'_>],
+) -> ApiResult<Option<Arc<PrefetchedPeople>>> {
+    let selects = |field: &str| selections.iter().any(|selection| selection.field(field).exists());
+    let (counselors, members) = (selects("counselors"), selects("members"));
+    if group_ids.is_empty() || !(counselors || members) {
+        return Ok(None);
+    }
+    let loaders = ctx.loaders();
+    let mut people = PrefetchedPeople::default();
+    if counselors {
+        people.counselors = Some(loaders.group_counselors.loader().load(group_ids).await?);
+    }
+    if members {
+        people.members = Some(loaders.group_members.loader().load(group_ids).await?);
+    }
+    Ok(Some(Arc::new(people)))
+}
+
+/// `groups` with the people the current field's selection asks for, loaded at once.
+pub async fn with_people(ctx: &Context<'_>, groups: Vec<VisibleGroup>) -> FieldResult<Vec<Group>> {
+    let ids: Vec<Uuid> = groups.iter().map(|g| g.model.id).collect();
+    let people = prefetch_people(ctx, &ids, &[ctx.look_ahead()]).await?;
+    Ok(groups.into_iter().map(|group| Group { group, people: people.clone() }).collect())
+}
 
 #[Object]
 impl Group {
     async fn id(&self) -> ID {
-        ID(self.0.model.id.to_string())
+        ID(self.group.model.id.to_string())
     }
 
     async fn name(&self) -> &str {
-        &self.0.model.name
+        &self.group.model.name
     }
 
     async fn visibility(&self) -> GroupVisibility {
-        self.0.model.visibility.into()
+        self.group.model.visibility.into()
     }
 
     async fn counselors(&self, ctx: &Context<'_>) -> FieldResult<Vec<User>> {
-        let mut found = groups::counselors_of(ctx.app().db.conn(), &[self.0.model.id]).await?;
-        Ok(found.remove(&self.0.model.id).unwrap_or_default().into_iter().map(User).collect())
+        let id = self.group.model.id;
+        let counselors = match self.people.as_ref().and_then(|p| p.counselors.as_ref()) {
+            Some(counselors) => counselors.get(&id).cloned(),
+            None => ctx.loaders().group_counselors.load_one(id).await?,
+        }
+        .unwrap_or_default();
+        Ok(counselors.into_iter().map(User).collect())
     }
 
     /// Members visible to the viewer: all for counselors and in MUTUAL groups, only the viewer in
     /// CLIENT_VISIBLE groups.
     async fn members(&self, ctx: &Context<'_>) -> FieldResult<Vec<User>> {
         let viewer = ctx.viewer()?;
-        let scope = rules::members_scope(viewer.roles, self.0.relation, self.0.model.visibility);
+        let scope = rules::members_scope(viewer.roles, self.group.relation, self.group.model.visibility);
         if scope == MembersScope::None {
             return Ok(Vec::new());
         }
-        let mut found = groups::members_of(ctx.app().db.conn(), &[self.0.model.id]).await?;
-        let members = found.remove(&self.0.model.id).unwrap_or_default();
+        let id = self.group.model.id;
+        let members = match self.people.as_ref().and_then(|p| p.members.as_ref()) {
+            Some(members) => members.get(&id).cloned(),
+            None => ctx.loaders().group_members.load_one(id).await?,
+        }
+        .unwrap_or_default();
         Ok(members.into_iter().filter(|m| scope == MembersScope::All || m.id == viewer.user_id).map(User).collect())
     }
 
@@ -58,8 +121,8 @@ impl Group {
     ) -> FieldResult<Option<Connection<String, GroupReport>>> {
         let limit = page_size(first)?;
         let after = cursor(after.as_deref())?;
-        rules::group_reports(self.0.relation).check()?;
-        let rows = groups::reports_page(ctx.app().db.conn(), self.0.model.id, after, limit).await?;
+        rules::group_reports(self.group.relation).check()?;
+        let rows = groups::reports_page(ctx.app().db.conn(), self.group.model.id, after, limit).await?;
         let rows = rows.into_iter().map(GroupReport).collect();
         Ok(Some(connection(rows, limit, after, |r: &GroupReport| r.0.id)))
     }
@@ -111,7 +174,7 @@ impl Conversation {
     async fn group(&self, ctx: &Context<'_>) -> FieldResult<Option<Group>> {
         let Some(id) = self.0.group_id else { return Ok(None) };
         let viewer = ctx.viewer()?;
-        Ok(groups::find(ctx.app().db.conn(), viewer, id).await.ok().map(Group))
+        Ok(groups::find(ctx.app().db.conn(), viewer, id).await.ok().map(Group::from))
     }
 
     async fn messages(

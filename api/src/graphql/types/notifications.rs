@@ -70,7 +70,7 @@ impl Notification {
         let Some(id) = self.0.task_id else { return Ok(None) };
         let op = ctx.operation()?;
         match trajectories::find_task(ctx.app().db.conn(), &op, id).await {
-            Ok((model, trajectory)) => Ok(Some(Task { model, trajectory: Some(trajectory.model) })),
+            Ok((model, trajectory)) => Ok(Some(Task { model, trajectory: Some(trajectory.model), client: None })),
             Err(crate::error::ApiError::NotFound(_)) => Ok(None),
             Err(err) => Err(err.into()),
         }

@@ -1,15 +1,21 @@
 //! Trajectories, their members, teams and tasks; providers, programs and delegations.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_graphql::dataloader::Loader;
 use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};
-use inzage_entity::{delegation, program, protocol, provider, task, team, team_member, trajectory, trajectory_member};
+use inzage_entity::{
+    delegation, program, protocol, provider, task, team, team_member, trajectory, trajectory_member, user,
+};
 use uuid::Uuid;
 
 use super::accounts::User;
 use super::client::Client;
 use crate::access::ClientAccess;
 use crate::domain::{delegations, trajectories};
-use crate::error::{ApiError, FieldResult};
+use crate::error::{ApiError, ApiResult, FieldResult};
 use crate::graphql::ContextExt;
 use crate::graphql::enums::{
     DelegationEventKind, DelegationStatus, ExecutorMode, TaskKind, TaskStatus, TrajectoryKind, TrajectoryStatus,
@@ -53,14 +59,48 @@ pub async fn with_clients<T>(
         .collect()
 }
 
-/// Trajectories the viewer sees, with their clients' access loaded at once.
+/// Trajectories the viewer sees, with their clients' access loaded at once, and the members the
+/// selection asks for.
 pub async fn visible_trajectories(ctx: &Context<'_>, models: Vec<trajectory::Model>) -> FieldResult<Vec<Trajectory>> {
     let pairs = with_clients(ctx, models, |t| t.client_id).await?;
-    Ok(pairs
-        .into_iter()
-        .filter(|(model, client)| trajectories::sees(client, model))
-        .map(|(model, client)| Trajectory { model, client })
-        .collect())
+    let visible: Vec<(trajectory::Model, ClientAccess)> =
+        pairs.into_iter().filter(|(model, client)| trajectories::sees(client, model)).collect();
+    let ids: Vec<Uuid> = visible.iter().map(|(model, _)| model.id).collect();
+    let members = prefetch_members(ctx, &ids, &[ctx.look_ahead()]).await?;
+    Ok(visible.into_iter().map(|(model, client)| Trajectory { model, client, members: members.clone() }).collect())
+}
+
+/// The members of a list of trajectories, and their accounts when selected, loaded with one
+/// query each for the whole list. Batch loaders alone batch only what arrives within their
+/// window; a list resolved in one go is loaded here deterministically instead.
+#[derive(Default)]
+pub struct PrefetchedMembers {
+    members: HashMap<Uuid, Vec<trajectory_member::Model>>,
+    accounts: Option<HashMap<Uuid, user::Model>>,
+}
+
+/// Loads the members of `trajectory_ids` when `selections` (the list's item selections) ask for
+/// them; `None` when they do not.
+pub async fn prefetch_members(
+    ctx: &Context<'_>,
+    trajectory_ids: &[Uuid],
+    selections: &[async_graphql::Lookahead<'_>],
+) -> ApiResult<Option<Arc<PrefetchedMembers>>> {
+    let members = selections.iter().map(|selection| selection.field("members")).collect::<Vec<_>>();
+    if trajectory_ids.is_empty() || !members.iter().any(|selection| selection.exists()) {
+        return Ok(None);
+    }
+    let loaders = ctx.loaders();
+    let mut prefetched =
+        PrefetchedMembers { members: loaders.trajectory_members.loader().load(trajectory_ids).await?, accounts: None };
+    if members.iter().any(|selection| selection.field("user").exists()) {
+        let mut ids: Vec<Uuid> = prefetched.members.values().flatten().map(|m| m.user_id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        prefetched.accounts =
+            Some(if ids.is_empty() { HashMap::new() } else { loaders.users.loader().load(&ids).await? });
+    }
+    Ok(Some(Arc::new(prefetched)))
 }
 
 /// A care episode of one client with a primary coach.
@@ -68,6 +108,15 @@ pub struct Trajectory {
     pub model: trajectory::Model,
     /// The viewer's access to the client.
     pub client: ClientAccess,
+    /// Members loaded for a whole list at once (see [`prefetch_members`]).
+    pub members: Option<Arc<PrefetchedMembers>>,
+}
+
+impl Trajectory {
+    /// A trajectory whose related rows are loaded when asked for.
+    pub fn new(model: trajectory::Model, client: ClientAccess) -> Self {
+        Self { model, client, members: None }
+    }
 }
 
 impl Trajectory {
@@ -112,8 +161,18 @@ impl Trajectory {
 
     /// Shown to the client as their counselors.
     async fn members(&self, ctx: &Context<'_>) -> FieldResult<Vec<TrajectoryMember>> {
-        let rows = ctx.loaders().trajectory_members.load_one(self.model.id).await?.unwrap_or_default();
-        Ok(rows.into_iter().map(TrajectoryMember).collect())
+        let Some(prefetched) = &self.members else {
+            let rows = ctx.loaders().trajectory_members.load_one(self.model.id).await?.unwrap_or_default();
+            return Ok(rows.into_iter().map(|model| TrajectoryMember { model, account: None }).collect());
+        };
+        let rows = prefetched.members.get(&self.model.id).cloned().unwrap_or_default();
+        Ok(rows
+            .into_iter()
+            .map(|model| {
+                let account = prefetched.accounts.as_ref().and_then(|accounts| accounts.get(&model.user_id).cloned());
+                TrajectoryMember { model, account }
+            })
+            .collect())
     }
 
     /// Never shown to the client: FORBIDDEN for SELF and GUARDIAN.
@@ -133,7 +192,7 @@ impl Trajectory {
     async fn parent(&self, ctx: &Context<'_>) -> FieldResult<Option<Trajectory>> {
         let Some(id) = self.model.parent_id else { return Ok(None) };
         let Some(model) = ctx.loaders().trajectories.load_one(id).await? else { return Ok(None) };
-        Ok(trajectories::sees(&self.client, &model).then(|| Trajectory { model, client: self.client.clone() }))
+        Ok(trajectories::sees(&self.client, &model).then(|| Trajectory::new(model, self.client.clone())))
     }
 
     /// The trajectory's tasks, for those who work with the client (empty for the client).
@@ -142,7 +201,10 @@ impl Trajectory {
             return Ok(Vec::new());
         }
         let rows = ctx.loaders().tasks.load_one(self.model.id).await?.unwrap_or_default();
-        Ok(rows.into_iter().map(|model| Task { model, trajectory: Some(self.model.clone()) }).collect())
+        Ok(rows
+            .into_iter()
+            .map(|model| Task { model, trajectory: Some(self.model.clone()), client: Some(self.client.clone()) })
+            .collect())
     }
 
     async fn delegations(&self, ctx: &Context<'_>) -> FieldResult<Vec<Delegation>> {
@@ -160,21 +222,28 @@ impl Trajectory {
 }
 
 /// A professional working in a trajectory besides its primary coach.
-pub struct TrajectoryMember(pub trajectory_member::Model);
+pub struct TrajectoryMember {
+    pub model: trajectory_member::Model,
+    /// The member's account, when loaded with a whole list.
+    account: Option<user::Model>,
+}
 
 #[Object]
 impl TrajectoryMember {
     async fn user(&self, ctx: &Context<'_>) -> FieldResult<User> {
-        let user = ctx.loaders().users.load_one(self.0.user_id).await?;
+        let user = match &self.account {
+            Some(account) => Some(account.clone()),
+            None => ctx.loaders().users.load_one(self.model.user_id).await?,
+        };
         Ok(User(user.ok_or_else(|| ApiError::internal("member without account"))?))
     }
 
     async fn role(&self) -> &str {
-        &self.0.role
+        &self.model.role
     }
 
     async fn added_at(&self) -> DateTime<Utc> {
-        self.0.added_at
+        self.model.added_at
     }
 }
 
@@ -217,6 +286,8 @@ pub struct Task {
     pub model: task::Model,
     /// The trajectory, when already at hand.
     pub trajectory: Option<trajectory::Model>,
+    /// The viewer's access to the trajectory's client, when already at hand.
+    pub client: Option<ClientAccess>,
 }
 
 #[Object]
@@ -234,6 +305,9 @@ impl Task {
     }
 
     async fn trajectory(&self, ctx: &Context<'_>) -> FieldResult<Trajectory> {
+        if let (Some(model), Some(client)) = (&self.trajectory, &self.client) {
+            return Ok(Trajectory::new(model.clone(), client.clone()));
+        }
         let model = match &self.trajectory {
             Some(model) => model.clone(),
             None => ctx
@@ -245,7 +319,7 @@ impl Task {
         };
         let mut found = with_clients(ctx, vec![model], |t| t.client_id).await?;
         let (model, client) = found.pop().ok_or_else(|| ApiError::internal("task without trajectory"))?;
-        Ok(Trajectory { model, client })
+        Ok(Trajectory::new(model, client))
     }
 
     async fn created_at(&self) -> DateTime<Utc> {
@@ -372,7 +446,7 @@ impl Delegation {
     async fn trajectory(&self, ctx: &Context<'_>) -> FieldResult<Option<Trajectory>> {
         let Some(id) = self.model.trajectory_id else { return Ok(None) };
         let Some(model) = ctx.loaders().trajectories.load_one(id).await? else { return Ok(None) };
-        Ok(trajectories::sees(&self.client, &model).then(|| Trajectory { model, client: self.client.clone() }))
+        Ok(trajectories::sees(&self.client, &model).then(|| Trajectory::new(model, self.client.clone())))
     }
 
     async fn granted_by(&self, ctx: &Context<'_>) -> FieldResult<Option<User>> {
@@ -404,7 +478,7 @@ pub struct InterventionStart(pub delegations::InterventionStart);
 #[Object]
 impl InterventionStart {
     async fn guidance_trajectory(&self) -> Trajectory {
-        Trajectory { model: self.0.guidance.clone(), client: self.0.client.clone() }
+        Trajectory::new(self.0.guidance.clone(), self.0.client.clone())
     }
 
     /// Set when the program had an effective executor.
@@ -414,7 +488,11 @@ impl InterventionStart {
 
     /// Set when it had none: a DELEGATE_DOSSIER task in the guidance trajectory.
     async fn delegation_task(&self) -> Option<Task> {
-        self.0.delegation_task.clone().map(|model| Task { model, trajectory: Some(self.0.guidance.clone()) })
+        self.0.delegation_task.clone().map(|model| Task {
+            model,
+            trajectory: Some(self.0.guidance.clone()),
+            client: None,
+        })
     }
 }
 

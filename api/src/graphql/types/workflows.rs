@@ -1,8 +1,12 @@
 //! Projects, workflows, participations and consent requests.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_graphql::dataloader::Loader;
 use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};
-use inzage_entity::{AuditAction, consent_request, participation, project, workflow, workflow_professional};
+use inzage_entity::{AuditAction, consent_request, participation, project, user, workflow, workflow_professional};
 use uuid::Uuid;
 
 use super::accounts::{Organization, User};
@@ -173,7 +177,7 @@ impl Participation {
             }
         }
         let rows = ctx.loaders().results.load_one((self.model.workflow_id, client_id)).await?.unwrap_or_default();
-        Ok(Some(rows.into_iter().map(DossierEntry).collect()))
+        Ok(Some(rows.into_iter().map(DossierEntry::from).collect()))
     }
 
     /// The requests of this participation that exist for the viewer: all of them for the
@@ -186,7 +190,8 @@ impl Participation {
     }
 }
 
-/// Consent requests with their clients' access loaded for all of them at once.
+/// Consent requests with their clients' access loaded for all of them at once, and the
+/// professionals and workflows the selection asks for.
 pub async fn consent_requests(
     ctx: &Context<'_>,
     rows: Vec<consent_request::Model>,
@@ -194,15 +199,48 @@ pub async fn consent_requests(
     let op = ctx.operation()?;
     let ids: Vec<Uuid> = rows.iter().map(|r| r.client_id).collect();
     let found = ctx.loaders().access.load(&ctx.app().db, op.viewer, op.now, &ids).await?;
+    let related = Arc::new(related(ctx, &rows).await?);
     rows.into_iter()
         .map(|model| {
             let client = found
                 .get(&model.client_id)
                 .cloned()
                 .ok_or_else(|| ApiError::internal("consent request of an account that is not a client"))?;
-            Ok(ConsentRequest { model, client })
+            Ok(ConsentRequest { model, client, related: Some(related.clone()) })
         })
         .collect()
+}
+
+/// Loads what the selection of a list of consent requests asks of `rows`, one query per kind.
+/// Batch loaders alone would batch only what arrives within their window.
+async fn related(ctx: &Context<'_>, rows: &[consent_request::Model]) -> FieldResult<Related> {
+    let selection = ctx.look_ahead();
+    let loaders = ctx.loaders();
+    let mut related = Related::default();
+    if rows.is_empty() {
+        return Ok(related);
+    }
+    if selection.field("professional").exists() {
+        let mut ids: Vec<Uuid> = rows.iter().filter_map(|r| r.professional_id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        related.professionals =
+            Some(if ids.is_empty() { HashMap::new() } else { loaders.users.loader().load(&ids).await? });
+    }
+    if selection.field("workflow").exists() {
+        let mut ids: Vec<Uuid> = rows.iter().map(|r| r.workflow_id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        related.workflows = Some(loaders.workflows.loader().load(&ids).await?);
+    }
+    Ok(related)
+}
+
+/// Rows related to a list of consent requests, loaded for the whole list at once.
+#[derive(Default)]
+pub struct Related {
+    professionals: Option<HashMap<Uuid, user::Model>>,
+    workflows: Option<HashMap<Uuid, workflow::Model>>,
 }
 
 /// A participant's consent to a professional's access to their results in a workflow.
@@ -210,6 +248,8 @@ pub struct ConsentRequest {
     pub model: consent_request::Model,
     /// The viewer's access to the client (empty: a name-only reference).
     pub client: ClientAccess,
+    /// Related rows loaded for a whole list at once (see [`consent_requests`]).
+    pub related: Option<Arc<Related>>,
 }
 
 #[Object]
@@ -235,11 +275,17 @@ impl ConsentRequest {
     /// Null for APPEND_PROFESSIONALS (a professional to be assigned later).
     async fn professional(&self, ctx: &Context<'_>) -> FieldResult<Option<User>> {
         let Some(id) = self.model.professional_id else { return Ok(None) };
+        if let Some(professionals) = self.related.as_ref().and_then(|r| r.professionals.as_ref()) {
+            return Ok(professionals.get(&id).cloned().map(User));
+        }
         Ok(ctx.loaders().users.load_one(id).await?.map(User))
     }
 
     async fn workflow(&self, ctx: &Context<'_>) -> FieldResult<Workflow> {
-        let workflow = ctx.loaders().workflows.load_one(self.model.workflow_id).await?;
+        let workflow = match self.related.as_ref().and_then(|r| r.workflows.as_ref()) {
+            Some(workflows) => workflows.get(&self.model.workflow_id).cloned(),
+            None => ctx.loaders().workflows.load_one(self.model.workflow_id).await?,
+        };
         Ok(Workflow(workflow.ok_or_else(|| ApiError::internal("consent request without workflow"))?))
     }
 

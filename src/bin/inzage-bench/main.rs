@@ -1,4 +1,8 @@
-//! `inzage-bench`: how fast, and at what memory cost, live notifications reach their subscribers.
+//! `inzage-bench`: load benchmarks of an in-process Inzage server.
+//!
+//! `inzage-bench load` seeds a database of a chosen size and drives the counselor dashboard,
+//! the client portal and a write mix over HTTP (see `load.rs`); `--scenarios none --keep` only
+//! seeds, for later runs with `--seeded`.
 //!
 //! `inzage-bench notifications` starts the server in-process (one instance, or two on one
 //! PostgreSQL database), creates client accounts directly, and measures over real WebSockets:
@@ -6,7 +10,8 @@
 //! 1. commit-to-receipt latency to one subscriber, one notification at a time and back to back;
 //! 2. fan-out: many subscribers, each its own account and WebSocket, one notification each;
 //! 3. the server's memory per idle subscription. The idle clients run in a child process of this
-//!    binary (`inzage-bench idle-clients`), so that only the server's resident memory is measured.
+//!    binary (`inzage-bench idle-clients`), so that only the server's resident memory is measured;
+//!    while they are open, scenario 1 runs again.
 //!
 //! It prints numbers and asserts nothing.
 
@@ -36,6 +41,9 @@ use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use uuid::Uuid;
 
+mod load;
+mod seed;
+
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 type Result<T, E = BoxError> = std::result::Result<T, E>;
 
@@ -46,7 +54,7 @@ const SECRET: &str = "inzage-bench-secret-long-enough-for-hs256-signatures";
 const SUBSCRIPTION: &str = "subscription { notifications { id kind title createdAt } }";
 
 #[derive(Parser)]
-#[command(name = "inzage-bench", about = "Measures live notification delivery of an in-process Inzage server")]
+#[command(name = "inzage-bench", about = "Load benchmarks of an in-process Inzage server")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -54,6 +62,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Seeds a database of `--clients` clients, then measures the dashboard, the portal and writes.
+    Load(load::LoadArgs),
     /// Latency, fan-out and memory per subscription of the `notifications` subscription.
     Notifications(NotificationsArgs),
     /// Opens idle subscriptions and holds them until stdin closes (started by `notifications`).
@@ -77,7 +87,8 @@ struct NotificationsArgs {
     /// Subscribers of the fan-out (scenario 2), each its own account and WebSocket; 0 skips it.
     #[arg(long, default_value_t = 1000)]
     subscribers: usize,
-    /// Idle subscriptions of the memory measure (scenario 3); 0 skips it.
+    /// Idle subscriptions of the memory measure (scenario 3), which also repeats scenario 1 while
+    /// they are open; 0 skips it.
     #[arg(long, default_value_t = 10_000)]
     idle: usize,
     /// WebSocket connections being opened at the same time.
@@ -106,6 +117,10 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     let files = raise_open_files_limit();
     let outcome = match cli.command {
+        Command::Load(args) => {
+            init_logging();
+            load::bench_load(args).await
+        }
         Command::Notifications(args) => {
             init_logging();
             bench_notifications(args, files).await
@@ -254,6 +269,10 @@ struct Instance {
 
 impl Instance {
     async fn start(database_url: &str, buffer: usize) -> Result<Self> {
+        Self::start_with(database_url, |settings| settings.subscriber_buffer = buffer).await
+    }
+
+    async fn start_with(database_url: &str, adjust: impl FnOnce(&mut Settings)) -> Result<Self> {
         let mut settings = Settings::with_database(database_url);
         settings.listen = SocketAddr::from(([127, 0, 0, 1], 0));
         settings.jwt_secret = Some(SECRET.to_owned());
@@ -261,7 +280,7 @@ impl Instance {
         settings.jwt_issuer = None;
         settings.jwt_audience = None;
         settings.demo = Some(false);
-        settings.subscriber_buffer = buffer;
+        adjust(&mut settings);
         let listen = settings.listen;
         let app = App::open(settings, Arc::new(SystemClock)).await?;
         let listener = tokio::net::TcpListener::bind(listen).await?;
@@ -275,6 +294,16 @@ impl Instance {
             }
         });
         Ok(Self { app, addr, server })
+    }
+
+    /// An instance for the load scenarios: no per-person rate limits (the scenarios send far
+    /// more than a person would), default buffers.
+    async fn start_for_load(database_url: &str) -> Result<Self> {
+        Self::start_with(database_url, |settings| {
+            settings.rate_send_message = inzage_api::config::RateLimit(None);
+            settings.rate_consent_response = inzage_api::config::RateLimit(None);
+        })
+        .await
     }
 
     fn ws_url(&self) -> String {
@@ -824,7 +853,7 @@ async fn run_scenarios(
                 files.soft, args.idle
             );
         }
-        scenario_idle(&bench, args.idle, scratch).await?;
+        scenario_idle(&bench, args.idle, args.count, scratch).await?;
     }
 
     for instance in [Some(&bench.subscribed), bench.committing.as_ref()].into_iter().flatten() {
@@ -836,6 +865,10 @@ async fn run_scenarios(
 /// Scenario 1: one subscriber, `count` notifications one at a time, then `count` back to back.
 async fn scenario_latency(bench: &Bench, count: usize) -> Result<()> {
     println!("\n[1] commit-to-receipt latency, one subscriber");
+    measure_latency(bench, count).await
+}
+
+async fn measure_latency(bench: &Bench, count: usize) -> Result<()> {
     let client = bench.create_clients("single", 1).await?[0];
     let token = bench.subscribed.token(client)?;
     let baseline = bench.subscribed.open_subscriptions();
@@ -955,7 +988,7 @@ async fn scenario_fan_out(bench: &Bench, subscribers: usize) -> Result<()> {
 }
 
 /// Scenario 3: the server's resident memory per idle subscription, clients in a child process.
-async fn scenario_idle(bench: &Bench, idle: usize, scratch: &Path) -> Result<()> {
+async fn scenario_idle(bench: &Bench, idle: usize, count: usize, scratch: &Path) -> Result<()> {
     println!("\n[3] memory per idle subscription: {idle} subscriptions from a child process");
     let clients = bench.create_clients("idle", idle).await?;
     let mut tokens = String::new();
@@ -1010,6 +1043,11 @@ async fn scenario_idle(bench: &Bench, idle: usize, scratch: &Path) -> Result<()>
     let open = bench.subscribed.open_subscriptions() - baseline;
     let after = rss_kib(None).unwrap_or(0);
     let client_rss = child_pid.and_then(|pid| rss_kib(Some(pid)));
+    if count > 0 && open > 0 {
+        println!("\n[3a] commit-to-receipt latency, one more subscriber, while the {open} idle ones stay open");
+        measure_latency(bench, count).await?;
+        println!("\n[3b] the memory of the {open} idle subscriptions (measured before [3a])");
+    }
 
     // Closing the child's stdin ends the subscriptions.
     drop(child.stdin.take());
