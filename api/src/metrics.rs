@@ -93,12 +93,12 @@ impl Metrics {
         let scheduler_lag = Histogram::new(exponential_buckets(0.01, 2.0, 14));
         registry.register(
             "graphql_operations",
-            "GraphQL root fields executed, by kind, field and outcome (ok or the error code)",
+            "Root fields of the GraphQL operations run, by kind, field and outcome (ok or the error code)",
             operations.clone(),
         );
         registry.register(
             "graphql_operation_duration_seconds",
-            "Time to resolve a GraphQL root field",
+            "Time to run a GraphQL operation, under each of its root fields",
             operation_seconds.clone(),
         );
         registry.register("http_requests", "HTTP requests, by method, route and status", http_requests.clone());

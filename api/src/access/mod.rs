@@ -91,18 +91,24 @@ pub struct ClientAccess {
 
 /// Accounts among `ids` that are clients.
 fn clients_among(ids: &[Uuid]) -> Condition {
-    Condition::all()
-        .add(user::Column::Id.is_in(ids.iter().copied()))
-        .add(user::Column::Id.in_subquery(client_ids_subquery()))
+    Condition::all().add(user::Column::Id.is_in(ids.iter().copied())).add(is_client())
 }
 
-/// `SELECT user_id FROM user_role WHERE role = 'CLIENT'`.
-fn client_ids_subquery() -> SelectStatement {
-    Query::select()
-        .column(user_role::Column::UserId)
-        .from(user_role::Entity)
-        .and_where(user_role::Column::Role.eq(Role::Client))
-        .to_owned()
+/// `EXISTS (SELECT 1 FROM user_role WHERE user_id = app_user.id AND role = 'CLIENT')`: a
+/// lookup in the role table's primary key per account considered. (`id IN (SELECT user_id …
+/// WHERE role = 'CLIENT')` would read every client's role row, a million of them for a large
+/// care provider, to keep the few accounts a request is about.)
+fn is_client() -> sea_orm::sea_query::SimpleExpr {
+    Expr::exists(
+        Query::select()
+            .expr(Expr::val(1))
+            .from(user_role::Entity)
+            .and_where(
+                Expr::col((user_role::Entity, user_role::Column::UserId)).equals((user::Entity, user::Column::Id)),
+            )
+            .and_where(user_role::Column::Role.eq(Role::Client))
+            .to_owned(),
+    )
 }
 
 /// Loads the viewer's access to each of `ids` that is a client; ids that are not clients, or
@@ -401,11 +407,8 @@ pub async fn page_ids(
     let Some(reachable) = reachable_condition(viewer, now, listing) else {
         return Ok(Vec::new());
     };
-    let mut query = user::Entity::find()
-        .filter(user::Column::Id.in_subquery(client_ids_subquery()))
-        .filter(reachable)
-        .order_by_asc(user::Column::Id)
-        .limit(limit + 1);
+    let mut query =
+        user::Entity::find().filter(is_client()).filter(reachable).order_by_asc(user::Column::Id).limit(limit + 1);
     if let Some(after) = after {
         query = query.filter(user::Column::Id.gt(after));
     }

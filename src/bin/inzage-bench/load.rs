@@ -200,7 +200,7 @@ async fn cast(instance: &Instance, clients: usize) -> Result<Cast> {
         .map(|&id| Ok((id, instance.token(id)?)))
         .collect::<Result<_>>()?;
     // Clients with a pending consent request: the even ones (see the seed).
-    let indices: Vec<usize> = (0..clients).step_by(2).take(4000).collect();
+    let indices: Vec<usize> = (0..clients).step_by(2).take(20_000).collect();
     let emails: Vec<String> = indices.iter().map(|&i| seed::client_email(i)).collect();
     let found = users_by_email(db, &emails).await?;
     let mut list = Vec::new();
@@ -605,7 +605,9 @@ async fn write(
             load.graphql(&token, RESPOND, json!({ "request": request, "accept": n.is_multiple_of(2) })).await?;
         }
         _ => {
-            let (me, token, _) = &cast.clients[(user * 7 + n) % cast.clients.len()];
+            // Clients come in seed order, so the first ones belong to the counselors in the cast.
+            let with_counselor = cast.clients.len().min(cast.counselors.len() * CASELOAD / 2).max(1);
+            let (me, token, _) = &cast.clients[(user * 7 + n) % with_counselor];
             let conversation = state.conversations.lock().map_err(|_| "poisoned")?.get(me).cloned();
             let input = match conversation {
                 Some(id) => json!({ "conversationId": id, "body": format!("Message {n}") }),

@@ -865,11 +865,12 @@ async fn run_scenarios(
 /// Scenario 1: one subscriber, `count` notifications one at a time, then `count` back to back.
 async fn scenario_latency(bench: &Bench, count: usize) -> Result<()> {
     println!("\n[1] commit-to-receipt latency, one subscriber");
-    measure_latency(bench, count).await
+    measure_latency(bench, "single", count).await
 }
 
-async fn measure_latency(bench: &Bench, count: usize) -> Result<()> {
-    let client = bench.create_clients("single", 1).await?[0];
+/// Scenario 1's measure, for a new account whose addresses start with `label`.
+async fn measure_latency(bench: &Bench, label: &str, count: usize) -> Result<()> {
+    let client = bench.create_clients(label, 1).await?[0];
     let token = bench.subscribed.token(client)?;
     let baseline = bench.subscribed.open_subscriptions();
     let (readers, mut collector) = Readers::new();
@@ -1045,7 +1046,7 @@ async fn scenario_idle(bench: &Bench, idle: usize, count: usize, scratch: &Path)
     let client_rss = child_pid.and_then(|pid| rss_kib(Some(pid)));
     if count > 0 && open > 0 {
         println!("\n[3a] commit-to-receipt latency, one more subscriber, while the {open} idle ones stay open");
-        measure_latency(bench, count).await?;
+        measure_latency(bench, "single-among-idle", count).await?;
         println!("\n[3b] the memory of the {open} idle subscriptions (measured before [3a])");
     }
 
