@@ -248,10 +248,14 @@ pub async fn relatives_of(db: &impl ConnectionTrait, client_ids: &[Uuid]) -> Res
         .order_by_asc(user::Column::Id)
         .all(db)
         .await?;
+    let mut clients_of: std::collections::HashMap<Uuid, Vec<Uuid>> = std::collections::HashMap::new();
+    for link in &links {
+        clients_of.entry(link.relative_id).or_default().push(link.client_id);
+    }
     let mut pairs = Vec::with_capacity(links.len());
     for relative in relatives {
-        for link in links.iter().filter(|l| l.relative_id == relative.id) {
-            pairs.push((link.client_id, relative.clone()));
+        for &client in clients_of.get(&relative.id).map(Vec::as_slice).unwrap_or_default() {
+            pairs.push((client, relative.clone()));
         }
     }
     Ok(pairs)

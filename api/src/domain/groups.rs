@@ -102,10 +102,14 @@ pub async fn of_clients(
     if memberships.is_empty() {
         return Ok(HashMap::new());
     }
+    let mut members_of: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
+    for membership in memberships {
+        members_of.entry(membership.group_id).or_default().push(membership.user_id);
+    }
     let mut found: HashMap<Uuid, Vec<VisibleGroup>> = HashMap::new();
     for group in of_viewer(db, viewer).await? {
-        for membership in memberships.iter().filter(|m| m.group_id == group.model.id) {
-            found.entry(membership.user_id).or_default().push(group.clone());
+        for &member in members_of.get(&group.model.id).map(Vec::as_slice).unwrap_or_default() {
+            found.entry(member).or_default().push(group.clone());
         }
     }
     Ok(found)

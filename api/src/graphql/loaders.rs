@@ -97,6 +97,21 @@ impl LazyLoaders {
     }
 }
 
+/// Loads every one of `ids` (repeats allowed) with one call of `loader`, and none when there are
+/// none: for lists that know all the keys they need up front.
+pub async fn load_all<L: Loader<Uuid>>(
+    loader: &DataLoader<L>,
+    ids: impl IntoIterator<Item = Uuid>,
+) -> Result<HashMap<Uuid, L::Value>, L::Error> {
+    let mut ids: Vec<Uuid> = ids.into_iter().collect();
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    loader.loader().load(&ids).await
+}
+
 /// Accounts by id.
 pub struct UserLoader(Database);
 

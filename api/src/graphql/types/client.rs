@@ -21,6 +21,7 @@ use crate::domain::groups::VisibleGroup;
 use crate::domain::{care, conversations, groups, trajectories};
 use crate::error::{ApiError, ApiResult, FieldResult};
 use crate::graphql::enums::{AccessBasis, AuditOutcome, DossierEntryKind, Role, TrajectoryStatus};
+use crate::graphql::loaders::load_all;
 use crate::graphql::pagination::{connection, cursor, page_size};
 use crate::graphql::{ContextExt, enums};
 use crate::policy::Decision;
@@ -247,11 +248,7 @@ impl Client {
         let selects_author = selection.field("nodes").field("author").exists()
             || selection.field("edges").field("node").field("author").exists();
         let authors = if selects_author {
-            let mut ids: Vec<Uuid> = rows.iter().filter_map(|row| row.author_id).collect();
-            ids.sort_unstable();
-            ids.dedup();
-            let found = if ids.is_empty() { HashMap::new() } else { ctx.loaders().users.loader().load(&ids).await? };
-            Some(Arc::new(found))
+            Some(Arc::new(load_all(&ctx.loaders().users, rows.iter().filter_map(|row| row.author_id)).await?))
         } else {
             None
         };

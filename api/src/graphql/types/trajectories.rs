@@ -20,6 +20,7 @@ use crate::graphql::ContextExt;
 use crate::graphql::enums::{
     DelegationEventKind, DelegationStatus, ExecutorMode, TaskKind, TaskStatus, TrajectoryKind, TrajectoryStatus,
 };
+use crate::graphql::loaders::load_all;
 use crate::policy::Decision;
 use crate::policy::client as client_rules;
 
@@ -94,11 +95,8 @@ pub async fn prefetch_members(
     let mut prefetched =
         PrefetchedMembers { members: loaders.trajectory_members.loader().load(trajectory_ids).await?, accounts: None };
     if members.iter().any(|selection| selection.field("user").exists()) {
-        let mut ids: Vec<Uuid> = prefetched.members.values().flatten().map(|m| m.user_id).collect();
-        ids.sort_unstable();
-        ids.dedup();
-        prefetched.accounts =
-            Some(if ids.is_empty() { HashMap::new() } else { loaders.users.loader().load(&ids).await? });
+        let ids = prefetched.members.values().flatten().map(|m| m.user_id);
+        prefetched.accounts = Some(load_all(&loaders.users, ids).await?);
     }
     Ok(Some(Arc::new(prefetched)))
 }

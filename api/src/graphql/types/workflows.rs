@@ -3,7 +3,6 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use async_graphql::dataloader::Loader;
 use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};
 use inzage_entity::{AuditAction, consent_request, participation, project, user, workflow, workflow_professional};
@@ -17,6 +16,7 @@ use crate::domain::workflows;
 use crate::error::{ApiError, FieldResult};
 use crate::graphql::ContextExt;
 use crate::graphql::enums::{ConsentKind, ConsentStatus};
+use crate::graphql::loaders::load_all;
 use crate::policy::{self, workflows as rules};
 
 /// A project of an organisation, holding workflows.
@@ -221,17 +221,10 @@ async fn related(ctx: &Context<'_>, rows: &[consent_request::Model]) -> FieldRes
         return Ok(related);
     }
     if selection.field("professional").exists() {
-        let mut ids: Vec<Uuid> = rows.iter().filter_map(|r| r.professional_id).collect();
-        ids.sort_unstable();
-        ids.dedup();
-        related.professionals =
-            Some(if ids.is_empty() { HashMap::new() } else { loaders.users.loader().load(&ids).await? });
+        related.professionals = Some(load_all(&loaders.users, rows.iter().filter_map(|r| r.professional_id)).await?);
     }
     if selection.field("workflow").exists() {
-        let mut ids: Vec<Uuid> = rows.iter().map(|r| r.workflow_id).collect();
-        ids.sort_unstable();
-        ids.dedup();
-        related.workflows = Some(loaders.workflows.loader().load(&ids).await?);
+        related.workflows = Some(load_all(&loaders.workflows, rows.iter().map(|r| r.workflow_id)).await?);
     }
     Ok(related)
 }
