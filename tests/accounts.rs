@@ -851,11 +851,22 @@ async fn other_colleagues_get_the_user_with_forbidden_at_user_email(backend: Bac
 
 // --- setAcceptsDelegations ----------------------------------------------------------------------
 
+/// The professional roles that may hold a delegation: the care roles.
+fn accepts_delegations(role: Role) -> bool {
+    matches!(role, Role::Counselor | Role::CounselorPlus | Role::Supervisor | Role::Secretary)
+}
+
 async fn an_administrator_sets_whether_a_professional_accepts_delegations(backend: Backend) {
     let app = TestApp::spawn(&backend).await;
     let (org, admin) = app.organization("Noord").await;
     for (role, name) in PROFESSIONALS.into_iter().filter(|&(role, _)| role != Role::Administrator) {
         let professional = app.user(org, &email_for(name), &[role]).await;
+        if !accepts_delegations(role) {
+            // Data roles read exports only: they never hold a delegation.
+            assert_bad_input(&set_accepts(&app, admin, professional, true).await, "accepts");
+            assert_eq!(account(&app, admin, professional).await["acceptsDelegations"], false, "{name}");
+            continue;
+        }
         let response = set_accepts(&app, admin, professional, true).await;
         assert_eq!(data(&response)["setAcceptsDelegations"]["acceptsDelegations"], true, "{name}");
         assert_eq!(account(&app, admin, professional).await["acceptsDelegations"], true, "{name}");
@@ -863,30 +874,30 @@ async fn an_administrator_sets_whether_a_professional_accepts_delegations(backen
         assert_eq!(data(&response)["setAcceptsDelegations"]["acceptsDelegations"], false, "{name}");
         assert_eq!(account(&app, admin, professional).await["acceptsDelegations"], false, "{name}");
     }
-    data(&set_accepts(&app, admin, admin, true).await);
-    assert_eq!(account(&app, admin, admin).await["acceptsDelegations"], true);
+    // Nor does an administrator, who sees no client data.
+    assert_bad_input(&set_accepts(&app, admin, admin, true).await, "accepts");
+    assert_eq!(account(&app, admin, admin).await["acceptsDelegations"], false);
 }
 
 async fn an_account_that_stops_being_a_professional_stops_accepting_delegations(backend: Backend) {
     let app = TestApp::spawn(&backend).await;
     let (org, admin) = app.organization("Noord").await;
-    let counselor = app.user(org, &email_for("counselor"), &[Role::Counselor]).await;
-    data(&set_accepts(&app, admin, counselor, true).await);
-    let response = app
-        .as_user(
-            admin,
-            "mutation($id: ID!) { setRoles(userId: $id, roles: [CLIENT]) { roles acceptsDelegations } }",
-            json!({"id": counselor}),
-        )
-        .await;
-    assert_eq!(data(&response)["setRoles"]["acceptsDelegations"], false);
-    assert_eq!(account(&app, admin, counselor).await["acceptsDelegations"], false);
+    // Losing the care role is enough: a data analyst holds no delegation either.
+    for (roles, name) in [("[CLIENT]", "counselor-client"), ("[DATA_ANALYST]", "counselor-analyst")] {
+        let counselor = app.user(org, &email_for(name), &[Role::Counselor]).await;
+        data(&set_accepts(&app, admin, counselor, true).await);
+        let query =
+            format!("mutation($id: ID!) {{ setRoles(userId: $id, roles: {roles}) {{ roles acceptsDelegations }} }}");
+        let response = app.as_user(admin, &query, json!({"id": counselor})).await;
+        assert_eq!(data(&response)["setRoles"]["acceptsDelegations"], false, "{roles}");
+        assert_eq!(account(&app, admin, counselor).await["acceptsDelegations"], false, "{roles}");
+    }
 }
 
 async fn a_professional_sets_accepts_delegations_for_their_own_account(backend: Backend) {
     let app = TestApp::spawn(&backend).await;
     let (org, admin) = app.organization("Noord").await;
-    for (role, name) in PROFESSIONALS.into_iter().filter(|&(role, _)| role != Role::Administrator) {
+    for (role, name) in PROFESSIONALS.into_iter().filter(|&(role, _)| accepts_delegations(role)) {
         let professional = app.user(org, &email_for(name), &[role]).await;
         let response = set_accepts(&app, professional, professional, true).await;
         assert_eq!(data(&response)["setAcceptsDelegations"]["acceptsDelegations"], true, "{name}");

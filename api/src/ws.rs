@@ -5,8 +5,9 @@
 //! payload (`{"authorization": "Bearer <jwt>"}` or `{"token": "<jwt>"}`) or the upgrade
 //! request's `Authorization` header. Close codes: 4403 for a missing, bad or expired token or a
 //! deactivated account; 4408 when `connection_init` does not come in time; 4429 for a consumer
-//! that does not keep up; 1001 when the server shuts down. The server closes a connection itself
-//! the moment its token expires or its account is deactivated.
+//! that does not keep up; 4410 when the account's roles changed; 1001 when the server shuts
+//! down. The server closes a connection itself the moment its token expires, its account is
+//! deactivated or its roles change.
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -18,10 +18,8 @@ use uuid::Uuid;
 
 use crate::auth::Viewer;
 use crate::policy::client::{Basis, BasisSet, effective_bases};
-use crate::policy::groups::MEMBER_ROLES;
-use crate::policy::trajectories::CARE_PROFESSIONAL_ROLES;
-use crate::policy::workflows::WORKFLOW_PROFESSIONAL_ROLES;
-use crate::policy::{COUNSELOR_ROLES, RoleSet};
+use crate::policy::links::{CARE_ROLES, EMERGENCY_ROLES, GROUP_MEMBER_ROLES, WORKFLOW_ROLES};
+use crate::policy::{COUNSELOR_ROLES, Link, RoleSet};
 
 /// What one viewer has towards one client.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -87,6 +85,22 @@ impl Access {
 pub struct ClientAccess {
     pub client: user::Model,
     pub access: Access,
+}
+
+/// `EXISTS (SELECT 1 FROM user_role WHERE user_id = <holder> AND role IN (…))`: the account in
+/// `holder` (a column of a link table) holds a role for which `link` counts, so that lists of
+/// people shown through a link leave out those who no longer hold it.
+pub fn holds(holder: impl ColumnTrait, link: Link) -> sea_orm::sea_query::SimpleExpr {
+    // The holder's column is named with its table: unqualified, `user_id` would mean the role
+    // table's own column inside the subquery.
+    Expr::exists(
+        Query::select()
+            .expr(Expr::val(1))
+            .from(user_role::Entity)
+            .and_where(Expr::col((user_role::Entity, user_role::Column::UserId)).equals((holder.entity_name(), holder)))
+            .and_where(user_role::Column::Role.is_in(link.roles().iter()))
+            .to_owned(),
+    )
 }
 
 /// Accounts among `ids` that are clients.
@@ -155,7 +169,7 @@ pub async fn load(
             .await?;
         mark(&mut found, rows.into_iter().map(|r| r.user_id), Basis::Caseload);
     }
-    if !roles.is_disjoint(MEMBER_ROLES) {
+    if !roles.is_disjoint(GROUP_MEMBER_ROLES) {
         let rows = group_member::Entity::find()
             .filter(group_member::Column::UserId.is_in(client_ids.iter().copied()))
             .filter(group_member::Column::UserId.ne(viewer.user_id))
@@ -188,7 +202,7 @@ pub async fn load(
             .await?;
         mark(&mut found, rows.into_iter().map(|r| r.client_id), Basis::Relative);
     }
-    if !roles.is_disjoint(crate::policy::client::EMERGENCY_ROLES) {
+    if !roles.is_disjoint(EMERGENCY_ROLES) {
         let rows = emergency_access::Entity::find()
             .filter(emergency_access::Column::UserId.eq(viewer.user_id))
             .filter(emergency_access::Column::ClientId.is_in(client_ids.iter().copied()))
@@ -206,7 +220,7 @@ pub async fn load(
             }
         }
     }
-    if !roles.is_disjoint(WORKFLOW_PROFESSIONAL_ROLES) {
+    if !roles.is_disjoint(WORKFLOW_ROLES) {
         let rows = consent_request::Entity::find()
             .filter(granted_consents(viewer.user_id, now))
             .filter(consent_request::Column::ClientId.is_in(client_ids.iter().copied()))
@@ -221,7 +235,7 @@ pub async fn load(
         }
     }
 
-    if !roles.is_disjoint(CARE_PROFESSIONAL_ROLES) {
+    if !roles.is_disjoint(CARE_ROLES) {
         let open = trajectory::Entity::find()
             .filter(trajectory::Column::ClientId.is_in(client_ids.iter().copied()))
             .filter(trajectory::Column::Status.eq(TrajectoryStatus::Open));
@@ -459,7 +473,7 @@ fn reachable_condition(viewer: &Viewer, now: DateTime<Utc>, listing: Listing) ->
         if roles.contains(Role::Client) {
             sources.push(ids_where(user::Column::Id, Condition::all().add(user::Column::Id.eq(me))));
         }
-        if !roles.is_disjoint(MEMBER_ROLES) {
+        if !roles.is_disjoint(GROUP_MEMBER_ROLES) {
             sources.push(
                 Query::select()
                     .column(group_member::Column::UserId)
@@ -502,7 +516,7 @@ fn reachable_condition(viewer: &Viewer, now: DateTime<Utc>, listing: Listing) ->
                     .to_owned(),
             );
         }
-        if !roles.is_disjoint(crate::policy::client::EMERGENCY_ROLES) {
+        if !roles.is_disjoint(EMERGENCY_ROLES) {
             sources.push(
                 Query::select()
                     .column(emergency_access::Column::ClientId)
@@ -513,7 +527,7 @@ fn reachable_condition(viewer: &Viewer, now: DateTime<Utc>, listing: Listing) ->
                     .to_owned(),
             );
         }
-        if !roles.is_disjoint(CARE_PROFESSIONAL_ROLES) {
+        if !roles.is_disjoint(CARE_ROLES) {
             sources.push(
                 Query::select()
                     .column(trajectory::Column::ClientId)
@@ -530,7 +544,7 @@ fn reachable_condition(viewer: &Viewer, now: DateTime<Utc>, listing: Listing) ->
                     .to_owned(),
             );
         }
-        if !roles.is_disjoint(WORKFLOW_PROFESSIONAL_ROLES) {
+        if !roles.is_disjoint(WORKFLOW_ROLES) {
             sources.push(
                 Query::select()
                     .column(consent_request::Column::ClientId)

@@ -77,6 +77,27 @@ pub async fn roles_of(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<HashMap
     Ok(roles)
 }
 
+/// Those of `ids` who hold a role for which `link` counts (see [`Link`]).
+pub async fn holding(
+    db: &impl ConnectionTrait,
+    ids: &[Uuid],
+    link: crate::policy::Link,
+) -> Result<std::collections::HashSet<Uuid>, sea_orm::DbErr> {
+    if ids.is_empty() {
+        return Ok(std::collections::HashSet::new());
+    }
+    let found: Vec<Uuid> = user_role::Entity::find()
+        .filter(user_role::Column::UserId.is_in(ids.iter().copied()))
+        .filter(user_role::Column::Role.is_in(link.roles().iter()))
+        .select_only()
+        .column(user_role::Column::UserId)
+        .distinct()
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(found.into_iter().collect())
+}
+
 async fn roles_of_one(db: &impl ConnectionTrait, id: Uuid) -> Result<RoleSet, sea_orm::DbErr> {
     Ok(roles_of(db, &[id]).await?.remove(&id).unwrap_or_default())
 }
@@ -194,6 +215,9 @@ pub async fn set_roles(db: &Database, actor: &Viewer, user_id: Uuid, roles: Role
     } else {
         target
     };
+    if current != roles {
+        txn.announce(Event::RolesChanged { user: user_id }).await?;
+    }
     txn.commit().await?;
     Ok(target)
 }

@@ -16,11 +16,11 @@ use uuid::Uuid;
 use super::Operation;
 use super::accounts::{self, NewAccount, NewContact};
 use super::values::{DisplayName, Email, Invalid};
-use crate::access::{self, ClientAccess};
+use crate::access::{self, ClientAccess, holds};
 use crate::audit::{self, AuditEntry};
 use crate::error::{ApiError, ApiResult};
 use crate::policy::client::{self as rules, Basis, BasisSet, DossierScope, EntryTarget};
-use crate::policy::{self, COUNSELOR_ROLES, RoleSet};
+use crate::policy::{self, COUNSELOR_ROLES, Link, RoleSet};
 
 /// The client `client_id` as the operation's viewer may see it; `NOT_FOUND` otherwise.
 pub async fn visible_client(db: &impl ConnectionTrait, op: &Operation<'_>, client_id: Uuid) -> ApiResult<ClientAccess> {
@@ -234,10 +234,12 @@ pub async fn add_relative(
     Ok(relative)
 }
 
-/// The relatives each of `client_ids` added, as (client, relative) pairs ordered by relative.
+/// The relatives each of `client_ids` added who are still relatives, as (client, relative)
+/// pairs ordered by relative.
 pub async fn relatives_of(db: &impl ConnectionTrait, client_ids: &[Uuid]) -> Result<Vec<(Uuid, user::Model)>, DbErr> {
     let links = relative_link::Entity::find()
         .filter(relative_link::Column::ClientId.is_in(client_ids.iter().copied()))
+        .filter(holds(relative_link::Column::RelativeId, Link::Relative))
         .all(db)
         .await?;
     if links.is_empty() {
@@ -500,10 +502,12 @@ pub async fn tools_of(db: &impl ConnectionTrait, owner_ids: &[Uuid]) -> Result<V
         .await
 }
 
-/// The active counselors linked to each of `client_ids`, as (client, counselor) pairs.
+/// The active counselors linked to each of `client_ids` who are still counselors, as (client,
+/// counselor) pairs.
 pub async fn counselors_of(db: &impl ConnectionTrait, client_ids: &[Uuid]) -> Result<Vec<(Uuid, user::Model)>, DbErr> {
     let links = caseload_link::Entity::find()
         .filter(caseload_link::Column::ClientId.is_in(client_ids.iter().copied()))
+        .filter(holds(caseload_link::Column::CounselorId, Link::Caseload))
         .all(db)
         .await?;
     let counselor_ids: Vec<Uuid> = links.iter().map(|l| l.counselor_id).collect();

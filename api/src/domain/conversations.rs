@@ -20,9 +20,9 @@ use super::{Operation, accounts, care, groups, trajectories};
 use crate::auth::Viewer;
 use crate::db::{Database, WriteTransaction};
 use crate::error::{ApiError, ApiResult};
-use crate::policy::Decision;
 use crate::policy::client::Basis;
 use crate::policy::groups::{self as rules, MessageRelation};
+use crate::policy::{Decision, Link, links};
 
 /// A message body: not blank, at most 10,000 characters.
 pub fn parse_body(raw: &str) -> Result<String, Invalid> {
@@ -49,9 +49,28 @@ pub enum Destination {
 
 /// The conversation `id` if the viewer takes part in it; NOT_FOUND otherwise.
 pub async fn find(db: &impl ConnectionTrait, viewer: &Viewer, id: Uuid) -> ApiResult<conversation::Model> {
-    let takes_part = conversation_participant::Entity::find_by_id((id, viewer.user_id)).one(db).await?.is_some();
+    let takes_part = taking_part(db, &[id]).await?.get(&id).is_some_and(|people| people.contains(&viewer.user_id));
     let found = conversation::Entity::find_by_id(id).one(db).await?;
     found.filter(|_| takes_part).ok_or_else(|| ApiError::not_found("conversation"))
+}
+
+/// Who takes part in each of the conversations `ids` now, in the order they joined: a
+/// participant counts only while their roles still let them take part (see
+/// [`links::takes_part_in_conversation`]).
+pub async fn taking_part(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<HashMap<Uuid, Vec<Uuid>>, DbErr> {
+    let rows = participants_of(db, ids).await?;
+    let people: Vec<Uuid> = rows.iter().map(|(_, user)| *user).collect();
+    let roles = accounts::roles_of(db, &people).await?;
+    let roles_of = |user: &Uuid| roles.get(user).copied().unwrap_or_default();
+    let mut by_conversation: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
+    for (conversation, user) in rows {
+        by_conversation.entry(conversation).or_default().push(user);
+    }
+    for people in by_conversation.values_mut() {
+        let with_client_side = people.iter().any(|user| !roles_of(user).is_disjoint(links::CLIENT_SIDE_ROLES));
+        people.retain(|user| links::takes_part_in_conversation(roles_of(user), with_client_side));
+    }
+    Ok(by_conversation)
 }
 
 /// The people shown as `client_id`'s counselors: caseload, visible groups' counselors, and the
@@ -191,10 +210,11 @@ pub async fn send(
     }
     .insert(&*txn)
     .await?;
-    let recipients: Vec<Uuid> = participants_of(&*txn, &[conversation.id])
+    let recipients: Vec<Uuid> = taking_part(&*txn, &[conversation.id])
         .await?
+        .remove(&conversation.id)
+        .unwrap_or_default()
         .into_iter()
-        .map(|(_, u)| u)
         .filter(|u| *u != op.viewer.user_id)
         .collect();
     let title = format!("New message from {}", op.viewer.display_name);
@@ -241,7 +261,10 @@ pub async fn add_relative(
 ) -> ApiResult<conversation::Model> {
     let txn = db.begin_write().await?;
     let conversation = find(&*txn, op.viewer, conversation_id).await?;
-    let is_relative = relative_link::Entity::find_by_id((user_id, op.viewer.user_id)).one(&*txn).await?.is_some();
+    // Both sides of the link count only with their role: a client, and their relative.
+    let is_relative = relative_link::Entity::find_by_id((user_id, op.viewer.user_id)).one(&*txn).await?.is_some()
+        && Link::Client.counts_for(op.viewer.roles)
+        && accounts::holding(&*txn, &[user_id], Link::Relative).await?.contains(&user_id);
     if !is_relative {
         return Err(ApiError::forbidden("a client adds only their own relatives to a conversation"));
     }
@@ -267,15 +290,20 @@ pub async fn of_viewer(db: &impl ConnectionTrait, viewer: &Viewer) -> Result<Vec
         .into_tuple()
         .all(db)
         .await?;
+    let taking_part = taking_part(db, &ids).await?;
+    let mine: Vec<Uuid> = ids
+        .into_iter()
+        .filter(|id| taking_part.get(id).is_some_and(|people| people.contains(&viewer.user_id)))
+        .collect();
     conversation::Entity::find()
-        .filter(conversation::Column::Id.is_in(ids))
+        .filter(conversation::Column::Id.is_in(mine))
         .order_by_desc(conversation::Column::Id)
         .all(db)
         .await
 }
 
 /// The participants of each conversation: (conversation, user), in the order they joined.
-pub async fn participants_of(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<Vec<(Uuid, Uuid)>, DbErr> {
+async fn participants_of(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<Vec<(Uuid, Uuid)>, DbErr> {
     Ok(conversation_participant::Entity::find()
         .filter(conversation_participant::Column::ConversationId.is_in(ids.iter().copied()))
         .order_by_asc(conversation_participant::Column::AddedAt)
@@ -311,8 +339,10 @@ pub async fn find_message(
     id: Uuid,
 ) -> Result<Option<message::Model>, DbErr> {
     let Some(model) = message::Entity::find_by_id(id).one(db).await? else { return Ok(None) };
-    let takes_part =
-        conversation_participant::Entity::find_by_id((model.conversation_id, viewer.user_id)).one(db).await?.is_some();
+    let takes_part = taking_part(db, &[model.conversation_id])
+        .await?
+        .get(&model.conversation_id)
+        .is_some_and(|people| people.contains(&viewer.user_id));
     Ok(takes_part.then_some(model))
 }
 

@@ -22,8 +22,8 @@ use crate::auth::Viewer;
 use crate::db::{Database, WriteTransaction};
 use crate::error::{ApiError, ApiResult};
 use crate::events::Event;
-use crate::policy::Decision;
 use crate::policy::trajectories as rules;
+use crate::policy::{Decision, Link};
 
 /// A delegation's status at `now`: an ACTIVE one past its end is EXPIRED whether or not the
 /// scheduler has recorded it yet.
@@ -97,12 +97,14 @@ pub async fn create_program(
     Ok(model)
 }
 
-/// An active account that accepts delegations; BAD_USER_INPUT at `field` otherwise.
+/// An active account that accepts delegations and holds a care role; BAD_USER_INPUT at `field`
+/// otherwise.
 async fn executor(db: &impl ConnectionTrait, id: Uuid, field: &str) -> ApiResult<user::Model> {
+    let care = super::accounts::holding(db, &[id], Link::Delegate).await?.contains(&id);
     user::Entity::find_by_id(id)
         .one(db)
         .await?
-        .filter(|u| u.active && u.accepts_delegations)
+        .filter(|u| u.active && u.accepts_delegations && care)
         .ok_or_else(|| ApiError::bad_input(field, "is not an active user who accepts delegations"))
 }
 
@@ -253,12 +255,20 @@ pub async fn confirm_intervention(
         Some(id) => protocol::Entity::find_by_id(id).one(&*txn).await?.map(|p| p.id),
         None => None,
     };
-    // An executor who left or stopped accepting delegations is no executor.
+    // An executor who left, stopped accepting delegations or holds no care role is no executor.
     let executor = match effective_executor(&program, &provider) {
-        Some(id) => user::Entity::find_by_id(id).one(&*txn).await?.filter(|u| u.active && u.accepts_delegations),
+        Some(id) => {
+            let care = super::accounts::holding(&*txn, &[id], Link::Delegate).await?.contains(&id);
+            user::Entity::find_by_id(id).one(&*txn).await?.filter(|u| u.active && u.accepts_delegations && care)
+        }
         None => None,
     };
-    let coach = executor.as_ref().map(|u| u.id).or(deployment.model.primary_coach_id);
+    // Without one, the deployment's coach coaches the guidance too, while still a care role.
+    let deployment_coach = match deployment.model.primary_coach_id {
+        Some(coach) => super::accounts::holding(&*txn, &[coach], Link::TrajectoryCoach).await?.into_iter().next(),
+        None => None,
+    };
+    let coach = executor.as_ref().map(|u| u.id).or(deployment_coach);
     let guidance = trajectories::insert(
         &txn,
         op,
@@ -407,7 +417,9 @@ async fn finish(
         _ => "A delegation to you has ended",
     };
     let links = Links { client_id: Some(model.client_id), delegation_id: Some(model.id), ..Links::default() };
-    notifications::notify(txn, [model.delegate_id], NotificationKind::DelegationEnded, title, links, op.now).await?;
+    // A delegate who no longer holds a care role holds no delegation, and is not told of it.
+    let delegate = super::accounts::holding(&**txn, &[model.delegate_id], Link::Delegate).await?;
+    notifications::notify(txn, delegate, NotificationKind::DelegationEnded, title, links, op.now).await?;
     Ok(model)
 }
 
@@ -447,6 +459,11 @@ pub async fn find_many(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<Vec<de
     delegation::Entity::find().filter(delegation::Column::Id.is_in(ids.iter().copied())).all(db).await
 }
 
+/// Whether the viewer holds `delegation`: its delegate, while holding a care role.
+pub fn is_held_by(viewer: &Viewer, delegation: &delegation::Model) -> bool {
+    delegation.delegate_id == viewer.user_id && Link::Delegate.counts_for(viewer.roles)
+}
+
 /// The delegations to the viewer, newest first, optionally with one status (as of `now`).
 pub async fn of_delegate(
     db: &impl ConnectionTrait,
@@ -454,6 +471,10 @@ pub async fn of_delegate(
     status: Option<DelegationStatus>,
     now: DateTime<Utc>,
 ) -> Result<Vec<delegation::Model>, DbErr> {
+    // A delegate holds delegations only while they hold a care role.
+    if !Link::Delegate.counts_for(viewer.roles) {
+        return Ok(Vec::new());
+    }
     let rows = delegation::Entity::find()
         .filter(delegation::Column::DelegateId.eq(viewer.user_id))
         .order_by_desc(delegation::Column::Id)

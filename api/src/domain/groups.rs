@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use inzage_entity::{GroupVisibility, care_group, group_counselor, group_member, group_report, user};
+use inzage_entity::{AuditAction, GroupVisibility, care_group, group_counselor, group_member, group_report, user};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect,
@@ -13,11 +13,13 @@ use uuid::Uuid;
 use super::Operation;
 use super::accounts;
 use super::values::DisplayName;
+use crate::access::holds;
+use crate::audit::{self, AuditEntry};
 use crate::auth::Viewer;
 use crate::db::Database;
 use crate::error::{ApiError, ApiResult, OnConstraint};
-use crate::policy::RoleSet;
 use crate::policy::groups::{self as rules, GroupRelation};
+use crate::policy::{Link, RoleSet};
 
 /// A group the viewer may see, and how they stand to it.
 #[derive(Debug, Clone)]
@@ -34,7 +36,7 @@ pub async fn relation(
 ) -> Result<GroupRelation, DbErr> {
     let counselor = group_counselor::Entity::find_by_id((group.id, viewer.user_id)).one(db).await?.is_some();
     let member = group_member::Entity::find_by_id((group.id, viewer.user_id)).one(db).await?.is_some();
-    Ok(GroupRelation { same_organization: group.organization_id == viewer.organization_id, counselor, member })
+    Ok(GroupRelation::of(viewer.roles, group.organization_id == viewer.organization_id, counselor, member))
 }
 
 /// The group `id` if it exists for the viewer; NOT_FOUND otherwise.
@@ -69,7 +71,8 @@ pub async fn of_viewer(db: &impl ConnectionTrait, viewer: &Viewer) -> Result<Vec
     let mut any = sea_orm::Condition::any()
         .add(care_group::Column::Id.is_in(counseled.iter().copied()))
         .add(care_group::Column::Id.is_in(joined.iter().copied()));
-    if viewer.roles.contains(inzage_entity::Role::CounselorPlus) {
+    // A counselor-plus manages, and an administrator configures, every group of the organisation.
+    if !viewer.roles.is_disjoint(inzage_entity::Role::CounselorPlus | inzage_entity::Role::Administrator) {
         any = any.add(care_group::Column::OrganizationId.eq(viewer.organization_id));
     }
     query = query.filter(any);
@@ -78,11 +81,12 @@ pub async fn of_viewer(db: &impl ConnectionTrait, viewer: &Viewer) -> Result<Vec
         .await?
         .into_iter()
         .map(|model| {
-            let relation = GroupRelation {
-                same_organization: model.organization_id == viewer.organization_id,
-                counselor: counseled.contains(&model.id),
-                member: joined.contains(&model.id),
-            };
+            let relation = GroupRelation::of(
+                viewer.roles,
+                model.organization_id == viewer.organization_id,
+                counseled.contains(&model.id),
+                joined.contains(&model.id),
+            );
             VisibleGroup { model, relation }
         })
         .filter(|g| rules::see_group(viewer.roles, g.relation, g.model.visibility))
@@ -181,9 +185,10 @@ pub async fn add(
     let txn = db.begin_write().await?;
     let group = manageable(&*txn, op, group_id).await?;
     let roles = accounts::roles_of(&*txn, user_ids).await?;
+    let mut added = Vec::new();
     let needed: RoleSet = match joining {
-        Joining::Members => rules::MEMBER_ROLES,
-        Joining::Counselors => rules::GROUP_COUNSELOR_ROLES,
+        Joining::Members => Link::GroupMember.roles(),
+        Joining::Counselors => Link::GroupCounselor.roles(),
     };
     for (index, id) in user_ids.iter().enumerate() {
         let field = format!("userIds[{index}]");
@@ -209,6 +214,7 @@ pub async fn add(
         if exists {
             continue;
         }
+        added.push(*id);
         let inserted = match joining {
             Joining::Members => {
                 group_member::ActiveModel { group_id: Set(group.model.id), user_id: Set(*id), added_at: Set(op.now) }
@@ -224,6 +230,21 @@ pub async fn add(
             }
         };
         inserted.on_unique_violation(|| ApiError::conflict("added at the same time; try again"))?;
+    }
+    match joining {
+        // A new counselor is a linked counselor of every client member.
+        Joining::Counselors if !added.is_empty() => {
+            let clients = client_members(&*txn, group.model.id).await?;
+            log_change(&*txn, op, AuditAction::Create, "GroupCounselor", group.model.id, clients).await?;
+        }
+        Joining::Members => {
+            let clients: Vec<Uuid> =
+                added.into_iter().filter(|id| roles.get(id).is_some_and(|r| Link::Client.counts_for(*r))).collect();
+            if !clients.is_empty() {
+                log_change(&*txn, op, AuditAction::Create, "GroupMember", group.model.id, clients).await?;
+            }
+        }
+        Joining::Counselors => {}
     }
     txn.commit().await?;
     Ok(group.model)
@@ -243,6 +264,69 @@ pub async fn remove_member(
     if members + counselors == 0 {
         return Err(ApiError::bad_input("userId", "is not in this group"));
     }
+    if counselors > 0 {
+        let clients = client_members(&*txn, group.model.id).await?;
+        log_change(&*txn, op, AuditAction::Delete, "GroupCounselor", group.model.id, clients).await?;
+    }
+    if members > 0 && accounts::holding(&*txn, &[user_id], Link::Client).await?.contains(&user_id) {
+        log_change(&*txn, op, AuditAction::Delete, "GroupMember", group.model.id, vec![user_id]).await?;
+    }
+    txn.commit().await?;
+    Ok(group.model)
+}
+
+/// The members of `group_id` who are clients.
+async fn client_members(db: &impl ConnectionTrait, group_id: Uuid) -> Result<Vec<Uuid>, DbErr> {
+    group_member::Entity::find()
+        .filter(group_member::Column::GroupId.eq(group_id))
+        .filter(holds(group_member::Column::UserId, Link::Client))
+        .select_only()
+        .column(group_member::Column::UserId)
+        .into_tuple()
+        .all(db)
+        .await
+}
+
+/// Logs a change of who is in a group: one row per client it concerns (a group counselor is
+/// a linked counselor of every member), or one row without a client when it concerns none.
+async fn log_change(
+    txn: &impl ConnectionTrait,
+    op: &Operation<'_>,
+    action: AuditAction,
+    object_type: &'static str,
+    group_id: Uuid,
+    clients: Vec<Uuid>,
+) -> Result<(), DbErr> {
+    let entry = |client: Option<Uuid>| AuditEntry {
+        client_id: client,
+        ..AuditEntry::success(Uuid::nil(), action, object_type).on(group_id)
+    };
+    let entries: Vec<AuditEntry> = if clients.is_empty() {
+        vec![entry(None)]
+    } else {
+        clients.into_iter().map(|client| entry(Some(client))).collect()
+    };
+    audit::write_many(txn, op.viewer, op.now, op.request_id, entries).await
+}
+
+/// Takes a counselor off the group (COUNSELOR_PLUS or ADMINISTRATOR of the organisation): their
+/// group CASELOAD of every member ends with this transaction, which logs that end in each
+/// client member's access log.
+pub async fn remove_counselor(
+    db: &Database,
+    op: &Operation<'_>,
+    group_id: Uuid,
+    user_id: Uuid,
+) -> ApiResult<care_group::Model> {
+    let txn = db.begin_write().await?;
+    let group = find(&*txn, op.viewer, group_id).await?;
+    rules::remove_group_counselor(op.viewer.roles, group.relation).check()?;
+    let removed = group_counselor::Entity::delete_by_id((group.model.id, user_id)).exec(&*txn).await?.rows_affected;
+    if removed == 0 {
+        return Err(ApiError::bad_input("userId", "is not a counselor of this group"));
+    }
+    let members = client_members(&*txn, group.model.id).await?;
+    log_change(&*txn, op, AuditAction::Delete, "GroupCounselor", group.model.id, members).await?;
     txn.commit().await?;
     Ok(group.model)
 }
@@ -287,26 +371,28 @@ pub async fn reports_page(
     query.all(db).await
 }
 
-/// The active counselors of each group, by group id.
+/// The counselors of each group, by group id: those who are still counselors.
 pub async fn counselors_of(
     db: &impl ConnectionTrait,
     group_ids: &[Uuid],
 ) -> Result<HashMap<Uuid, Vec<user::Model>>, DbErr> {
     let links = group_counselor::Entity::find()
         .filter(group_counselor::Column::GroupId.is_in(group_ids.iter().copied()))
+        .filter(holds(group_counselor::Column::UserId, Link::GroupCounselor))
         .order_by_asc(group_counselor::Column::AddedAt)
         .all(db)
         .await?;
     grouped_users(db, links.into_iter().map(|l| (l.group_id, l.user_id)).collect()).await
 }
 
-/// The members of each group, by group id.
+/// The members of each group, by group id: those who still hold a member's role.
 pub async fn members_of(
     db: &impl ConnectionTrait,
     group_ids: &[Uuid],
 ) -> Result<HashMap<Uuid, Vec<user::Model>>, DbErr> {
     let links = group_member::Entity::find()
         .filter(group_member::Column::GroupId.is_in(group_ids.iter().copied()))
+        .filter(holds(group_member::Column::UserId, Link::GroupMember))
         .order_by_asc(group_member::Column::AddedAt)
         .all(db)
         .await?;
@@ -357,6 +443,7 @@ pub async fn visible_counselors_of(db: &impl ConnectionTrait, client_ids: &[Uuid
     }
     let counselors = group_counselor::Entity::find()
         .filter(group_counselor::Column::GroupId.is_in(visible.iter().copied()))
+        .filter(holds(group_counselor::Column::UserId, Link::GroupCounselor))
         .all(db)
         .await?;
     let mut pairs = Vec::new();

@@ -19,13 +19,14 @@ use super::care::visible_client;
 use super::notifications::{self, Links};
 use super::values::{DisplayName, Invalid};
 use crate::access::ClientAccess;
+use crate::access::holds;
 use crate::audit::{self, AuditEntry};
 use crate::auth::Viewer;
 use crate::db::{Database, WriteTransaction};
 use crate::error::{ApiError, ApiResult, OnConstraint};
 use crate::policy::client::{self as client_rules, BasisSet, TrajectoryScope};
 use crate::policy::trajectories::{self as rules, TrajectoryRelation};
-use crate::policy::{COUNSELOR_ROLES, Decision};
+use crate::policy::{COUNSELOR_ROLES, Decision, Link};
 
 /// A role in a trajectory or team ("second coach", "back office"): trimmed, 1 to 200 characters.
 pub fn parse_role(raw: &str) -> Result<String, Invalid> {
@@ -71,12 +72,13 @@ pub async fn relation(
         .one(db)
         .await?
         .is_some();
-    Ok(TrajectoryRelation {
-        primary_coach: trajectory.primary_coach_id == Some(viewer.user_id),
+    Ok(TrajectoryRelation::of(
+        viewer.roles,
+        trajectory.primary_coach_id == Some(viewer.user_id),
         member,
         team_member,
-        open: trajectory.status == TrajectoryStatus::Open,
-    })
+        trajectory.status == TrajectoryStatus::Open,
+    ))
 }
 
 /// Whether the viewer, with `client` access, sees `trajectory` of that client.
@@ -302,7 +304,12 @@ pub async fn create_task(
     }
     .insert(&**txn)
     .await?;
-    if let Some(coach) = trajectory.primary_coach_id {
+    // A coach who no longer holds a care role does not work in it and is not told.
+    let coach = match trajectory.primary_coach_id {
+        Some(coach) => accounts::holding(&**txn, &[coach], Link::TrajectoryCoach).await?.into_iter().next(),
+        None => None,
+    };
+    if let Some(coach) = coach {
         let title = match kind {
             TaskKind::ConfirmIntervention => format!("Confirm the intervention in {}", trajectory.title),
             TaskKind::DelegateDossier => format!("Choose who the dossier is delegated to in {}", trajectory.title),
@@ -456,15 +463,20 @@ pub async fn of_viewer(
 ) -> Result<Vec<trajectory::Model>, DbErr> {
     let me = viewer.user_id;
     // One set of ids, as a UNION: an OR of subqueries would make the database walk every
-    // trajectory (see `access::reachable_condition`).
-    let mut sources = crate::access::trajectories_worked_in(me);
-    sources.push(
-        Query::select()
-            .column(trajectory::Column::Id)
-            .from(trajectory::Entity)
-            .and_where(trajectory::Column::ClientId.eq(me))
-            .to_owned(),
-    );
+    // trajectory (see `access::reachable_condition`). Links count only with their role.
+    let mut sources = Vec::new();
+    if rules::can_join_trajectories(viewer.roles) {
+        sources.extend(crate::access::trajectories_worked_in(me));
+    }
+    if Link::Client.counts_for(viewer.roles) {
+        sources.push(
+            Query::select()
+                .column(trajectory::Column::Id)
+                .from(trajectory::Entity)
+                .and_where(trajectory::Column::ClientId.eq(me))
+                .to_owned(),
+        );
+    }
     let Some(ids) = crate::access::union_of(sources) else { return Ok(Vec::new()) };
     let mine = trajectory::Column::Id.in_subquery(ids);
     let mut query = trajectory::Entity::find().filter(mine).order_by_desc(trajectory::Column::Id);
@@ -474,13 +486,14 @@ pub async fn of_viewer(
     query.all(db).await
 }
 
-/// The members of each trajectory, in the order they were added.
+/// The members of each trajectory who still hold a care role, in the order they were added.
 pub async fn members_of(
     db: &impl ConnectionTrait,
     trajectory_ids: &[Uuid],
 ) -> Result<Vec<trajectory_member::Model>, DbErr> {
     trajectory_member::Entity::find()
         .filter(trajectory_member::Column::TrajectoryId.is_in(trajectory_ids.iter().copied()))
+        .filter(holds(trajectory_member::Column::UserId, Link::TrajectoryMember))
         .order_by_asc(trajectory_member::Column::AddedAt)
         .order_by_asc(trajectory_member::Column::UserId)
         .all(db)
@@ -505,10 +518,11 @@ pub async fn teams_of(db: &impl ConnectionTrait, trajectory_ids: &[Uuid]) -> Res
     Ok(links.into_iter().filter_map(|l| teams.get(&l.team_id).map(|t| (l.trajectory_id, t.clone()))).collect())
 }
 
-/// The members of each team.
+/// The members of each team who still hold a care role.
 pub async fn team_members_of(db: &impl ConnectionTrait, team_ids: &[Uuid]) -> Result<Vec<team_member::Model>, DbErr> {
     team_member::Entity::find()
         .filter(team_member::Column::TeamId.is_in(team_ids.iter().copied()))
+        .filter(holds(team_member::Column::UserId, Link::TeamMember))
         .order_by_asc(team_member::Column::AddedAt)
         .order_by_asc(team_member::Column::UserId)
         .all(db)
@@ -524,8 +538,8 @@ pub async fn tasks_of(db: &impl ConnectionTrait, trajectory_ids: &[Uuid]) -> Res
         .await
 }
 
-/// The primary coaches and members of each client's open trajectories: (client id, user), the
-/// people shown to the client as counselors besides the caseload.
+/// The primary coaches and members of each client's open trajectories who still hold a care
+/// role: (client id, user), the people shown to the client as counselors besides the caseload.
 pub async fn coaches_of(db: &impl ConnectionTrait, client_ids: &[Uuid]) -> Result<Vec<(Uuid, Uuid)>, DbErr> {
     let open = trajectory::Entity::find()
         .filter(trajectory::Column::ClientId.is_in(client_ids.iter().copied()))
@@ -534,8 +548,12 @@ pub async fn coaches_of(db: &impl ConnectionTrait, client_ids: &[Uuid]) -> Resul
         .await?;
     let ids: Vec<Uuid> = open.iter().map(|t| t.id).collect();
     let client_of: HashMap<Uuid, Uuid> = open.iter().map(|t| (t.id, t.client_id)).collect();
-    let mut pairs: Vec<(Uuid, Uuid)> =
-        open.iter().filter_map(|t| t.primary_coach_id.map(|coach| (t.client_id, coach))).collect();
+    let coach_ids: Vec<Uuid> = open.iter().filter_map(|t| t.primary_coach_id).collect();
+    let coaching = accounts::holding(db, &coach_ids, Link::TrajectoryCoach).await?;
+    let mut pairs: Vec<(Uuid, Uuid)> = open
+        .iter()
+        .filter_map(|t| t.primary_coach_id.filter(|coach| coaching.contains(coach)).map(|coach| (t.client_id, coach)))
+        .collect();
     for member in members_of(db, &ids).await? {
         if let Some(client) = client_of.get(&member.trajectory_id) {
             pairs.push((*client, member.user_id));

@@ -20,12 +20,14 @@ use super::Operation;
 use super::accounts;
 use super::notifications::{self, Links};
 use super::values::{DisplayName, Invalid};
+use crate::access::holds;
 use crate::audit::{self, AuditEntry};
 use crate::auth::Viewer;
 use crate::db::{Database, WriteTransaction};
 use crate::error::{ApiError, ApiResult, OnConstraint};
 use crate::events::Event;
 use crate::mailer;
+use crate::policy::Link;
 use crate::policy::client::Basis;
 use crate::policy::workflows::{self as rules, ConsentRelation, WorkflowRelation};
 
@@ -100,11 +102,12 @@ pub async fn relation(
         .one(db)
         .await?
         .is_some();
-    Ok(WorkflowRelation {
-        same_organization: workflow.organization_id == viewer.organization_id,
+    Ok(WorkflowRelation::of(
+        viewer.roles,
+        workflow.organization_id == viewer.organization_id,
         workflow_professional,
         participant,
-    })
+    ))
 }
 
 /// The workflow `id` and how the viewer stands to it, if it exists for them; NOT_FOUND
@@ -495,8 +498,10 @@ pub async fn start(db: &Database, op: &Operation<'_>, workflow_id: Uuid) -> ApiR
         .on(participation.id)
         .basis(Some(Basis::Own), None);
     audit::write(&*txn, op.viewer, op.now, op.request_id, entry).await?;
+    // Only professionals who still work in workflows are asked for.
     let professionals = workflow_professional::Entity::find()
         .filter(workflow_professional::Column::WorkflowId.eq(workflow.id))
+        .filter(holds(workflow_professional::Column::ProfessionalId, Link::WorkflowProfessional))
         .order_by_asc(workflow_professional::Column::AddedAt)
         .order_by_asc(workflow_professional::Column::ProfessionalId)
         .all(&*txn)
@@ -510,7 +515,7 @@ pub async fn start(db: &Database, op: &Operation<'_>, workflow_id: Uuid) -> ApiR
         .map(|u| (u.id, u))
         .collect();
     for professional in &professionals {
-        let Some(person) = people.get(&professional.professional_id) else { continue };
+        let Some(person) = people.get(&professional.professional_id).filter(|p| p.active) else { continue };
         let ask = Ask::professional(&participation, person, professional.access_days, &professional.reason);
         create_request(&txn, op, &workflow, ask).await?;
     }
@@ -536,10 +541,11 @@ async fn request_for_participant(
     let Some(request) = query.one(&*txn).await? else {
         return Err(ApiError::not_found("consent request"));
     };
-    let relation = ConsentRelation {
-        addressed: request.client_id == op.viewer.user_id,
-        about_viewer: request.professional_id == Some(op.viewer.user_id),
-    };
+    let relation = ConsentRelation::of(
+        op.viewer.roles,
+        request.client_id == op.viewer.user_id,
+        request.professional_id == Some(op.viewer.user_id),
+    );
     if !rules::answer_consent_request(relation) {
         // The refusal is logged outside the transaction, which ends here without writing.
         drop(txn);
@@ -738,8 +744,11 @@ pub async fn workflows_reached(
     viewer: &Viewer,
     ids: &[Uuid],
 ) -> Result<HashSet<Uuid>, DbErr> {
-    let mine = Condition::any()
-        .add(
+    // Each link counts only with its role: a participation while a client, a consent request
+    // while working in workflows.
+    let mut mine = Condition::any();
+    if Link::Client.counts_for(viewer.roles) {
+        mine = mine.add(
             workflow::Column::Id.in_subquery(
                 Query::select()
                     .column(participation::Column::WorkflowId)
@@ -747,8 +756,10 @@ pub async fn workflows_reached(
                     .and_where(participation::Column::ParticipantId.eq(viewer.user_id))
                     .to_owned(),
             ),
-        )
-        .add(
+        );
+    }
+    if Link::WorkflowProfessional.counts_for(viewer.roles) {
+        mine = mine.add(
             workflow::Column::Id.in_subquery(
                 Query::select()
                     .column(consent_request::Column::WorkflowId)
@@ -757,6 +768,10 @@ pub async fn workflows_reached(
                     .to_owned(),
             ),
         );
+    }
+    if mine.is_empty() {
+        return Ok(HashSet::new());
+    }
     let rows: Vec<Uuid> = workflow::Entity::find()
         .filter(workflow::Column::Id.is_in(ids.iter().copied()))
         .filter(mine)
@@ -768,13 +783,14 @@ pub async fn workflows_reached(
     Ok(rows.into_iter().collect())
 }
 
-/// The professionals of each workflow, in the order they were added.
+/// The professionals of each workflow who still work in workflows, in the order they were added.
 pub async fn professionals_of(
     db: &impl ConnectionTrait,
     workflow_ids: &[Uuid],
 ) -> Result<Vec<workflow_professional::Model>, DbErr> {
     workflow_professional::Entity::find()
         .filter(workflow_professional::Column::WorkflowId.is_in(workflow_ids.iter().copied()))
+        .filter(holds(workflow_professional::Column::ProfessionalId, Link::WorkflowProfessional))
         .order_by_asc(workflow_professional::Column::AddedAt)
         .order_by_asc(workflow_professional::Column::ProfessionalId)
         .all(db)
@@ -793,8 +809,12 @@ pub async fn participations(
         .filter(participation::Column::WorkflowId.eq(workflow_id))
         .order_by_asc(participation::Column::Id);
     if scope == rules::ParticipationScope::Own {
-        query = query.filter(
-            Condition::any().add(participation::Column::ParticipantId.eq(viewer.user_id)).add(
+        let mut own = Condition::any();
+        if Link::Client.counts_for(viewer.roles) {
+            own = own.add(participation::Column::ParticipantId.eq(viewer.user_id));
+        }
+        if Link::WorkflowProfessional.counts_for(viewer.roles) {
+            own = own.add(
                 participation::Column::Id.in_subquery(
                     Query::select()
                         .column(consent_request::Column::ParticipationId)
@@ -802,8 +822,12 @@ pub async fn participations(
                         .and_where(consent_request::Column::ProfessionalId.eq(viewer.user_id))
                         .to_owned(),
                 ),
-            ),
-        );
+            );
+        }
+        if own.is_empty() {
+            return Ok(Vec::new());
+        }
+        query = query.filter(own);
     }
     query.all(db).await
 }
@@ -825,15 +849,19 @@ pub async fn requests_for(
         .order_by_desc(consent_request::Column::Id)
         .all(db)
         .await?;
-    Ok(rows.into_iter().filter(|r| status.is_none_or(|s| effective_status(r, now) == s)).collect())
+    Ok(rows
+        .into_iter()
+        .filter(|r| is_visible(viewer, r) && status.is_none_or(|s| effective_status(r, now) == s))
+        .collect())
 }
 
 /// Whether a consent request exists for the viewer.
 pub fn is_visible(viewer: &Viewer, request: &consent_request::Model) -> bool {
-    rules::see_consent_request(ConsentRelation {
-        addressed: request.client_id == viewer.user_id,
-        about_viewer: request.professional_id == Some(viewer.user_id),
-    })
+    rules::see_consent_request(ConsentRelation::of(
+        viewer.roles,
+        request.client_id == viewer.user_id,
+        request.professional_id == Some(viewer.user_id),
+    ))
 }
 
 /// The consent requests of each participation, oldest first (callers keep those the viewer

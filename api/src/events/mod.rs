@@ -20,6 +20,9 @@ pub enum Event {
     Notification { recipient: Uuid, id: Uuid },
     /// The account was deactivated: its live connections must close.
     AccountDeactivated { user: Uuid },
+    /// The account's roles changed: its live connections close, so that clients reconnect and
+    /// subscribe with what the new roles allow.
+    RolesChanged { user: Uuid },
     /// A time-bound access was granted or changed: schedulers look at their deadlines again.
     DeadlinesChanged,
     /// An e-mail was queued: mailers look at the outbox.
@@ -30,6 +33,11 @@ pub enum Event {
 pub const CLOSE_FORBIDDEN: u16 = 4403;
 /// Close code for a consumer that does not keep up with its events.
 pub const CLOSE_TOO_SLOW: u16 = 4429;
+/// Close code when the account's roles changed: reconnect (with `after`, nothing is missed).
+pub const CLOSE_ROLES_CHANGED: u16 = 4410;
+
+/// The reason given with [`CLOSE_ROLES_CHANGED`].
+pub const ROLES_CHANGED: &str = "the account's roles changed; reconnect";
 
 /// Tells one live connection to close, with a WebSocket close code and reason.
 #[derive(Debug, Default)]
@@ -145,6 +153,11 @@ impl Hub {
             Event::AccountDeactivated { user } => {
                 for (_, kick) in registry.connections.get(&user).into_iter().flatten() {
                     kick.kick(CLOSE_FORBIDDEN, "the account was deactivated");
+                }
+            }
+            Event::RolesChanged { user } => {
+                for (_, kick) in registry.connections.get(&user).into_iter().flatten() {
+                    kick.kick(CLOSE_ROLES_CHANGED, ROLES_CHANGED);
                 }
             }
             Event::DeadlinesChanged => self.deadlines.notify_waiters(),

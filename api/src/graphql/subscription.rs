@@ -20,7 +20,7 @@ use super::{AppData, ContextExt, parse_id};
 use crate::access;
 use crate::domain::{delegations, notifications, workflows};
 use crate::error::{ApiError, FieldResult};
-use crate::events::Kick;
+use crate::events::{CLOSE_FORBIDDEN, CLOSE_ROLES_CHANGED, Kick, ROLES_CHANGED};
 
 /// What a WebSocket connection puts in the context of its subscriptions.
 #[derive(Clone)]
@@ -112,6 +112,9 @@ impl SubscriptionRoot {
                     }
                 };
                 if let Some(row) = row.filter(|row| row.recipient_id == recipient) {
+                    if !still_as_subscribed(&db, &viewer, &live.kick).await {
+                        return;
+                    }
                     yield Notification(row);
                 }
             }
@@ -152,7 +155,12 @@ where
                 continue;
             }
             match derive(app.clone(), viewer.clone(), id).await {
-                Ok(Some(item)) => yield item,
+                Ok(Some(item)) => {
+                    if !still_as_subscribed(&app.db, &viewer, &live.kick).await {
+                        return;
+                    }
+                    yield item
+                }
                 Ok(None) => {}
                 Err(err) => tracing::warn!(error = %err, "loading a live event failed"),
             }
@@ -173,7 +181,7 @@ async fn delegation_event(
         return Ok(None);
     };
     let Some(model) = delegations::find_many(app.db.conn(), &[delegation_id]).await?.pop() else { return Ok(None) };
-    if model.delegate_id != viewer.user_id {
+    if !delegations::is_held_by(viewer, &model) {
         return Ok(None);
     }
     let kind = match (row.kind, model.status) {
@@ -217,6 +225,29 @@ async fn pending_request(
         return Ok(None);
     };
     Ok(Some(ConsentRequest { model, client, related: None }))
+}
+
+/// Whether the subscriber is still the account, with the roles, that subscribed: an item is
+/// resolved with the roles read at subscription time, so a change of roles (or a deactivation)
+/// closes the connection instead, and the client subscribes again with what it may see now.
+async fn still_as_subscribed(db: &crate::db::Database, viewer: &crate::auth::Viewer, kick: &Kick) -> bool {
+    loop {
+        match crate::auth::load_viewer(db.conn(), viewer.user_id).await {
+            Ok(Some(now)) if now.roles == viewer.roles => return true,
+            Ok(Some(_)) => {
+                kick.kick(CLOSE_ROLES_CHANGED, ROLES_CHANGED);
+                return false;
+            }
+            Ok(None) => {
+                kick.kick(CLOSE_FORBIDDEN, "the account was deactivated");
+                return false;
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "checking the subscriber's account failed; retrying");
+                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            }
+        }
+    }
 }
 
 /// A bounded set of recently delivered ids.

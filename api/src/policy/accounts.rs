@@ -72,9 +72,10 @@ pub fn set_accepts_delegations(actor: RoleSet, relation: UserRelation) -> Decisi
     )
 }
 
-/// Whether an account with these roles can accept dossier delegations at all.
+/// Whether an account with these roles can accept dossier delegations at all: a care role
+/// (a delegate reads the dossier; administrators and the data roles never do).
 pub fn can_accept_delegations(target: RoleSet) -> bool {
-    is_professional(target)
+    super::Link::Delegate.counts_for(target)
 }
 
 /// Reading an account's e-mail: the account itself, ADMINISTRATOR and SECRETARY of its
@@ -193,8 +194,10 @@ mod tests {
                 "{role:?} for themself"
             );
         }
-        assert!(!can_accept_delegations(only(Client)));
-        assert!(can_accept_delegations(only(Counselor)));
+        for role in ALL {
+            let care = matches!(role, Counselor | CounselorPlus | Supervisor | Secretary);
+            assert_eq!(can_accept_delegations(only(role)), care, "{role:?} accepting delegations");
+        }
     }
 
     #[test]

@@ -5,6 +5,7 @@ use enumset::{EnumSet, enum_set};
 pub use inzage_entity::Basis;
 use inzage_entity::Role;
 
+use super::links::{EMERGENCY_ROLES, Link};
 use super::{COUNSELOR_ROLES, Decision, RoleSet};
 
 /// A set of bases; `Copy`, one machine word.
@@ -15,27 +16,29 @@ const FULL_READERS: BasisSet = enum_set!(
     Basis::Own | Basis::Guardian | Basis::Caseload | Basis::Supervisor | Basis::Delegation | Basis::Emergency
 );
 
+/// The roles of which a viewer needs one for `basis` to count (every role for SELF): the link
+/// behind a basis counts only while its holder has the role it was made for.
+pub fn roles_for(basis: Basis) -> RoleSet {
+    match basis {
+        Basis::Own => RoleSet::all(),
+        Basis::Guardian => Link::Guardianship.roles(),
+        Basis::Caseload => Link::Caseload.roles(),
+        Basis::Supervisor => Link::Supervision.roles(),
+        Basis::Trajectory => Link::TrajectoryMember.roles(),
+        Basis::Team => Link::TeamMember.roles(),
+        Basis::Delegation => Link::Delegate.roles(),
+        Basis::Consent => Link::WorkflowProfessional.roles(),
+        Basis::Emergency => Link::EmergencyHolder.roles(),
+        Basis::Secretary => enum_set!(Role::Secretary),
+        Basis::GroupPeer => Link::GroupMember.roles(),
+        Basis::Relative => Link::Relative.roles(),
+    }
+}
+
 /// The bases a viewer with `roles` really holds: a link only counts while the viewer still has
 /// the role it was made for (a counselor who is no longer one has no caseload).
 pub fn effective_bases(roles: RoleSet, found: BasisSet) -> BasisSet {
-    let mut bases = found;
-    let keep = |bases: &mut BasisSet, basis: Basis, needed: RoleSet| {
-        if roles.is_disjoint(needed) {
-            bases.remove(basis);
-        }
-    };
-    keep(&mut bases, Basis::Caseload, COUNSELOR_ROLES);
-    keep(&mut bases, Basis::Supervisor, enum_set!(Role::Supervisor));
-    keep(&mut bases, Basis::Secretary, enum_set!(Role::Secretary));
-    keep(&mut bases, Basis::Guardian, enum_set!(Role::Guardian));
-    keep(&mut bases, Basis::Relative, enum_set!(Role::Relative));
-    keep(&mut bases, Basis::Emergency, EMERGENCY_ROLES);
-    keep(&mut bases, Basis::Consent, super::workflows::WORKFLOW_PROFESSIONAL_ROLES);
-    keep(&mut bases, Basis::GroupPeer, super::groups::MEMBER_ROLES);
-    for basis in [Basis::Trajectory, Basis::Team, Basis::Delegation] {
-        keep(&mut bases, basis, super::trajectories::CARE_PROFESSIONAL_ROLES);
-    }
-    bases
+    found.iter().filter(|basis| !roles.is_disjoint(roles_for(*basis))).collect()
 }
 
 /// Whether the client exists for the viewer at all.
@@ -255,9 +258,6 @@ pub fn write_dossier(bases: BasisSet, target: EntryTarget) -> Decision {
     Decision::Deny("not authorized to write in this client's dossier")
 }
 
-/// Roles that may break the glass.
-pub const EMERGENCY_ROLES: RoleSet = enum_set!(Role::Counselor | Role::CounselorPlus | Role::Supervisor);
-
 /// Breaking the glass: a counselor or supervisor who has no other basis that reads the dossier.
 pub fn break_glass(roles: RoleSet, bases: BasisSet) -> Decision {
     if roles.is_disjoint(EMERGENCY_ROLES) {
@@ -471,8 +471,14 @@ mod tests {
         }
         assert!(!client.contains(Consent), "a consent counts only for a professional who still works in workflows");
         assert!(!client.contains(Trajectory) && !client.contains(Team) && !client.contains(Delegation));
-        let analyst = effective_bases(EnumSet::only(Role::DataAnalyst), one(Trajectory) | Team | Delegation);
-        assert_eq!(analyst, one(Trajectory) | Team | Delegation);
+        for role in [Role::DataAnalyst, Role::DataOfficer, Role::Administrator] {
+            let all_but_own = effective_bases(EnumSet::only(role), all.difference(one(Own)));
+            assert!(all_but_own.is_empty(), "{role:?} holds no basis: {all_but_own:?}");
+        }
+        for role in [Role::Counselor, Role::CounselorPlus, Role::Supervisor, Role::Secretary] {
+            let care = effective_bases(EnumSet::only(role), one(Trajectory) | Team | Delegation);
+            assert_eq!(care, one(Trajectory) | Team | Delegation, "{role:?}");
+        }
     }
 
     #[test]

@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod client;
 pub mod groups;
+pub mod links;
 pub mod trajectories;
 pub mod workflows;
 
@@ -27,8 +28,7 @@ pub const PROFESSIONAL_ROLES: RoleSet = enum_set!(
         | Role::Secretary
 );
 
-/// Roles that work with clients as counselors.
-pub const COUNSELOR_ROLES: RoleSet = enum_set!(Role::Counselor | Role::CounselorPlus);
+pub use links::{COUNSELOR_ROLES, Link};
 
 /// Whether someone with these roles works for their organisation.
 pub fn is_professional(roles: RoleSet) -> bool {

@@ -6,17 +6,13 @@ use enumset::enum_set;
 use inzage_entity::Role;
 
 use super::client::{Basis, BasisSet};
+use super::links::Link;
 use super::{Decision, RoleSet};
 
-/// Roles of accounts that work with clients in trajectories (as members, team members or
-/// delegates): every professional role but the administrator's, who sees no client data.
-pub const CARE_PROFESSIONAL_ROLES: RoleSet = enum_set!(
-    Role::DataAnalyst | Role::DataOfficer | Role::Counselor | Role::CounselorPlus | Role::Supervisor | Role::Secretary
-);
-
-/// Whether an account with these roles can be a trajectory or team member.
+/// Whether an account with these roles can be a trajectory's coach or member, or a team
+/// member: a care role (see [`Link`]).
 pub fn can_join_trajectories(roles: RoleSet) -> bool {
-    !roles.is_disjoint(CARE_PROFESSIONAL_ROLES)
+    Link::TrajectoryMember.counts_for(roles)
 }
 
 /// How the viewer works in one trajectory.
@@ -30,6 +26,17 @@ pub struct TrajectoryRelation {
 }
 
 impl TrajectoryRelation {
+    /// How someone with `roles` works in a trajectory, from the links they have to it: each
+    /// counts only while they hold a care role.
+    pub fn of(roles: RoleSet, primary_coach: bool, member: bool, team_member: bool, open: bool) -> Self {
+        Self {
+            primary_coach: primary_coach && Link::TrajectoryCoach.counts_for(roles),
+            member: member && Link::TrajectoryMember.counts_for(roles),
+            team_member: team_member && Link::TeamMember.counts_for(roles),
+            open,
+        }
+    }
+
     /// Works in the (open) trajectory as coach, member or team member.
     pub fn works_in(self) -> bool {
         self.open && (self.primary_coach || self.member || self.team_member)
@@ -115,19 +122,25 @@ mod tests {
     }
 
     #[test]
-    fn care_professionals_are_the_professionals_but_the_administrator() {
-        let mut expected = crate::policy::PROFESSIONAL_ROLES;
-        expected.remove(Role::Administrator);
-        assert_eq!(CARE_PROFESSIONAL_ROLES, expected);
+    fn members_hold_a_care_role() {
+        for role in ALL_ROLES {
+            let expected = matches!(role, Role::Counselor | Role::CounselorPlus | Role::Supervisor | Role::Secretary);
+            assert_eq!(can_join_trajectories(role.into()), expected, "{role:?}");
+        }
     }
 
     #[test]
-    fn members_are_professionals_who_may_see_client_data() {
+    fn a_link_to_a_trajectory_counts_only_with_a_care_role() {
         for role in ALL_ROLES {
-            let expected =
-                !matches!(role, Role::Administrator | Role::Client | Role::Guardian | Role::Relative | Role::External);
-            assert_eq!(can_join_trajectories(role.into()), expected, "{role:?}");
+            let care = can_join_trajectories(role.into());
+            let relation = TrajectoryRelation::of(role.into(), true, true, true, true);
+            assert_eq!(relation.works_in(), care, "{role:?}");
+            assert_eq!(relation.primary_coach && relation.member && relation.team_member, care, "{role:?}");
+            let as_coach = manage_trajectory(BasisSet::empty(), relation).is_allowed();
+            assert_eq!(as_coach, care, "{role:?} manages through the link");
+            assert_eq!(work_on_trajectory(BasisSet::empty(), relation).is_allowed(), care, "{role:?}");
         }
+        assert!(!TrajectoryRelation::of(Role::Counselor.into(), true, false, false, false).works_in(), "closed");
     }
 
     #[test]

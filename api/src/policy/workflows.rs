@@ -2,18 +2,16 @@
 //! manages projects and workflows, who sees them and their participations, and who reads a
 //! participant's results.
 
-use enumset::enum_set;
 use inzage_entity::Role;
 
 use super::client::{Basis, BasisSet};
+use super::links::Link;
 use super::{Decision, RoleSet, is_professional};
 
-/// Roles of accounts that work in workflows: added to one, or assigned to participants.
-pub const WORKFLOW_PROFESSIONAL_ROLES: RoleSet = enum_set!(Role::Counselor | Role::CounselorPlus | Role::Supervisor);
-
-/// Whether an account with these roles can be a workflow's professional.
+/// Whether an account with these roles can be a workflow's professional (added to one, or
+/// assigned to participants).
 pub fn can_work_in_workflows(roles: RoleSet) -> bool {
-    !roles.is_disjoint(WORKFLOW_PROFESSIONAL_ROLES)
+    Link::WorkflowProfessional.counts_for(roles)
 }
 
 /// How the viewer stands to a workflow (or a project, for the first field).
@@ -25,6 +23,18 @@ pub struct WorkflowRelation {
     pub workflow_professional: bool,
     /// The viewer takes part in the workflow.
     pub participant: bool,
+}
+
+impl WorkflowRelation {
+    /// How someone with `roles` stands to a workflow, from their links to it: a professional's
+    /// link counts while they work in workflows, a participation while they are a client.
+    pub fn of(roles: RoleSet, same_organization: bool, workflow_professional: bool, participant: bool) -> Self {
+        Self {
+            same_organization,
+            workflow_professional: workflow_professional && Link::WorkflowProfessional.counts_for(roles),
+            participant: participant && Link::Client.counts_for(roles),
+        }
+    }
 }
 
 /// Whether the project or workflow exists for the viewer: professionals of its organisation,
@@ -95,6 +105,17 @@ pub struct ConsentRelation {
     pub about_viewer: bool,
 }
 
+impl ConsentRelation {
+    /// How someone with `roles` stands to a consent request: the participant's side counts
+    /// while they are a client, the professional's while they work in workflows.
+    pub fn of(roles: RoleSet, addressed: bool, about_viewer: bool) -> Self {
+        Self {
+            addressed: addressed && Link::Client.counts_for(roles),
+            about_viewer: about_viewer && Link::WorkflowProfessional.counts_for(roles),
+        }
+    }
+}
+
 /// Whether a consent request exists for the viewer: the participant it is addressed to and the
 /// professional whose access it is about.
 pub fn see_consent_request(relation: ConsentRelation) -> bool {
@@ -125,6 +146,17 @@ mod tests {
         for role in ALL_ROLES {
             let expected = matches!(role, Role::Counselor | Role::CounselorPlus | Role::Supervisor);
             assert_eq!(can_work_in_workflows(role.into()), expected, "{role:?}");
+        }
+    }
+
+    #[test]
+    fn a_link_to_a_workflow_counts_only_with_its_role() {
+        for role in ALL_ROLES {
+            let relation = WorkflowRelation::of(role.into(), false, true, true);
+            assert_eq!(relation.workflow_professional, can_work_in_workflows(role.into()), "{role:?}");
+            assert_eq!(relation.participant, role == Role::Client, "{role:?}");
+            let sees = relation.workflow_professional || relation.participant;
+            assert_eq!(see_workflow(role.into(), relation), sees, "{role:?} from another organisation");
         }
     }
 
@@ -192,6 +224,15 @@ mod tests {
         // Consent in another workflow does not count.
         assert!(!read_results(Basis::Consent.into(), false).is_allowed());
         assert_eq!(results_basis(Basis::Consent | Basis::Own, true), Some(Basis::Own));
+    }
+
+    #[test]
+    fn a_consent_request_exists_for_each_side_only_with_its_role() {
+        for role in ALL_ROLES {
+            let relation = ConsentRelation::of(role.into(), true, true);
+            assert_eq!(relation.addressed, role == Role::Client, "{role:?}");
+            assert_eq!(relation.about_viewer, can_work_in_workflows(role.into()), "{role:?}");
+        }
     }
 
     #[test]

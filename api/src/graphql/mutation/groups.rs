@@ -89,6 +89,16 @@ impl GroupMutation {
         group(ctx, model.id).await
     }
 
+    /// By a COUNSELOR_PLUS or ADMINISTRATOR of the organisation: the counselor's group CASELOAD
+    /// ends at once.
+    async fn remove_group_counselor(&self, ctx: &Context<'_>, group_id: ID, user_id: ID) -> FieldResult<Group> {
+        let op = ctx.operation()?;
+        let group_id = parse_id(&group_id, "groupId")?;
+        let user_id = parse_id(&user_id, "userId")?;
+        let model = groups::remove_counselor(&ctx.app().db, &op, group_id, user_id).await?;
+        group(ctx, model.id).await
+    }
+
     /// By the group's counselors.
     async fn write_group_report(&self, ctx: &Context<'_>, group_id: ID, body: String) -> FieldResult<GroupReport> {
         let op = ctx.operation()?;

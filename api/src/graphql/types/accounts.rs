@@ -1,7 +1,5 @@
 //! Accounts and organisations.
 
-use std::collections::HashMap;
-
 use async_graphql::{Context, ID, Object};
 use inzage_entity::{organization, user};
 use uuid::Uuid;
@@ -170,19 +168,17 @@ impl Viewer {
     /// Tasks of the trajectories the viewer works in, oldest first.
     async fn tasks(&self, ctx: &Context<'_>, status: Option<TaskStatus>) -> FieldResult<Vec<Task>> {
         let rows = trajectories::tasks_of_viewer(ctx.app().db.conn(), &self.0, status.map(Into::into)).await?;
-        // The viewer's access to every task's client is loaded at once, not per task.
-        let found = if ctx.look_ahead().field("trajectory").exists() {
-            let op = ctx.operation()?;
-            let ids: Vec<Uuid> = rows.iter().map(|(_, trajectory)| trajectory.client_id).collect();
-            ctx.loaders().access.load(&ctx.app().db, op.viewer, op.now, &ids).await?
-        } else {
-            HashMap::new()
-        };
+        // The viewer's access to every task's client is loaded at once, not per task; tasks of
+        // trajectories the viewer no longer sees are left out.
+        let op = ctx.operation()?;
+        let ids: Vec<Uuid> = rows.iter().map(|(_, trajectory)| trajectory.client_id).collect();
+        let found = ctx.loaders().access.load(&ctx.app().db, op.viewer, op.now, &ids).await?;
         Ok(rows
             .into_iter()
-            .map(|(model, trajectory)| {
-                let client = found.get(&trajectory.client_id).cloned();
-                Task { model, trajectory: Some(trajectory), client }
+            .filter_map(|(model, trajectory)| {
+                let client =
+                    found.get(&trajectory.client_id).filter(|c| trajectories::sees(c, &trajectory)).cloned()?;
+                Some(Task { model, trajectory: Some(trajectory), client: Some(client) })
             })
             .collect())
     }

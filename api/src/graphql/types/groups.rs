@@ -161,11 +161,8 @@ impl Conversation {
     }
 
     async fn participants(&self, ctx: &Context<'_>) -> FieldResult<Vec<User>> {
-        let ids: Vec<uuid::Uuid> = conversations::participants_of(ctx.app().db.conn(), &[self.0.id])
-            .await?
-            .into_iter()
-            .map(|(_, u)| u)
-            .collect();
+        let ids: Vec<uuid::Uuid> =
+            conversations::taking_part(ctx.app().db.conn(), &[self.0.id]).await?.remove(&self.0.id).unwrap_or_default();
         let mut found = ctx.loaders().users.load_many(ids.iter().copied()).await?;
         Ok(ids.iter().filter_map(|id| found.remove(id)).map(User).collect())
     }

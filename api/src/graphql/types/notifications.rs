@@ -60,7 +60,7 @@ impl Notification {
         let Some(id) = self.0.delegation_id else { return Ok(None) };
         let viewer = ctx.viewer()?;
         let rows = delegations::find_many(ctx.app().db.conn(), &[id]).await?;
-        let rows: Vec<_> = rows.into_iter().filter(|d| d.delegate_id == viewer.user_id).collect();
+        let rows: Vec<_> = rows.into_iter().filter(|d| delegations::is_held_by(viewer, d)).collect();
         let mut found = with_clients(ctx, rows, |d| d.client_id).await?;
         Ok(found.pop().map(|(model, client)| Delegation { model, client }))
     }

@@ -21,8 +21,8 @@ use crate::graphql::enums::{
     DelegationEventKind, DelegationStatus, ExecutorMode, TaskKind, TaskStatus, TrajectoryKind, TrajectoryStatus,
 };
 use crate::graphql::loaders::load_all;
-use crate::policy::Decision;
 use crate::policy::client as client_rules;
+use crate::policy::{Decision, Link};
 
 /// A care protocol: the template a trajectory follows.
 pub struct Protocol(pub protocol::Model);
@@ -152,8 +152,13 @@ impl Trajectory {
         Ok(ctx.loaders().protocols.load_one(id).await?.map(Protocol))
     }
 
+    /// Null while the coach holds no care role: they do not coach it then.
     async fn primary_coach(&self, ctx: &Context<'_>) -> FieldResult<Option<User>> {
         let Some(id) = self.model.primary_coach_id else { return Ok(None) };
+        let roles = ctx.loaders().roles.load_one(id).await?.unwrap_or_default();
+        if !Link::TrajectoryCoach.counts_for(roles) {
+            return Ok(None);
+        }
         Ok(ctx.loaders().users.load_one(id).await?.map(User))
     }
 
