@@ -130,11 +130,9 @@ async fn create(instance: &Instance, http: &reqwest::Client, token: &str, email:
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(postgres_tests), ignore = "needs PostgreSQL: build and run with INZAGE_TEST_DATABASE_URL=postgres://…")]
 async fn an_instance_recovers_from_losing_the_database_without_losing_writes_or_notifications() {
-    let Some(backend) = Backend::postgres() else {
-        eprintln!("skipped: set INZAGE_TEST_DATABASE_URL to run on PostgreSQL");
-        return;
-    };
+    let backend = Backend::postgres().expect("INZAGE_TEST_DATABASE_URL");
     let database = TestDatabase::create(&backend).await;
     let proxy = Proxy::start(upstream(&database.url)).await;
     let b = start(&database.url).await;

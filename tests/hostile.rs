@@ -224,7 +224,7 @@ async fn production_mode_hides_the_schema(backend: Backend) {
 
 async fn cors_admits_the_configured_origins_only(backend: Backend) {
     let app = TestApp::spawn_with(&backend, |s| s.allowed_origins = vec!["https://portal.example".to_owned()]).await;
-    let preflight = |origin: &'static str| {
+    let preflight = |origin: &str| {
         app.http
             .request(reqwest::Method::OPTIONS, app.url("/graphql"))
             .header("origin", origin)
@@ -244,9 +244,14 @@ async fn cors_admits_the_configured_origins_only(backend: Backend) {
 
     let refused = preflight("https://evil.example").await.expect("preflight");
     assert!(refused.headers().get("access-control-allow-origin").is_none(), "another origin was admitted");
+    // The list adds to the server's own origin: its own pages (GraphiQL) keep working.
+    let own = format!("http://{}", app.addr);
+    let own_answer = preflight(&own).await.expect("preflight");
+    let admitted = own_answer.headers().get("access-control-allow-origin").and_then(|v| v.to_str().ok());
+    assert_eq!(admitted, Some(own.as_str()));
 
     // The same list decides who may open subscriptions.
-    let upgrade = |origin: &'static str| {
+    let upgrade = |origin: &str| {
         use tokio_tungstenite::tungstenite::client::IntoClientRequest;
         let mut request = format!("ws://{}/graphql/ws", app.addr).into_client_request().expect("request");
         request.headers_mut().insert("origin", origin.parse().expect("origin"));
@@ -254,6 +259,7 @@ async fn cors_admits_the_configured_origins_only(backend: Backend) {
         tokio_tungstenite::connect_async(request)
     };
     assert!(upgrade("https://portal.example").await.is_ok());
+    assert!(upgrade(&own).await.is_ok(), "the server's own page opens subscriptions");
     assert!(upgrade("https://evil.example").await.is_err());
 }
 

@@ -236,9 +236,27 @@ async fn a_foreign_origin_may_not_open_a_socket(backend: Backend) {
     assert!(refused.is_err(), "a page on another site connected");
     let local = live::open(app.addr, "graphql-transport-ws", &[("origin", "http://localhost:5173")]).await;
     assert!(local.is_ok(), "a local development page may connect");
-    let listed = TestApp::spawn_with(&backend, |s| s.allowed_origins = vec!["https://portal.example".into()]).await;
-    assert!(live::open(listed.addr, "graphql-transport-ws", &[("origin", "https://portal.example")]).await.is_ok());
-    assert!(live::open(listed.addr, "graphql-transport-ws", &[("origin", "http://localhost:5173")]).await.is_err());
+    // The configured origins add to the server's own and (in development) localhost.
+    let listed = TestApp::spawn_with(&backend, |s| s.allowed_origins = vec!["http://portal.test:8001".into()]).await;
+    let own = format!("http://{}", listed.addr);
+    for origin in ["http://portal.test:8001", own.as_str(), "http://localhost:5173"] {
+        let opened = live::open(listed.addr, "graphql-transport-ws", &[("origin", origin)]).await;
+        assert!(opened.is_ok(), "{origin} may connect");
+    }
+    assert!(live::open(listed.addr, "graphql-transport-ws", &[("origin", "https://evil.example")]).await.is_err());
+    // In production, localhost is no longer trusted; the own origin and the list still are.
+    let production = TestApp::spawn_with(&backend, |s| {
+        s.allowed_origins = vec!["http://portal.test:8001".into()];
+        s.environment = inzage_api::config::Environment::Production;
+    })
+    .await;
+    let own = format!("http://{}", production.addr);
+    for origin in ["http://portal.test:8001", own.as_str()] {
+        let opened = live::open(production.addr, "graphql-transport-ws", &[("origin", origin)]).await;
+        assert!(opened.is_ok(), "{origin} may connect in production");
+    }
+    let local = live::open(production.addr, "graphql-transport-ws", &[("origin", "http://localhost:5173")]).await;
+    assert!(local.is_err(), "localhost is not trusted in production");
 }
 
 on_every_database!(

@@ -218,8 +218,8 @@ pub struct Settings {
     pub mail_from: String,
 
     /// Origins (scheme://host[:port]) whose pages may call the API (CORS) and open
-    /// subscriptions, comma-separated; `*` for any. Default: the server's own host, and in
-    /// development also localhost.
+    /// subscriptions, comma-separated; `*` for any. They add to those always allowed: the
+    /// server's own host, and in development localhost.
     #[arg(long, env = "INZAGE_ALLOWED_ORIGINS", value_delimiter = ',', global = true)]
     pub allowed_origins: Vec<String>,
 
@@ -285,6 +285,20 @@ pub enum LogFormat {
 }
 
 impl Settings {
+    /// Whether a page from `origin` may call the API and open subscriptions. `host` is the
+    /// request's `Host`. The server's own origin always may (its GraphiQL, say), and in
+    /// development localhost; `INZAGE_ALLOWED_ORIGINS` adds to those.
+    pub fn allows_origin(&self, origin: &str, host: Option<&str>) -> bool {
+        let origin = origin.trim_end_matches('/');
+        let origin_host = origin.split_once("://").map_or(origin, |(_, rest)| rest);
+        let hostname = origin_host.rsplit_once(':').map_or(origin_host, |(name, _)| name);
+        let own = host.is_some_and(|host| host.eq_ignore_ascii_case(origin_host));
+        let local = !self.is_production() && matches!(hostname, "localhost" | "127.0.0.1" | "[::1]");
+        let listed =
+            self.allowed_origins.iter().any(|allowed| allowed == "*" || allowed.trim_end_matches('/') == origin);
+        own || local || listed
+    }
+
     /// The settings a test or embedding program starts from: defaults, but with this database.
     pub fn with_database(database_url: impl Into<String>) -> Self {
         let mut settings = Cli::parse_from(["inzage"]).settings;

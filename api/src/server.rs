@@ -10,15 +10,13 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use async_graphql::http::GraphiQLSource;
 use async_graphql::parser::types::OperationType;
 use async_graphql::{BatchRequest, BatchResponse, ServerError};
-use async_graphql_axum::GraphQLResponse;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::json;
@@ -42,6 +40,9 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/graphql/ws", get(crate::ws::upgrade))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz));
+    if app.settings.graphiql_enabled() {
+        router = router.route("/graphql/assets/{file}", get(crate::graphiql::asset));
+    }
     if app.settings.metrics {
         router = router.route("/metrics", get(metrics));
     }
@@ -98,29 +99,14 @@ pub async fn serve(
     Ok(())
 }
 
-/// Whether a page from `origin` may call the API and open subscriptions. `host` is the
-/// request's `Host`. Without a configured list: the same host, and in development localhost.
-pub fn origin_allowed(settings: &Settings, origin: &str, host: Option<&str>) -> bool {
-    let origin = origin.trim_end_matches('/');
-    if !settings.allowed_origins.is_empty() {
-        return settings
-            .allowed_origins
-            .iter()
-            .any(|allowed| allowed == "*" || allowed.trim_end_matches('/') == origin);
-    }
-    let origin_host = origin.split_once("://").map_or(origin, |(_, rest)| rest);
-    let hostname = origin_host.rsplit_once(':').map_or(origin_host, |(name, _)| name);
-    host == Some(origin_host) || (!settings.is_production() && matches!(hostname, "localhost" | "127.0.0.1" | "[::1]"))
-}
-
-/// CORS for single-page apps served from other origins: the origins of
-/// `INZAGE_ALLOWED_ORIGINS`, bearer tokens (no cookies), and the request id exposed.
+/// CORS for single-page apps: the server's own origin, localhost in development, and the
+/// origins of `INZAGE_ALLOWED_ORIGINS`; bearer tokens (no cookies), and the request id exposed.
 fn cors(settings: &Settings) -> CorsLayer {
     let settings = settings.clone();
     CorsLayer::new()
         .allow_origin(AllowOrigin::predicate(move |origin: &HeaderValue, parts: &Parts| {
             let host = parts.headers.get(header::HOST).and_then(|v| v.to_str().ok());
-            origin.to_str().is_ok_and(|origin| origin_allowed(&settings, origin, host))
+            origin.to_str().is_ok_and(|origin| settings.allows_origin(origin, host))
         }))
         .allow_methods([Method::GET, Method::POST])
         .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, REQUEST_ID])
@@ -133,6 +119,7 @@ async fn track(State(app): State<Arc<App>>, request: Request, next: Next) -> Res
     let route = match request.extensions().get::<MatchedPath>().map(MatchedPath::as_str) {
         Some("/graphql") => "/graphql",
         Some("/graphql/ws") => "/graphql/ws",
+        Some("/graphql/assets/{file}") => "/graphql/assets/{file}",
         Some("/healthz") => "/healthz",
         Some("/readyz") => "/readyz",
         Some("/metrics") => "/metrics",
@@ -177,6 +164,49 @@ fn authorization(headers: &HeaderMap) -> Option<String> {
     headers.get(header::AUTHORIZATION).map(|v| v.to_str().unwrap_or("").to_owned())
 }
 
+/// The media type of a GraphQL response, as the client's `Accept` header asks (GraphQL over
+/// HTTP): `application/graphql-response+json` when preferred, `application/json` otherwise (also
+/// for `*/*`, for no `Accept` at all, and for types neither of which is).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum MediaType {
+    Json,
+    GraphqlResponse,
+}
+
+impl MediaType {
+    fn of(headers: &HeaderMap) -> Self {
+        let Some(accept) = headers.get(header::ACCEPT).and_then(|value| value.to_str().ok()) else {
+            return Self::Json;
+        };
+        let mut best: Option<(f32, Self)> = None;
+        for range in accept.split(',') {
+            let mut parts = range.split(';');
+            let media = parts.next().unwrap_or_default().trim().to_ascii_lowercase();
+            let quality = parts
+                .filter_map(|parameter| parameter.trim().strip_prefix("q="))
+                .find_map(|q| q.trim().parse::<f32>().ok())
+                .unwrap_or(1.0);
+            let candidate = match media.as_str() {
+                "application/graphql-response+json" => Self::GraphqlResponse,
+                "application/json" | "application/*" | "*/*" => Self::Json,
+                _ => continue,
+            };
+            // The highest quality wins; among equals, the first listed.
+            if quality > 0.0 && best.is_none_or(|(q, _)| quality > q) {
+                best = Some((quality, candidate));
+            }
+        }
+        best.map_or(Self::Json, |(_, media)| media)
+    }
+
+    fn content_type(self) -> HeaderValue {
+        match self {
+            Self::Json => HeaderValue::from_static("application/json; charset=utf-8"),
+            Self::GraphqlResponse => HeaderValue::from_static("application/graphql-response+json; charset=utf-8"),
+        }
+    }
+}
+
 async fn graphql_post(State(app): State<Arc<App>>, request: Request) -> Response {
     if !is_json(request.headers()) {
         return refusal(
@@ -200,6 +230,7 @@ async fn graphql_post(State(app): State<Arc<App>>, request: Request) -> Response
     }
     let request_id = request_id(&request);
     let authorization = authorization(request.headers());
+    let media = MediaType::of(request.headers());
     let Ok(body) = axum::body::to_bytes(request.into_body(), max).await else {
         return too_large();
     };
@@ -213,7 +244,10 @@ async fn graphql_post(State(app): State<Arc<App>>, request: Request) -> Response
             );
         }
     };
-    execute(&app, batch, authorization, request_id).await
+    if batch.iter().any(|operation| operation.query.trim().is_empty()) {
+        return refusal(StatusCode::BAD_REQUEST, "BAD_USER_INPUT", "the request has no `query`");
+    }
+    execute(&app, batch, authorization, request_id, media).await
 }
 
 /// `GET /graphql`: with a `query` parameter, runs a query (never a mutation); without one,
@@ -229,8 +263,9 @@ async fn graphql_get(State(app): State<Arc<App>>, request: Request) -> Response 
         Ok(operation) => operation,
         Err(err) => return refusal(StatusCode::BAD_REQUEST, "BAD_USER_INPUT", err.to_string()),
     };
+    let media = MediaType::of(request.headers());
     if let Err(error) = app.limits.check(&mut operation) {
-        return finish(BatchResponse::Single(async_graphql::Response::from_errors(vec![error])), "");
+        return finish(BatchResponse::Single(async_graphql::Response::from_errors(vec![error])), "", media);
     }
     let name = operation.operation_name.clone();
     let kind = operation.parsed_query().ok().and_then(|document| {
@@ -250,11 +285,17 @@ async fn graphql_get(State(app): State<Arc<App>>, request: Request) -> Response 
         return response;
     }
     let request_id = request_id(&request);
-    execute(&app, BatchRequest::Single(operation), authorization(request.headers()), request_id).await
+    execute(&app, BatchRequest::Single(operation), authorization(request.headers()), request_id, media).await
 }
 
 /// Runs a checked batch for its viewer, and writes the access log before answering.
-async fn execute(app: &App, mut batch: BatchRequest, authorization: Option<String>, request_id: String) -> Response {
+async fn execute(
+    app: &App,
+    mut batch: BatchRequest,
+    authorization: Option<String>,
+    request_id: String,
+    media: MediaType,
+) -> Response {
     if let BatchRequest::Batch(operations) = &batch
         && operations.len() > app.settings.max_batch
     {
@@ -266,12 +307,16 @@ async fn execute(app: &App, mut batch: BatchRequest, authorization: Option<Strin
             ),
             None,
         );
-        return finish(BatchResponse::Single(async_graphql::Response::from_errors(vec![error])), &request_id);
+        return finish(BatchResponse::Single(async_graphql::Response::from_errors(vec![error])), &request_id, media);
     }
     // Checked before authentication: a refused document costs no database round trip.
     for operation in batch.iter_mut() {
         if let Err(error) = app.limits.check(operation) {
-            return finish(BatchResponse::Single(async_graphql::Response::from_errors(vec![error])), &request_id);
+            return finish(
+                BatchResponse::Single(async_graphql::Response::from_errors(vec![error])),
+                &request_id,
+                media,
+            );
         }
     }
 
@@ -291,8 +336,10 @@ async fn execute(app: &App, mut batch: BatchRequest, authorization: Option<Strin
         }
     }
     let roots: Vec<Option<RootFields>> = batch.iter_mut().map(RootFields::of).collect();
+    let documents: Vec<(String, Option<String>)> =
+        batch.iter().map(|operation| (operation.query.clone(), operation.operation_name.clone())).collect();
     let started = std::time::Instant::now();
-    let response = app.schema.execute_batch(batch).await;
+    let mut response = app.schema.execute_batch(batch).await;
     let elapsed = started.elapsed();
     let responses: Vec<&async_graphql::Response> = match &response {
         BatchResponse::Single(single) => vec![single],
@@ -302,6 +349,13 @@ async fn execute(app: &App, mut batch: BatchRequest, authorization: Option<Strin
         if let Some(root) = root {
             app.metrics.operation(root, single, elapsed);
         }
+    }
+    let responses: Vec<&mut async_graphql::Response> = match &mut response {
+        BatchResponse::Single(single) => vec![single],
+        BatchResponse::Batch(many) => many.iter_mut().collect(),
+    };
+    for ((query, operation), single) in documents.iter().zip(responses) {
+        crate::graphql::completion::complete(crate::graphql::completion::served(), query, operation.as_deref(), single);
     }
     // No client data leaves without its access-log rows: if they cannot be written, the
     // answer is withheld.
@@ -313,14 +367,16 @@ async fn execute(app: &App, mut batch: BatchRequest, authorization: Option<Strin
         let mut extensions = async_graphql::ErrorExtensionValues::default();
         extensions.set("code", "INTERNAL_SERVER_ERROR");
         error.extensions = Some(extensions);
-        return finish(BatchResponse::Single(async_graphql::Response::from_errors(vec![error])), &request_id);
+        return finish(BatchResponse::Single(async_graphql::Response::from_errors(vec![error])), &request_id, media);
     }
-    finish(response, &request_id)
+    finish(response, &request_id, media)
 }
 
 /// Gives every error a code (those raised before any resolver, such as parse, validation and
-/// limit errors, are the client's: `BAD_USER_INPUT`) and internal errors the request id.
-fn finish(mut response: BatchResponse, request_id: &str) -> Response {
+/// limit errors, are the client's: `BAD_USER_INPUT`) and internal errors the request id, and
+/// answers in `media`. A request error (the operation did not run) has no `data`, and under
+/// `application/graphql-response+json` it is `400`; under `application/json` it stays `200`.
+fn finish(mut response: BatchResponse, request_id: &str, media: MediaType) -> Response {
     let responses: Vec<&mut async_graphql::Response> = match &mut response {
         BatchResponse::Single(single) => vec![single],
         BatchResponse::Batch(many) => many.iter_mut().collect(),
@@ -337,14 +393,55 @@ fn finish(mut response: BatchResponse, request_id: &str) -> Response {
             }
         }
     }
-    GraphQLResponse::from(response).into_response()
+    let (status, body) = match &response {
+        BatchResponse::Single(single) => {
+            let refused = is_request_error(single) && media == MediaType::GraphqlResponse;
+            (if refused { StatusCode::BAD_REQUEST } else { StatusCode::OK }, body_of(single))
+        }
+        BatchResponse::Batch(many) => {
+            let bodies: Vec<Vec<u8>> = many.iter().map(body_of).collect();
+            let mut body = b"[".to_vec();
+            body.extend(bodies.join(&b","[..]));
+            body.push(b']');
+            (StatusCode::OK, body)
+        }
+    };
+    let mut answer = (status, body).into_response();
+    answer.headers_mut().insert(header::CONTENT_TYPE, media.content_type());
+    answer
+}
+
+/// Whether the operation never ran: errors before execution (parse, validation, variables,
+/// limits) carry no path and leave no data.
+fn is_request_error(response: &async_graphql::Response) -> bool {
+    !response.errors.is_empty()
+        && matches!(response.data, async_graphql::Value::Null)
+        && response.errors.iter().all(|e| e.path.is_empty())
+}
+
+/// The JSON of one response, its keys in the order of the query; without `data` when the
+/// operation never ran.
+fn body_of(response: &async_graphql::Response) -> Vec<u8> {
+    #[derive(serde::Serialize)]
+    struct Refused<'a> {
+        errors: &'a [ServerError],
+    }
+    let body = if is_request_error(response) {
+        serde_json::to_vec(&Refused { errors: &response.errors })
+    } else {
+        serde_json::to_vec(response)
+    };
+    body.unwrap_or_else(|err| {
+        tracing::error!(error = %err, "a response could not be serialised");
+        br#"{"errors":[{"message":"internal error","extensions":{"code":"INTERNAL_SERVER_ERROR"}}]}"#.to_vec()
+    })
 }
 
 fn graphiql(app: &App) -> Response {
     if !app.settings.graphiql_enabled() {
         return refusal(StatusCode::NOT_FOUND, "NOT_FOUND", "GraphiQL is turned off (INZAGE_GRAPHIQL)");
     }
-    Html(GraphiQLSource::build().endpoint("/graphql").subscription_endpoint("/graphql/ws").finish()).into_response()
+    crate::graphiql::page()
 }
 
 /// The process is up.

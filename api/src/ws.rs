@@ -67,7 +67,7 @@ fn origin_allowed(app: &App, headers: &HeaderMap) -> bool {
         return true;
     };
     let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
-    crate::server::origin_allowed(&app.settings, origin, host)
+    app.settings.allows_origin(origin, host)
 }
 
 async fn close(socket: &mut WebSocket, code: u16, reason: &str) {

@@ -18,7 +18,9 @@ use inzage_entity::{OrganizationKind, Role};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-/// Runs each named `async fn(Backend)` as a test on SQLite and, when configured, on PostgreSQL.
+/// Runs each named `async fn(Backend)` as a test on SQLite and on PostgreSQL. Without
+/// `INZAGE_TEST_DATABASE_URL` when the tests were built, the PostgreSQL ones are ignored (and
+/// reported so), not passed.
 #[macro_export]
 macro_rules! on_every_database {
     ($($name:ident),* $(,)?) => {
@@ -33,11 +35,12 @@ macro_rules! on_every_database {
         mod postgres {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                #[cfg_attr(
+                    not(postgres_tests),
+                    ignore = "needs PostgreSQL: build and run with INZAGE_TEST_DATABASE_URL=postgres://…"
+                )]
                 async fn $name() {
-                    match $crate::common::Backend::postgres() {
-                        Some(backend) => super::$name(backend).await,
-                        None => eprintln!("skipped: set INZAGE_TEST_DATABASE_URL to run on PostgreSQL"),
-                    }
+                    super::$name($crate::common::Backend::postgres().expect("INZAGE_TEST_DATABASE_URL")).await
                 }
             )*
         }
@@ -52,9 +55,14 @@ pub enum Backend {
 }
 
 impl Backend {
-    /// PostgreSQL, when `INZAGE_TEST_DATABASE_URL` is set.
+    /// PostgreSQL, when `INZAGE_TEST_DATABASE_URL` is set now or was set when the tests were
+    /// built.
     pub fn postgres() -> Option<Self> {
-        std::env::var("INZAGE_TEST_DATABASE_URL").ok().filter(|url| !url.is_empty()).map(Self::Postgres)
+        std::env::var("INZAGE_TEST_DATABASE_URL")
+            .ok()
+            .or_else(|| option_env!("INZAGE_TEST_DATABASE_URL").map(str::to_owned))
+            .filter(|url| !url.is_empty())
+            .map(Self::Postgres)
     }
 }
 
@@ -310,6 +318,77 @@ pub fn error_codes(response: &Value) -> Vec<String> {
 pub fn data(response: &Value) -> &Value {
     assert!(response.get("errors").is_none(), "unexpected errors: {response:#}");
     &response["data"]
+}
+
+/// Programs nobody on this project wrote, pinned in `tests/clients/` (npm packages, and a
+/// Python virtual environment), installed there on first use.
+pub mod clients {
+    use std::path::{Path, PathBuf};
+    use std::process::{Command, Stdio};
+    use std::sync::Mutex;
+
+    /// Installs are shared by the tests of a binary; one at a time.
+    static INSTALL: Mutex<()> = Mutex::new(());
+
+    /// `tests/clients/`.
+    pub fn dir() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients")
+    }
+
+    fn run(command: &mut Command) -> bool {
+        command.current_dir(dir()).stdout(Stdio::null()).status().is_ok_and(|status| status.success())
+    }
+
+    /// A `node` command running `script` (in `tests/clients/`) with the pinned packages
+    /// installed; panics when they cannot be installed.
+    pub fn node(script: &str) -> Command {
+        {
+            let _guard = INSTALL.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let manifest: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(dir().join("package.json")).expect("package.json"))
+                    .expect("package.json is JSON");
+            let missing = manifest["dependencies"]
+                .as_object()
+                .expect("dependencies")
+                .keys()
+                .any(|package| !dir().join("node_modules").join(package).join("package.json").exists());
+            if missing {
+                assert!(
+                    run(Command::new("npm").args(["ci", "--no-audit", "--no-fund"])),
+                    "npm ci in tests/clients failed"
+                );
+            }
+        }
+        let mut command = Command::new("node");
+        command.arg(dir().join(script)).current_dir(dir());
+        command
+    }
+
+    /// A `python` command of `tests/clients/.venv` running `script`, with the pinned packages
+    /// installed; panics when they cannot be installed.
+    pub fn python(script: &str) -> Command {
+        let venv_python = dir().join(".venv/bin/python");
+        {
+            let _guard = INSTALL.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let installed = Command::new(&venv_python)
+                .args(["-c", "import gql, websockets"])
+                .status()
+                .is_ok_and(|status| status.success());
+            if !installed {
+                assert!(
+                    run(Command::new("python3").args(["-m", "venv", ".venv"])),
+                    "creating tests/clients/.venv failed"
+                );
+                assert!(
+                    run(Command::new(&venv_python).args(["-m", "pip", "install", "--quiet", "-r", "requirements.txt"])),
+                    "installing tests/clients/requirements.txt failed"
+                );
+            }
+        }
+        let mut command = Command::new(venv_python);
+        command.arg(dir().join(script)).current_dir(dir());
+        command
+    }
 }
 
 /// A GraphQL WebSocket client for tests (graphql-transport-ws unless told otherwise).

@@ -300,11 +300,13 @@ impl async_graphql::Executor for CheckedSchema {
             return async_graphql::Response::from_errors(vec![error]);
         }
         let root = crate::metrics::RootFields::of(&mut request);
+        let (query, operation) = (request.query.clone(), request.operation_name.clone());
         let started = std::time::Instant::now();
-        let response = self.schema.execute(request).await;
+        let mut response = self.schema.execute(request).await;
         if let Some(root) = root {
             self.metrics.operation(&root, &response, started.elapsed());
         }
+        super::completion::complete(super::completion::served(), &query, operation.as_deref(), &mut response);
         response
     }
 
@@ -319,7 +321,13 @@ impl async_graphql::Executor for CheckedSchema {
                 .boxed();
         }
         let root = crate::metrics::RootFields::of(&mut request);
-        let stream = async_graphql::Executor::execute_stream(&self.schema, request, session_data);
+        let (query, operation) = (request.query.clone(), request.operation_name.clone());
+        let stream =
+            async_graphql::Executor::execute_stream(&self.schema, request, session_data).map(move |mut response| {
+                super::completion::complete(super::completion::served(), &query, operation.as_deref(), &mut response);
+                response
+            });
+        let stream = stream.boxed();
         match root {
             // The stream owns the guard: the gauge goes down when the subscription ends.
             Some(root) if root.is_subscription() => {

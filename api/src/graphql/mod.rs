@@ -1,6 +1,7 @@
 //! The GraphQL schema: thin resolvers that parse input, call `domain/`, and ask `policy/`.
 //! Types here are the contract (`schema.graphql`); entities stay storage.
 
+pub mod completion;
 mod context;
 pub mod enums;
 pub mod limits;
