@@ -250,8 +250,10 @@ async fn across_the_whole_schema_a_refused_field_is_present_as_null_at_its_error
         }
         assert!(problems.is_empty(), "{email}: {problems:#?}");
     }
-    eprintln!(
-        "{} bytes of query; {refused_fields} refused fields checked at {} distinct paths",
+    use std::io::Write;
+    let _ = writeln!(
+        std::io::stderr(),
+        "whole-schema walk: {} bytes of query; {refused_fields} refused fields checked at {} distinct paths",
         query.len(),
         paths.len()
     );
@@ -385,7 +387,9 @@ async fn the_graphql_over_http_audit_reports_no_failure_and_no_warning() {
         .map(|line| serde_json::from_str(line).expect("a JSON line"))
         .collect();
     let summary = lines.last().expect("a summary");
-    eprintln!("graphql-http audit: {}", summary["summary"].as_str().unwrap_or_default());
+    // Straight to stderr, so that the run's log shows it also when the test passes.
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "graphql-http audit: {}", summary["summary"].as_str().unwrap_or_default());
     let failing: Vec<&Value> = lines.iter().filter(|l| l["status"] == "error" || l["status"] == "warn").collect();
     assert!(failing.is_empty(), "{failing:#?}");
     assert_eq!(summary["errors"], 0);
