@@ -132,7 +132,86 @@ async fn only_counselors_and_supervisors_without_access_break_the_glass(backend:
     assert_eq!(count, 0, "refusals notify nobody");
 }
 
+/// A counselor who holds the client's consent to their results in a workflow, and then breaks
+/// the glass, reads the client's trajectories: only the emergency access grants that read, so
+/// the access log must name EMERGENCY (with the emergency access as its grant and the emergency
+/// flag), not the consent, which grants results only.
+async fn a_read_is_logged_with_the_basis_that_granted_it_not_another_one_the_viewer_holds(backend: Backend) {
+    use inzage_entity::{audit_event, emergency_access};
+    let app = TestApp::spawn(&backend).await;
+    let (org, admin) = app.organization("De Linde").await;
+    let secretary = app.user(org, "secretary@linde.example", &[Role::Secretary]).await;
+    let koen = app.user(org, "koen@linde.example", &[Role::Counselor]).await;
+    let create = r#"mutation { createUser(input: {email: "lotte@linde.example", displayName: "Lotte", roles: [CLIENT]}) { id } }"#;
+    let lotte = Uuid::parse_str(
+        data(&app.as_user(secretary, create, json!({})).await)["createUser"]["id"].as_str().expect("id"),
+    )
+    .expect("uuid");
+
+    // Koen works in a workflow Lotte takes part in, and she gives him her consent.
+    let project = app.as_user(admin, r#"mutation { createProject(input: {name: "Checks"}) { id } }"#, json!({})).await;
+    let project = data(&project)["createProject"]["id"].clone();
+    let workflow = app
+        .as_user(
+            admin,
+            "mutation($p: ID!) { createWorkflow(input: {projectId: $p, name: \"Sleep\", allowAppendProfessionals: false}) { id } }",
+            json!({"p": project}),
+        )
+        .await;
+    let workflow = data(&workflow)["createWorkflow"]["id"].clone();
+    let add = "mutation($w: ID!, $p: [ID!]!) { addWorkflowProfessionals(input: {workflowId: $w, \
+               professionalIds: $p, accessDays: 30, reason: \"Discusses the results\"}) { id } }";
+    data(&app.as_user(admin, add, json!({"w": workflow, "p": [koen]})).await);
+    let started = app
+        .as_user(
+            lotte,
+            "mutation($w: ID!) { startWorkflow(workflowId: $w) { consentRequests { id } } }",
+            json!({"w": workflow}),
+        )
+        .await;
+    let request = data(&started)["startWorkflow"]["consentRequests"][0]["id"].clone();
+    let respond = "mutation($r: ID!) { respondToConsentRequest(requestId: $r, accept: true) { status } }";
+    assert_eq!(
+        data(&app.as_user(lotte, respond, json!({"r": request})).await)["respondToConsentRequest"]["status"],
+        "GRANTED"
+    );
+
+    // The secretary opens a trajectory; Koen breaks the glass and reads the trajectories.
+    let open = "mutation($c: ID!) { openTrajectory(input: {clientId: $c, title: \"Care\"}) { id } }";
+    data(&app.as_user(secretary, open, json!({"c": lotte})).await);
+    data(&app.as_user(koen, BREAK, json!({"c": lotte, "r": REASON})).await);
+    let read = app
+        .as_user(
+            koen,
+            "query($id: ID!) { client(id: $id) { trajectories { title } viewerAccess { bases } } }",
+            json!({"id": lotte}),
+        )
+        .await;
+    let client = &data(&read)["client"];
+    assert_eq!(client["trajectories"], json!([{"title": "Care"}]));
+    assert_eq!(client["viewerAccess"]["bases"], json!(["CONSENT", "EMERGENCY"]), "{read:#}");
+
+    let log = log_of(&app, lotte).await;
+    let rows: Vec<&Value> = log
+        .iter()
+        .filter(|r| r["objectType"] == "Trajectory" && r["action"] == "READ" && r["actor"]["displayName"] == "koen")
+        .collect();
+    assert_eq!(rows.len(), 1, "{log:#?}");
+    assert_eq!(rows[0]["basis"], "EMERGENCY", "{:#?}", rows[0]);
+    assert_eq!(rows[0]["emergency"], true, "{:#?}", rows[0]);
+    let emergency = emergency_access::Entity::find().one(app.app.db.conn()).await.expect("query").expect("the access");
+    let stored = audit_event::Entity::find()
+        .filter(audit_event::Column::ActorId.eq(koen))
+        .filter(audit_event::Column::ObjectType.eq("Trajectory"))
+        .one(app.app.db.conn())
+        .await
+        .expect("query")
+        .expect("the row");
+    assert_eq!(stored.grant_id, Some(emergency.id), "the grant is the emergency access, not the consent");
+}
+
 on_every_database!(
+    a_read_is_logged_with_the_basis_that_granted_it_not_another_one_the_viewer_holds,
     a_counselor_without_basis_breaks_the_glass_reads_and_loses_access_when_it_ends,
     emergency_access_is_logged_with_the_emergency_flag_and_notifies,
     only_counselors_and_supervisors_without_access_break_the_glass,

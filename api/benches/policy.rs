@@ -37,8 +37,8 @@ fn decisions(c: &mut Criterion) {
         b.iter(|| rules::write_dossier(black_box(member), black_box(in_trajectory)))
     });
     let both = Basis::Secretary | Basis::Caseload;
-    group.bench_function("basis_used/contact_secretary_and_caseload", |b| {
-        b.iter(|| rules::basis_used(black_box(both), black_box(rules::CONTACT_READERS)))
+    group.bench_function("read_contact_basis/secretary_and_caseload", |b| {
+        b.iter(|| rules::read_contact(black_box(both)).basis())
     });
     group.finish();
 }
@@ -100,64 +100,49 @@ fn page(n: usize) -> Vec<Row> {
         .collect()
 }
 
-/// What the resolvers of one `Client` decide, with the basis each granted read is logged under.
+/// What the resolvers of one `Client` decide; each decision names the basis its read is logged
+/// under.
 #[allow(dead_code)] // Only passed to `black_box`, never read.
 struct Fields {
-    lookup: Option<Basis>,
-    contact: Read,
-    counselors: Read,
-    relatives: Read,
+    lookup: Decision,
+    contact: Decision,
+    counselors: Decision,
+    relatives: Decision,
     relatives_scope: rules::RelativesScope,
-    dossier: Read,
+    dossier: Decision,
     dossier_scope: DossierScope,
-    tools: Read,
-    tool_content: Option<Read>,
-    trajectories: Read,
+    tools: Decision,
+    tool_content: Option<Decision>,
+    trajectories: Decision,
     trajectory_scope: rules::TrajectoryScope,
-    access_log: Read,
+    access_log: Decision,
     can_read_contact: bool,
     can_read_dossier: bool,
     can_write_dossier: bool,
 }
 
-/// A guarded read: the decision, and the basis the access log records when it is allowed.
-#[allow(dead_code)] // Only passed to `black_box`, never read.
-struct Read(Decision, Option<Basis>);
-
-fn read(bases: BasisSet, decision: Decision, granting: BasisSet) -> Read {
-    let basis = if decision.is_allowed() { rules::basis_used(bases, granting) } else { None };
-    Read(decision, basis)
-}
-
 /// Every decision for one client, as `graphql::types::client` takes them.
 fn every_field(row: Row) -> Fields {
     let bases = rules::effective_bases(row.roles, row.found);
-    let dossier_scope = rules::dossier_scope(bases);
-    let dossier_granting = if dossier_scope.all { rules::DOSSIER_READERS } else { rules::PARTIAL_DOSSIER_READERS };
-    let tools = read(bases, rules::read_tools(bases), rules::TOOL_READERS);
+    let tools = rules::read_tools(bases);
     // A tool's content is asked only of tools the list showed; one tool per client here.
-    let tool_content =
-        tools.0.is_allowed().then(|| read(bases, rules::read_tool_content(bases), rules::TOOL_CONTENT_READERS));
+    let tool_content = tools.is_allowed().then(|| rules::read_tool_content(bases));
     let write_anywhere = EntryTarget::default();
     let write_in_trajectory = EntryTarget { in_own_trajectory: true, ..EntryTarget::default() };
     Fields {
-        lookup: rules::basis_used(bases, BasisSet::all()),
-        contact: read(bases, rules::read_contact(bases), rules::CONTACT_READERS),
-        counselors: read(bases, rules::read_counselors(bases), rules::COUNSELOR_READERS),
-        relatives: read(bases, rules::read_relatives(bases), rules::RELATIVE_READERS),
+        lookup: rules::find_client(bases),
+        contact: rules::read_contact(bases),
+        counselors: rules::read_counselors(bases),
+        relatives: rules::read_relatives(bases),
         relatives_scope: rules::relatives_scope(bases),
-        dossier: read(bases, rules::read_dossier(bases), dossier_granting),
-        dossier_scope,
+        dossier: rules::read_dossier(bases),
+        dossier_scope: rules::dossier_scope(bases),
         tools,
         tool_content,
-        trajectories: read(
-            bases,
-            rules::read_trajectories(bases),
-            rules::TRAJECTORY_READERS | rules::PARTIAL_DOSSIER_READERS,
-        ),
+        trajectories: rules::read_trajectories(bases),
         // Asked once per trajectory row; one trajectory per client here.
         trajectory_scope: rules::trajectory_scope(bases),
-        access_log: read(bases, rules::read_access_log(bases), rules::ACCESS_LOG_READERS),
+        access_log: rules::read_access_log(bases),
         can_read_contact: rules::read_contact(bases).is_allowed(),
         can_read_dossier: rules::read_dossier(bases).is_allowed(),
         can_write_dossier: rules::write_dossier(bases, write_anywhere).is_allowed()

@@ -19,7 +19,7 @@ use super::values::{DisplayName, Email, Invalid};
 use crate::access::{self, ClientAccess, holds};
 use crate::audit::{self, AuditEntry};
 use crate::error::{ApiError, ApiResult};
-use crate::policy::client::{self as rules, Basis, BasisSet, DossierScope, EntryTarget};
+use crate::policy::client::{self as rules, Basis, DossierScope, EntryTarget};
 use crate::policy::{self, COUNSELOR_ROLES, Link, RoleSet};
 
 /// The client `client_id` as the operation's viewer may see it; `NOT_FOUND` otherwise.
@@ -91,10 +91,13 @@ pub async fn set_link(
     let txn = db.begin_write().await?;
     let client = visible_client(&*txn, op, client_id).await?;
     let action = if linked { AuditAction::Create } else { AuditAction::Delete };
-    if let policy::Decision::Deny(reason) = rules::link_to_client(op.viewer.roles, client.access.bases) {
-        drop(txn);
-        return Err(refuse(db, op, client_id, action, link.object_type(), reason).await);
-    }
+    let basis = match rules::link_to_client(op.viewer.roles, client.access.bases) {
+        policy::Decision::Allow(basis) => basis,
+        policy::Decision::Deny(reason) => {
+            drop(txn);
+            return Err(refuse(db, op, client_id, action, link.object_type(), reason).await);
+        }
+    };
     let person = accounts::find_visible(&*txn, op.viewer, person_id).await?;
     let person_roles = accounts::roles_of(&*txn, &[person.id]).await?.remove(&person.id).unwrap_or_default();
     if linked
@@ -162,7 +165,6 @@ pub async fn set_link(
             return Err(ApiError::internal("unlinking supervisors and guardians is not offered"));
         }
     }
-    let basis = rules::basis_used(client.access.bases, rules_link_granting());
     audit::write(
         &*txn,
         op.viewer,
@@ -174,10 +176,6 @@ pub async fn set_link(
     txn.commit().await?;
     // The viewer's access may have changed (a counselor linking themself, or unlinking).
     Ok(access::load(db.conn(), op.viewer, now, &[client_id]).await?.remove(&client_id).unwrap_or(client))
-}
-
-fn rules_link_granting() -> BasisSet {
-    Basis::Secretary | Basis::Caseload
 }
 
 /// Links a new client to the counselor who created them (inside the creating transaction).
@@ -319,7 +317,8 @@ pub async fn add_dossier_entry(
     };
     let target =
         EntryTarget { is_result: new.kind == DossierEntryKind::Result, in_participated_workflow, in_own_trajectory };
-    if let policy::Decision::Deny(reason) = rules::write_dossier(client.access.bases, target) {
+    let decision = rules::write_dossier(client.access.bases, target);
+    if let policy::Decision::Deny(reason) = decision {
         drop(txn);
         return Err(refuse(db, op, client_id, AuditAction::Create, "DossierEntry", reason).await);
     }
@@ -336,9 +335,7 @@ pub async fn add_dossier_entry(
     }
     .insert(&*txn)
     .await?;
-    let basis = rules::basis_used(client.access.bases, rules::DOSSIER_WRITERS)
-        .or_else(|| rules::basis_used(client.access.bases, Basis::Trajectory | Basis::Team))
-        .or_else(|| client.access.bases.contains(Basis::Own).then_some(Basis::Own));
+    let basis = decision.basis();
     let grant = basis.and_then(|b| client.access.grant_for(b));
     audit::write(
         &*txn,
@@ -428,7 +425,8 @@ pub async fn assign_tool(
 ) -> ApiResult<(tool::Model, ClientAccess)> {
     let txn = db.begin_write().await?;
     let client = visible_client(&*txn, op, client_id).await?;
-    if let policy::Decision::Deny(reason) = rules::assign_tool(client.access.bases) {
+    let decision = rules::assign_tool(client.access.bases);
+    if let policy::Decision::Deny(reason) = decision {
         drop(txn);
         return Err(refuse(db, op, client_id, AuditAction::Create, "Tool", reason).await);
     }
@@ -445,7 +443,7 @@ pub async fn assign_tool(
         None => None,
     };
     let tool = insert_tool(&*txn, client_id, counselor_id, new, op.now).await?;
-    let basis = rules::basis_used(client.access.bases, Basis::Secretary | Basis::Caseload);
+    let basis = decision.basis();
     audit::write(
         &*txn,
         op.viewer,

@@ -220,13 +220,13 @@ async fn task_to_do(
     op: &Operation<'_>,
     task_id: Uuid,
     kind: TaskKind,
-) -> ApiResult<(task::Model, VisibleTrajectory)> {
+) -> ApiResult<(task::Model, VisibleTrajectory, Option<crate::policy::client::Basis>)> {
     let (task, trajectory) = trajectories::find_task(&**txn, op, task_id).await?;
     if task.kind != kind {
         return Err(ApiError::bad_input("taskId", "is a task of another kind"));
     }
-    rules::work_on_trajectory(trajectory.client.access.bases, trajectory.relation).check()?;
-    Ok((task, trajectory))
+    let basis = rules::work_on_trajectory(trajectory.client.access.bases, trajectory.relation).check()?;
+    Ok((task, trajectory, basis))
 }
 
 /// Completes a CONFIRM_INTERVENTION task with a program: opens the INTERVENTION_GUIDANCE
@@ -239,7 +239,7 @@ pub async fn confirm_intervention(
     program_id: Uuid,
 ) -> ApiResult<InterventionStart> {
     let txn = db.begin_write().await?;
-    let (task, deployment) = task_to_do(&txn, op, task_id, TaskKind::ConfirmIntervention).await?;
+    let (task, deployment, basis) = task_to_do(&txn, op, task_id, TaskKind::ConfirmIntervention).await?;
     let program = program::Entity::find_by_id(program_id)
         .one(&*txn)
         .await?
@@ -269,16 +269,20 @@ pub async fn confirm_intervention(
         None => None,
     };
     let coach = executor.as_ref().map(|u| u.id).or(deployment_coach);
+    let placement = trajectories::Placement {
+        protocol_id: guidance_protocol,
+        primary_coach_id: coach,
+        program_id: Some(program.id),
+        parent_id: Some(deployment.model.id),
+    };
     let guidance = trajectories::insert(
         &txn,
         op,
         &deployment.client,
+        basis,
         program.name.clone(),
         TrajectoryKind::InterventionGuidance,
-        guidance_protocol,
-        coach,
-        Some(program.id),
-        Some(deployment.model.id),
+        placement,
     )
     .await?;
     let (delegation, delegation_task) = match executor {
@@ -303,7 +307,7 @@ pub async fn delegate_dossier(
         return Err(ApiError::bad_input("endsAt", "must be in the future"));
     }
     let txn = db.begin_write().await?;
-    let (task, trajectory) = task_to_do(&txn, op, task_id, TaskKind::DelegateDossier).await?;
+    let (task, trajectory, _) = task_to_do(&txn, op, task_id, TaskKind::DelegateDossier).await?;
     if !trajectory.relation.open {
         return Err(ApiError::conflict("the trajectory is closed"));
     }
@@ -358,7 +362,7 @@ async fn with_actor_basis(txn: &WriteTransaction, op: &Operation<'_>, entry: Aud
     let found = crate::access::load(&**txn, op.viewer, op.now, &[client_id]).await?.remove(&client_id);
     Ok(match found {
         Some(client) => {
-            let basis = crate::policy::client::basis_used(client.access.bases, crate::policy::client::BasisSet::all());
+            let basis = crate::policy::client::find_client(client.access.bases).basis();
             entry.basis(basis, basis.and_then(|b| client.access.grant_for(b)))
         }
         None => entry,

@@ -41,7 +41,7 @@ pub async fn export_page(
 ) -> ApiResult<Vec<ExportRow>> {
     let view = rules::export(op.viewer.roles).map_err(|decision| match decision.check() {
         Err(err) => err,
-        Ok(()) => crate::error::ApiError::internal("export refused without a reason"),
+        Ok(_) => crate::error::ApiError::internal("export refused without a reason"),
     })?;
     let txn = db.begin_write().await?;
     let key = pseudonym_key(&*txn, op.viewer.organization_id).await?;

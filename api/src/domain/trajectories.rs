@@ -24,7 +24,7 @@ use crate::audit::{self, AuditEntry};
 use crate::auth::Viewer;
 use crate::db::{Database, WriteTransaction};
 use crate::error::{ApiError, ApiResult, OnConstraint};
-use crate::policy::client::{self as client_rules, BasisSet, TrajectoryScope};
+use crate::policy::client::{self as client_rules, Basis, BasisSet, TrajectoryScope};
 use crate::policy::trajectories::{self as rules, TrajectoryRelation};
 use crate::policy::{COUNSELOR_ROLES, Decision, Link};
 
@@ -229,10 +229,13 @@ pub async fn add_team_member(
 pub async fn open(db: &Database, op: &Operation<'_>, new: NewTrajectory) -> ApiResult<trajectory::Model> {
     let txn = db.begin_write().await?;
     let client = visible_client(&*txn, op, new.client_id).await?;
-    if let Decision::Deny(reason) = rules::open_trajectory(client.access.bases) {
-        drop(txn);
-        return Err(refuse(db, op, new.client_id, "Trajectory", reason).await);
-    }
+    let basis = match rules::open_trajectory(client.access.bases) {
+        Decision::Allow(basis) => basis,
+        Decision::Deny(reason) => {
+            drop(txn);
+            return Err(refuse(db, op, new.client_id, "Trajectory", reason).await);
+        }
+    };
     let organization_id = client.client.organization_id;
     let mut kind = new.kind;
     if let Some(protocol_id) = new.protocol_id {
@@ -242,7 +245,9 @@ pub async fn open(db: &Database, op: &Operation<'_>, new: NewTrajectory) -> ApiR
         Some(id) => Some(care_professional(&*txn, op.viewer, organization_id, id, "input.primaryCoachId").await?.id),
         None => (!op.viewer.roles.is_disjoint(COUNSELOR_ROLES)).then_some(op.viewer.user_id),
     };
-    let model = insert(&txn, op, &client, new.title.into_inner(), kind, new.protocol_id, coach, None, None).await?;
+    let placement =
+        Placement { protocol_id: new.protocol_id, primary_coach_id: coach, program_id: None, parent_id: None };
+    let model = insert(&txn, op, &client, basis, new.title.into_inner(), kind, placement).await?;
     if kind == TrajectoryKind::InterventionDeployment {
         create_task(&txn, op, &model, TaskKind::ConfirmIntervention).await?;
     }
@@ -250,19 +255,26 @@ pub async fn open(db: &Database, op: &Operation<'_>, new: NewTrajectory) -> ApiR
     Ok(model)
 }
 
-/// Writes a new open trajectory and its audit row.
-#[allow(clippy::too_many_arguments)]
+/// Where a new trajectory stands: its protocol, coach, program and the trajectory it follows.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Placement {
+    pub protocol_id: Option<Uuid>,
+    pub primary_coach_id: Option<Uuid>,
+    pub program_id: Option<Uuid>,
+    pub parent_id: Option<Uuid>,
+}
+
+/// Writes a new open trajectory and its audit row, on `basis` (what allowed opening it).
 pub async fn insert(
     txn: &WriteTransaction,
     op: &Operation<'_>,
     client: &ClientAccess,
+    basis: Option<Basis>,
     title: String,
     kind: TrajectoryKind,
-    protocol_id: Option<Uuid>,
-    primary_coach_id: Option<Uuid>,
-    program_id: Option<Uuid>,
-    parent_id: Option<Uuid>,
+    placement: Placement,
 ) -> ApiResult<trajectory::Model> {
+    let Placement { protocol_id, primary_coach_id, program_id, parent_id } = placement;
     let model = trajectory::ActiveModel {
         id: Set(Uuid::now_v7()),
         organization_id: Set(client.client.organization_id),
@@ -279,7 +291,6 @@ pub async fn insert(
     }
     .insert(&**txn)
     .await?;
-    let basis = client_rules::basis_used(client.access.bases, BasisSet::all());
     let entry = AuditEntry::success(client.client.id, AuditAction::Create, "Trajectory")
         .on(model.id)
         .basis(basis, basis.and_then(|b| client.access.grant_for(b)));
@@ -320,6 +331,22 @@ pub async fn create_task(
     Ok(model)
 }
 
+/// A trajectory loaded for a change, and the basis the policy allowed the change on.
+struct ForChange {
+    found: VisibleTrajectory,
+    basis: Option<Basis>,
+}
+
+impl ForChange {
+    /// The change's access-log row, on the basis that allowed it.
+    fn entry(&self) -> AuditEntry {
+        let found = &self.found;
+        AuditEntry::success(found.model.client_id, AuditAction::Update, "Trajectory")
+            .on(found.model.id)
+            .basis(self.basis, self.basis.and_then(|b| found.client.access.grant_for(b)))
+    }
+}
+
 /// Loads a trajectory for a change by someone the policy allows (`decide`); NOT_FOUND when the
 /// viewer may not see it, FORBIDDEN (with a DENIED row) when they may not change it.
 async fn for_change(
@@ -328,20 +355,15 @@ async fn for_change(
     op: &Operation<'_>,
     id: Uuid,
     decide: impl Fn(BasisSet, TrajectoryRelation) -> Decision,
-) -> ApiResult<(WriteTransaction, VisibleTrajectory)> {
+) -> ApiResult<(WriteTransaction, ForChange)> {
     let found = find(&*txn, op, id).await?;
-    if let Decision::Deny(reason) = decide(found.client.access.bases, found.relation) {
-        drop(txn);
-        return Err(refuse(db, op, found.model.client_id, "Trajectory", reason).await);
+    match decide(found.client.access.bases, found.relation) {
+        Decision::Allow(basis) => Ok((txn, ForChange { found, basis })),
+        Decision::Deny(reason) => {
+            drop(txn);
+            Err(refuse(db, op, found.model.client_id, "Trajectory", reason).await)
+        }
     }
-    Ok((txn, found))
-}
-
-fn update_entry(found: &VisibleTrajectory) -> AuditEntry {
-    let basis = client_rules::basis_used(found.client.access.bases, BasisSet::all());
-    AuditEntry::success(found.model.client_id, AuditAction::Update, "Trajectory")
-        .on(found.model.id)
-        .basis(basis, basis.and_then(|b| found.client.access.grant_for(b)))
 }
 
 /// Adds a member (an active professional of the organisation, with a role) to an open
@@ -354,7 +376,8 @@ pub async fn add_member(
     role: String,
 ) -> ApiResult<trajectory::Model> {
     let txn = db.begin_write().await?;
-    let (txn, found) = for_change(db, txn, op, trajectory_id, rules::manage_trajectory).await?;
+    let (txn, change) = for_change(db, txn, op, trajectory_id, rules::manage_trajectory).await?;
+    let found = &change.found;
     if !found.relation.open {
         return Err(ApiError::conflict("the trajectory is closed"));
     }
@@ -368,12 +391,12 @@ pub async fn add_member(
     .insert(&*txn)
     .await
     .on_unique_violation(|| ApiError::conflict("this user is already a member of the trajectory"))?;
-    audit::write(&*txn, op.viewer, op.now, op.request_id, update_entry(&found)).await?;
+    audit::write(&*txn, op.viewer, op.now, op.request_id, change.entry()).await?;
     let title = format!("You were added to the trajectory {}", found.model.title);
     let links = Links { client_id: Some(found.model.client_id), ..Links::default() };
     notifications::notify(&txn, [user_id], NotificationKind::TrajectoryMemberAdded, &title, links, op.now).await?;
     txn.commit().await?;
-    Ok(found.model)
+    Ok(change.found.model)
 }
 
 /// Removes a member from a trajectory.
@@ -384,14 +407,15 @@ pub async fn remove_member(
     user_id: Uuid,
 ) -> ApiResult<trajectory::Model> {
     let txn = db.begin_write().await?;
-    let (txn, found) = for_change(db, txn, op, trajectory_id, rules::manage_trajectory).await?;
+    let (txn, change) = for_change(db, txn, op, trajectory_id, rules::manage_trajectory).await?;
+    let found = &change.found;
     let removed = trajectory_member::Entity::delete_by_id((found.model.id, user_id)).exec(&*txn).await?;
     if removed.rows_affected == 0 {
         return Err(ApiError::bad_input("userId", "is not a member of this trajectory"));
     }
-    audit::write(&*txn, op.viewer, op.now, op.request_id, update_entry(&found)).await?;
+    audit::write(&*txn, op.viewer, op.now, op.request_id, change.entry()).await?;
     txn.commit().await?;
-    Ok(found.model)
+    Ok(change.found.model)
 }
 
 /// Assigns a team of the organisation to an open trajectory.
@@ -402,7 +426,8 @@ pub async fn assign_team(
     team_id: Uuid,
 ) -> ApiResult<trajectory::Model> {
     let txn = db.begin_write().await?;
-    let (txn, found) = for_change(db, txn, op, trajectory_id, rules::manage_trajectory).await?;
+    let (txn, change) = for_change(db, txn, op, trajectory_id, rules::manage_trajectory).await?;
+    let found = &change.found;
     if !found.relation.open {
         return Err(ApiError::conflict("the trajectory is closed"));
     }
@@ -419,16 +444,17 @@ pub async fn assign_team(
     .insert(&*txn)
     .await
     .on_unique_violation(|| ApiError::conflict("this team is already assigned to the trajectory"))?;
-    audit::write(&*txn, op.viewer, op.now, op.request_id, update_entry(&found)).await?;
+    audit::write(&*txn, op.viewer, op.now, op.request_id, change.entry()).await?;
     txn.commit().await?;
-    Ok(found.model)
+    Ok(change.found.model)
 }
 
 /// Closes a trajectory: the rights of those who work in it end, and so do the delegations it
 /// carries.
 pub async fn close(db: &Database, op: &Operation<'_>, trajectory_id: Uuid) -> ApiResult<trajectory::Model> {
     let txn = db.begin_write().await?;
-    let (txn, found) = for_change(db, txn, op, trajectory_id, rules::manage_trajectory).await?;
+    let (txn, change) = for_change(db, txn, op, trajectory_id, rules::manage_trajectory).await?;
+    let found = &change.found;
     if !found.relation.open {
         return Err(ApiError::conflict("the trajectory is already closed"));
     }
@@ -436,7 +462,7 @@ pub async fn close(db: &Database, op: &Operation<'_>, trajectory_id: Uuid) -> Ap
     active.status = Set(TrajectoryStatus::Closed);
     active.closed_at = Set(Some(op.now));
     let model = active.update(&*txn).await?;
-    audit::write(&*txn, op.viewer, op.now, op.request_id, update_entry(&found)).await?;
+    audit::write(&*txn, op.viewer, op.now, op.request_id, change.entry()).await?;
     super::delegations::end_with_trajectory(&txn, op, &model).await?;
     txn.commit().await?;
     Ok(model)

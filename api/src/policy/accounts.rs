@@ -27,7 +27,7 @@ const CLIENT_CREATORS: RoleSet = enum_set!(Role::Secretary | Role::Counselor | R
 /// counselors create CLIENT accounts only.
 pub fn create_account(actor: RoleSet, new_roles: RoleSet) -> Decision {
     if actor.contains(Role::Administrator) {
-        return Decision::Allow;
+        return Decision::Allow(None);
     }
     if actor.is_disjoint(CLIENT_CREATORS) {
         return Decision::Deny("only administrators, secretaries and counselors create accounts");
@@ -43,7 +43,7 @@ pub fn set_roles(actor: RoleSet) -> Decision {
 /// (De)activating an account: ADMINISTRATOR any; SECRETARY any but an administrator's.
 pub fn set_active(actor: RoleSet, target: RoleSet) -> Decision {
     if actor.contains(Role::Administrator) {
-        return Decision::Allow;
+        return Decision::Allow(None);
     }
     if actor.contains(Role::Secretary) {
         return Decision::allow_if(
@@ -64,7 +64,7 @@ pub fn removes_last_administrator(target_is_admin_now: bool, target_is_admin_aft
 /// for their own account.
 pub fn set_accepts_delegations(actor: RoleSet, relation: UserRelation) -> Decision {
     if actor.contains(Role::Administrator) {
-        return Decision::Allow;
+        return Decision::Allow(None);
     }
     Decision::allow_if(
         relation.is_self && is_professional(actor),
@@ -82,7 +82,7 @@ pub fn can_accept_delegations(target: RoleSet) -> bool {
 /// organisation.
 pub fn read_email(actor: RoleSet, relation: UserRelation) -> Decision {
     if relation.is_self {
-        return Decision::Allow;
+        return Decision::Allow(None);
     }
     Decision::allow_if(
         relation.same_organization && !actor.is_disjoint(enum_set!(Role::Administrator | Role::Secretary)),

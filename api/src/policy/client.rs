@@ -46,14 +46,20 @@ pub fn is_visible(bases: BasisSet) -> bool {
     !bases.is_empty()
 }
 
-fn granted_by(bases: BasisSet, granting: BasisSet, reason: &'static str) -> Decision {
-    Decision::allow_if(!bases.is_disjoint(granting), reason)
+/// Allowed by the first of `granting` the viewer holds, in the order of the enum (SELF before
+/// GUARDIAN before CASELOAD ...): that is the basis the access log records.
+pub(super) fn granted_by(bases: BasisSet, granting: BasisSet, reason: &'static str) -> Decision {
+    Decision::granted(basis_used(bases, granting), reason)
 }
 
-/// The basis recorded in the audit log for a read granted by `granting`: the first one the
-/// viewer holds, in the order of the enum (SELF before GUARDIAN before CASELOAD ...).
-pub fn basis_used(bases: BasisSet, granting: BasisSet) -> Option<Basis> {
+/// Of the bases in `granting` the viewer holds, the first in the order of the enum.
+fn basis_used(bases: BasisSet, granting: BasisSet) -> Option<Basis> {
     bases.intersection(granting).iter().next()
+}
+
+/// Finding the client (by id, in a list, in a search): any basis, the first one recorded.
+pub fn find_client(bases: BasisSet) -> Decision {
+    granted_by(bases, BasisSet::all(), "this client does not exist for the viewer")
 }
 
 /// Bases that grant reading contact details (NAW).
@@ -122,9 +128,11 @@ pub fn dossier_scope(bases: BasisSet) -> DossierScope {
     }
 }
 
-/// Reading the dossier at all (some part of it).
+/// Reading the dossier at all (some part of it): on a basis that reads all of it when the
+/// viewer has one, otherwise on the basis that reads a part.
 pub fn read_dossier(bases: BasisSet) -> Decision {
-    Decision::allow_if(!dossier_scope(bases).is_empty(), "not authorized to read this client's dossier")
+    let basis = basis_used(bases, DOSSIER_READERS).or_else(|| basis_used(bases, PARTIAL_DOSSIER_READERS));
+    Decision::granted(basis, "not authorized to read this client's dossier")
 }
 
 /// Bases that grant the tool list.
@@ -175,9 +183,12 @@ pub fn relatives_scope(bases: BasisSet) -> RelativesScope {
     }
 }
 
-/// Reading the relatives list.
+/// Reading the relatives list: on SELF or GUARDIAN (all of them), else on the basis that sees
+/// those sharing a conversation.
 pub fn read_relatives(bases: BasisSet) -> Decision {
-    Decision::allow_if(relatives_scope(bases) != RelativesScope::None, "not authorized to read this client's relatives")
+    let basis =
+        basis_used(bases, enum_set!(Basis::Own | Basis::Guardian)).or_else(|| basis_used(bases, RELATIVE_READERS));
+    Decision::granted(basis, "not authorized to read this client's relatives")
 }
 
 /// Which trajectories the viewer sees.
@@ -202,18 +213,19 @@ pub fn trajectory_scope(bases: BasisSet) -> TrajectoryScope {
     }
 }
 
+/// Reading the client's trajectories: on a basis that sees all of them when the viewer has one,
+/// otherwise on TRAJECTORY or TEAM (their own). Nothing else grants it (CONSENT does not).
 pub fn read_trajectories(bases: BasisSet) -> Decision {
-    Decision::allow_if(
-        trajectory_scope(bases) != TrajectoryScope::None,
-        "not authorized to read this client's trajectories",
-    )
+    let basis =
+        basis_used(bases, TRAJECTORY_READERS).or_else(|| basis_used(bases, enum_set!(Basis::Trajectory | Basis::Team)));
+    Decision::granted(basis, "not authorized to read this client's trajectories")
 }
 
 /// Whether a trajectory's teams are shown: never to the client or their guardian, unless they
 /// also see it as a professional.
 pub fn read_trajectory_teams(bases: BasisSet) -> Decision {
     let professional = bases.difference(enum_set!(Basis::Own | Basis::Guardian | Basis::GroupPeer | Basis::Relative));
-    Decision::allow_if(!professional.is_empty(), "teams are not shown to clients")
+    Decision::granted(professional.iter().next(), "teams are not shown to clients")
 }
 
 /// Whether a trajectory's tasks are shown: the same rule as its teams (work of professionals,
@@ -246,16 +258,15 @@ pub const DOSSIER_WRITERS: BasisSet = enum_set!(Basis::Caseload | Basis::Delegat
 /// Writing a dossier entry. Never SUPERVISOR, SECRETARY or CONSENT. TRAJECTORY/TEAM write to
 /// their own trajectory; the client adds RESULT entries to a workflow they take part in.
 pub fn write_dossier(bases: BasisSet, target: EntryTarget) -> Decision {
-    if !bases.is_disjoint(DOSSIER_WRITERS) {
-        return Decision::Allow;
-    }
-    if target.in_own_trajectory && !bases.is_disjoint(enum_set!(Basis::Trajectory | Basis::Team)) {
-        return Decision::Allow;
-    }
-    if bases.contains(Basis::Own) && target.is_result && target.in_participated_workflow {
-        return Decision::Allow;
-    }
-    Decision::Deny("not authorized to write in this client's dossier")
+    let anywhere = basis_used(bases, DOSSIER_WRITERS);
+    let in_trajectory =
+        || basis_used(bases, enum_set!(Basis::Trajectory | Basis::Team)).filter(|_| target.in_own_trajectory);
+    let own_result =
+        || (bases.contains(Basis::Own) && target.is_result && target.in_participated_workflow).then_some(Basis::Own);
+    Decision::granted(
+        anywhere.or_else(in_trajectory).or_else(own_result),
+        "not authorized to write in this client's dossier",
+    )
 }
 
 /// Breaking the glass: a counselor or supervisor who has no other basis that reads the dossier.
@@ -272,15 +283,17 @@ pub fn break_glass(roles: RoleSet, bases: BasisSet) -> Decision {
 /// Linking a counselor, supervisor or guardian to a client: a secretary of the organisation,
 /// or a counselor already linked to the client.
 pub fn link_to_client(roles: RoleSet, bases: BasisSet) -> Decision {
-    let secretary = bases.contains(Basis::Secretary);
-    let linked_counselor = bases.contains(Basis::Caseload) && !roles.is_disjoint(COUNSELOR_ROLES);
-    Decision::allow_if(secretary || linked_counselor, "only a secretary or one of the client's counselors links people")
+    let linked_counselor =
+        (bases.contains(Basis::Caseload) && !roles.is_disjoint(COUNSELOR_ROLES)).then_some(Basis::Caseload);
+    let basis = linked_counselor.or_else(|| bases.contains(Basis::Secretary).then_some(Basis::Secretary));
+    Decision::granted(basis, "only a secretary or one of the client's counselors links people")
 }
 
 /// Assigning a tool to a client: a secretary, or a counselor of the client.
 pub fn assign_tool(bases: BasisSet) -> Decision {
-    Decision::allow_if(
-        !bases.is_disjoint(enum_set!(Basis::Secretary | Basis::Caseload)),
+    granted_by(
+        bases,
+        enum_set!(Basis::Secretary | Basis::Caseload),
         "only a secretary or one of the client's counselors assigns tools",
     )
 }
@@ -523,8 +536,48 @@ mod tests {
     }
 
     #[test]
-    fn audit_records_the_first_granting_basis() {
-        assert_eq!(basis_used(one(Secretary) | Caseload, CONTACT_READERS), Some(Caseload));
-        assert_eq!(basis_used(one(Consent), CONTACT_READERS), None);
+    fn a_decision_names_the_basis_that_granted_it() {
+        assert_eq!(read_contact(one(Secretary) | Caseload).basis(), Some(Caseload));
+        assert_eq!(read_contact(one(Consent)), Decision::Deny("not authorized to read this client's contact details"));
+        // CONSENT grants results only: a read of trajectories rests on what grants it.
+        assert_eq!(read_trajectories(one(Consent) | Emergency).basis(), Some(Emergency));
+        assert_eq!(read_trajectories(one(Consent) | Team).basis(), Some(Team));
+        assert!(!read_trajectories(one(Consent)).is_allowed());
+        // The whole dossier before a part of it.
+        assert_eq!(read_dossier(one(Consent) | Emergency).basis(), Some(Emergency));
+        assert_eq!(read_dossier(one(Trajectory) | Consent).basis(), Some(Trajectory));
+        assert_eq!(read_dossier(one(Consent)).basis(), Some(Consent));
+        assert_eq!(read_relatives(one(Caseload) | Guardian).basis(), Some(Guardian));
+        let own_trajectory = EntryTarget { in_own_trajectory: true, ..EntryTarget::default() };
+        assert_eq!(write_dossier(one(Team) | Emergency, own_trajectory).basis(), Some(Emergency));
+        assert_eq!(write_dossier(one(Team), own_trajectory).basis(), Some(Team));
+        assert_eq!(link_to_client(EnumSet::only(Role::Counselor), one(Caseload)).basis(), Some(Caseload));
+        assert_eq!(find_client(one(Consent) | Emergency).basis(), Some(Consent));
+    }
+
+    #[test]
+    fn every_allowed_read_names_a_basis_the_viewer_holds() {
+        let reads: [fn(BasisSet) -> Decision; 9] = [
+            read_contact,
+            read_counselors,
+            read_dossier,
+            read_tools,
+            read_tool_content,
+            read_relatives,
+            read_trajectories,
+            read_access_log,
+            find_client,
+        ];
+        for bits in 0u32..(1 << ALL_BASES.len()) {
+            let bases: BasisSet =
+                ALL_BASES.iter().enumerate().filter(|(i, _)| bits & (1 << i) != 0).map(|(_, b)| *b).collect();
+            for read in reads {
+                let decision = read(bases);
+                if decision.is_allowed() {
+                    let basis = decision.basis().expect("an allowed read names its basis");
+                    assert!(bases.contains(basis), "{basis:?} not in {bases:?}");
+                }
+            }
+        }
     }
 }

@@ -10,7 +10,7 @@ pub mod trajectories;
 pub mod workflows;
 
 use enumset::{EnumSet, enum_set};
-use inzage_entity::Role;
+use inzage_entity::{Basis, Role};
 
 use crate::error::ApiError;
 
@@ -38,20 +38,31 @@ pub fn is_professional(roles: RoleSet) -> bool {
 /// The answer to one question put to the policy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decision {
-    Allow,
+    /// Allowed. A decision about a client's data names the basis that allowed it, which is the
+    /// basis its access-log row records: the policy, not the caller, says which one that is.
+    Allow(Option<Basis>),
     /// Refused; the reason is shown to the client with code `FORBIDDEN`.
     Deny(&'static str),
 }
 
 impl Decision {
     pub fn is_allowed(self) -> bool {
-        matches!(self, Self::Allow)
+        matches!(self, Self::Allow(_))
     }
 
-    /// `Ok` when allowed, `FORBIDDEN` with the reason otherwise.
-    pub fn check(self) -> Result<(), ApiError> {
+    /// The basis that allowed it, for a decision about a client's data.
+    pub fn basis(self) -> Option<Basis> {
         match self {
-            Self::Allow => Ok(()),
+            Self::Allow(basis) => basis,
+            Self::Deny(_) => None,
+        }
+    }
+
+    /// The basis that allowed it (if it is about a client's data) when allowed, `FORBIDDEN` with
+    /// the reason otherwise.
+    pub fn check(self) -> Result<Option<Basis>, ApiError> {
+        match self {
+            Self::Allow(basis) => Ok(basis),
             Self::Deny(reason) => Err(ApiError::forbidden(reason)),
         }
     }
@@ -59,9 +70,21 @@ impl Decision {
     fn allow_if(condition: bool, reason: &'static str) -> Self {
         #[cfg(feature = "bench")]
         if unguarded::is_on() {
-            return Self::Allow;
+            return Self::Allow(None);
         }
-        if condition { Self::Allow } else { Self::Deny(reason) }
+        if condition { Self::Allow(None) } else { Self::Deny(reason) }
+    }
+
+    /// Allowed on `basis`, when there is one.
+    pub(crate) fn granted(basis: Option<Basis>, reason: &'static str) -> Self {
+        #[cfg(feature = "bench")]
+        if unguarded::is_on() {
+            return Self::Allow(basis);
+        }
+        match basis {
+            Some(basis) => Self::Allow(Some(basis)),
+            None => Self::Deny(reason),
+        }
     }
 }
 

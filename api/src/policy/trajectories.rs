@@ -46,8 +46,9 @@ impl TrajectoryRelation {
 /// Opening a trajectory for a client: a counselor with the client in their caseload, or a
 /// secretary of the client's organisation.
 pub fn open_trajectory(bases: BasisSet) -> Decision {
-    Decision::allow_if(
-        !bases.is_disjoint(enum_set!(Basis::Caseload | Basis::Secretary)),
+    super::client::granted_by(
+        bases,
+        enum_set!(Basis::Caseload | Basis::Secretary),
         "only the client's counselors and secretaries open trajectories",
     )
 }
@@ -55,20 +56,21 @@ pub fn open_trajectory(bases: BasisSet) -> Decision {
 /// Changing who works in a trajectory (members, teams) and closing it: its primary coach, a
 /// member, or a counselor with the client in their caseload.
 pub fn manage_trajectory(bases: BasisSet, relation: TrajectoryRelation) -> Decision {
-    let insider = relation.open && (relation.primary_coach || relation.member);
-    Decision::allow_if(
-        insider || bases.contains(Basis::Caseload),
-        "only the primary coach, a member or a counselor of the client changes this trajectory",
-    )
+    let insider = (relation.open && (relation.primary_coach || relation.member)).then_some(Basis::Trajectory);
+    let basis = insider.or_else(|| bases.contains(Basis::Caseload).then_some(Basis::Caseload));
+    Decision::granted(basis, "only the primary coach, a member or a counselor of the client changes this trajectory")
 }
 
 /// Working on a trajectory's tasks (confirming an intervention, delegating the dossier): whoever
 /// works in it, or a counselor with the client in their caseload.
 pub fn work_on_trajectory(bases: BasisSet, relation: TrajectoryRelation) -> Decision {
-    Decision::allow_if(
-        relation.works_in() || bases.contains(Basis::Caseload),
-        "only those who work in this trajectory complete its tasks",
-    )
+    let inside = match (relation.open, relation.primary_coach || relation.member, relation.team_member) {
+        (true, true, _) => Some(Basis::Trajectory),
+        (true, false, true) => Some(Basis::Team),
+        _ => None,
+    };
+    let basis = inside.or_else(|| bases.contains(Basis::Caseload).then_some(Basis::Caseload));
+    Decision::granted(basis, "only those who work in this trajectory complete its tasks")
 }
 
 /// Creating protocols, teams, providers and programs, naming executors and the guidance
@@ -100,11 +102,11 @@ pub fn change_executor(roles: RoleSet, same_organization: bool, sees_current: bo
 /// Revoking a delegation: an ADMINISTRATOR of the client's organisation, or a counselor with
 /// the client in their caseload.
 pub fn revoke_delegation(roles: RoleSet, bases: BasisSet, same_organization: bool) -> Decision {
-    let administrator = roles.contains(Role::Administrator) && same_organization;
-    Decision::allow_if(
-        administrator || bases.contains(Basis::Caseload),
-        "only an administrator or a counselor of the client revokes a delegation",
-    )
+    const REASON: &str = "only an administrator or a counselor of the client revokes a delegation";
+    if bases.contains(Basis::Caseload) {
+        return Decision::Allow(Some(Basis::Caseload));
+    }
+    Decision::allow_if(roles.contains(Role::Administrator) && same_organization, REASON)
 }
 
 #[cfg(test)]

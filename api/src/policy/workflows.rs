@@ -79,21 +79,14 @@ pub fn participations_scope(roles: RoleSet, relation: WorkflowRelation) -> Parti
 /// granted, unexpired consent in that workflow (CONSENT). Anyone else, whatever other basis
 /// they hold, reads results through the dossier instead.
 pub fn read_results(bases: BasisSet, consented_in_workflow: bool) -> Decision {
-    Decision::allow_if(
-        bases.contains(Basis::Own) || (bases.contains(Basis::Consent) && consented_in_workflow),
-        "reading these results needs the participant's consent",
-    )
-}
-
-/// The basis a read of results rests on, for the audit log.
-pub fn results_basis(bases: BasisSet, consented_in_workflow: bool) -> Option<Basis> {
-    if bases.contains(Basis::Own) {
+    let basis = if bases.contains(Basis::Own) {
         Some(Basis::Own)
     } else if bases.contains(Basis::Consent) && consented_in_workflow {
         Some(Basis::Consent)
     } else {
         None
-    }
+    };
+    Decision::granted(basis, "reading these results needs the participant's consent")
 }
 
 /// How the viewer stands to a consent request.
@@ -215,7 +208,7 @@ mod tests {
                 let bases: BasisSet = basis.into();
                 let expected = basis == Basis::Own || (basis == Basis::Consent && consented);
                 assert_eq!(read_results(bases, consented).is_allowed(), expected, "{basis:?} {consented}");
-                assert_eq!(results_basis(bases, consented).is_some(), expected, "{basis:?} {consented}");
+                assert_eq!(read_results(bases, consented).basis().is_some(), expected, "{basis:?} {consented}");
             }
         }
         // Full dossier readers do not read results through a participation without consent.
@@ -223,7 +216,7 @@ mod tests {
         assert!(!read_results(caseload, false).is_allowed());
         // Consent in another workflow does not count.
         assert!(!read_results(Basis::Consent.into(), false).is_allowed());
-        assert_eq!(results_basis(Basis::Consent | Basis::Own, true), Some(Basis::Own));
+        assert_eq!(read_results(Basis::Consent | Basis::Own, true).basis(), Some(Basis::Own));
     }
 
     #[test]

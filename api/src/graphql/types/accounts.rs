@@ -218,8 +218,7 @@ const CASELOAD_LIMIT: u64 = 10_000;
 
 /// The access-log entry for reading a client's trajectory.
 pub fn trajectory_read(client: &crate::access::ClientAccess) -> crate::audit::AuditEntry {
-    let granting = crate::policy::client::TRAJECTORY_READERS | crate::policy::client::PARTIAL_DOSSIER_READERS;
-    let basis = crate::policy::client::basis_used(client.access.bases, granting);
+    let basis = crate::policy::client::read_trajectories(client.access.bases).basis();
     let grant = basis.and_then(|b| client.access.grant_for(b));
     crate::audit::AuditEntry::success(client.client.id, AuditAction::Read, "Trajectory").basis(basis, grant)
 }

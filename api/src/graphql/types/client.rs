@@ -25,7 +25,7 @@ use crate::graphql::loaders::load_all;
 use crate::graphql::pagination::{connection, cursor, page_size};
 use crate::graphql::{ContextExt, enums};
 use crate::policy::Decision;
-use crate::policy::client::{self as rules, BasisSet, EntryTarget};
+use crate::policy::client::{self as rules, EntryTarget};
 
 /// A client the viewer has a basis for, or a name-only reference (no bases) reached through a
 /// record the viewer may see.
@@ -124,31 +124,23 @@ pub async fn prefetch(
 impl Client {
     /// Asks the policy, notes the read (or the refusal) in the access log, and answers
     /// `FORBIDDEN` when refused.
-    fn guard(
-        &self,
-        ctx: &Context<'_>,
-        object_type: &'static str,
-        decision: Decision,
-        granting: BasisSet,
-    ) -> ApiResult<()> {
-        guard_read(ctx, self.model.id, &self.access, object_type, decision, granting)
+    fn guard(&self, ctx: &Context<'_>, object_type: &'static str, decision: Decision) -> ApiResult<()> {
+        guard_read(ctx, self.model.id, &self.access, object_type, decision)
     }
 }
 
 /// Notes a read of `object_type` of the client in the request's access log, with the basis
-/// that granted it, or a DENIED row and `FORBIDDEN` when the policy refused.
+/// the decision names (and its grant), or a DENIED row and `FORBIDDEN` when the policy refused.
 pub fn guard_read(
     ctx: &Context<'_>,
     client_id: Uuid,
     access: &Access,
     object_type: &'static str,
     decision: Decision,
-    granting: BasisSet,
 ) -> ApiResult<()> {
     let log = ctx.read_log()?;
     match decision {
-        Decision::Allow => {
-            let basis = rules::basis_used(access.bases, granting);
+        Decision::Allow(basis) => {
             let grant = basis.and_then(|b| access.grant_for(b));
             log.record(AuditEntry::success(client_id, AuditAction::Read, object_type).basis(basis, grant));
             Ok(())
@@ -162,7 +154,7 @@ pub fn guard_read(
 
 /// The access-log entry for finding a client (by id, in a list or a search).
 pub fn lookup_entry(client: &ClientAccess, action: AuditAction) -> AuditEntry {
-    let basis = rules::basis_used(client.access.bases, BasisSet::all());
+    let basis = rules::find_client(client.access.bases).basis();
     let grant = basis.and_then(|b| client.access.grant_for(b));
     AuditEntry::success(client.client.id, action, "Client").basis(basis, grant)
 }
@@ -178,7 +170,7 @@ impl Client {
     }
 
     async fn contact(&self, ctx: &Context<'_>) -> FieldResult<Option<ContactDetails>> {
-        self.guard(ctx, "ContactDetails", rules::read_contact(self.access.bases), rules::CONTACT_READERS)?;
+        self.guard(ctx, "ContactDetails", rules::read_contact(self.access.bases))?;
         let row = match self.prefetched.as_ref().and_then(|p| p.contacts.as_ref()) {
             Some(contacts) => contacts.get(&self.model.id).cloned(),
             None => ctx.loaders().contacts.load_one(self.model.id).await?,
@@ -192,7 +184,7 @@ impl Client {
     }
 
     async fn counselors(&self, ctx: &Context<'_>) -> FieldResult<Option<Vec<User>>> {
-        self.guard(ctx, "Counselors", rules::read_counselors(self.access.bases), rules::COUNSELOR_READERS)?;
+        self.guard(ctx, "Counselors", rules::read_counselors(self.access.bases))?;
         let counselors = match self.prefetched.as_ref().and_then(|p| p.counselors.as_ref()) {
             Some(counselors) => counselors.get(&self.model.id).cloned(),
             None => ctx.loaders().counselors.load_one(self.model.id).await?,
@@ -202,7 +194,7 @@ impl Client {
     }
 
     async fn relatives(&self, ctx: &Context<'_>) -> FieldResult<Option<Vec<User>>> {
-        self.guard(ctx, "Relatives", rules::read_relatives(self.access.bases), rules::RELATIVE_READERS)?;
+        self.guard(ctx, "Relatives", rules::read_relatives(self.access.bases))?;
         let scope = rules::relatives_scope(self.access.bases);
         if scope == rules::RelativesScope::None {
             return Ok(Some(Vec::new()));
@@ -238,8 +230,7 @@ impl Client {
         let after = cursor(after.as_deref())?;
         let scope = rules::dossier_scope(self.access.bases);
         // The basis logged is the one behind the widest part read.
-        let granting = if scope.all { rules::DOSSIER_READERS } else { rules::PARTIAL_DOSSIER_READERS };
-        self.guard(ctx, "DossierEntry", rules::read_dossier(self.access.bases), granting)?;
+        self.guard(ctx, "DossierEntry", rules::read_dossier(self.access.bases))?;
         let consented = self.access.consented_workflows();
         let db = ctx.app().db.conn();
         let rows =
@@ -257,7 +248,7 @@ impl Client {
     }
 
     async fn tools(&self, ctx: &Context<'_>) -> FieldResult<Option<Vec<Tool>>> {
-        self.guard(ctx, "Tool", rules::read_tools(self.access.bases), rules::TOOL_READERS)?;
+        self.guard(ctx, "Tool", rules::read_tools(self.access.bases))?;
         let tools = match self.prefetched.as_ref().and_then(|p| p.tools.as_ref()) {
             Some(tools) => tools.get(&self.model.id).cloned(),
             None => ctx.loaders().tools.load_one(self.model.id).await?,
@@ -271,8 +262,7 @@ impl Client {
         ctx: &Context<'_>,
         status: Option<TrajectoryStatus>,
     ) -> FieldResult<Option<Vec<Trajectory>>> {
-        let granting = rules::TRAJECTORY_READERS | rules::PARTIAL_DOSSIER_READERS;
-        self.guard(ctx, "Trajectory", rules::read_trajectories(self.access.bases), granting)?;
+        self.guard(ctx, "Trajectory", rules::read_trajectories(self.access.bases))?;
         let rows = match self.prefetched.as_ref().and_then(|p| p.trajectories.as_ref()) {
             Some(trajectories) => trajectories.get(&self.model.id).cloned(),
             None => ctx.loaders().client_trajectories.load_one(self.model.id).await?,
@@ -322,7 +312,7 @@ impl Client {
     ) -> FieldResult<Option<Connection<String, AuditEvent>>> {
         let limit = page_size(first)?;
         let after = cursor(after.as_deref())?;
-        self.guard(ctx, "AccessLog", rules::read_access_log(self.access.bases), rules::ACCESS_LOG_READERS)?;
+        self.guard(ctx, "AccessLog", rules::read_access_log(self.access.bases))?;
         let rows = care::access_log_page(ctx.app().db.conn(), self.model.id, after, limit).await?;
         let rows = rows.into_iter().map(AuditEvent).collect();
         Ok(Some(connection(rows, limit, after, |event: &AuditEvent| event.0.id)))
@@ -451,15 +441,8 @@ impl Tool {
 
     /// FORBIDDEN for SECRETARY.
     async fn content(&self, ctx: &Context<'_>) -> FieldResult<Option<&str>> {
-        let bases = self.owner_access.bases;
-        guard_read(
-            ctx,
-            self.model.owner_id,
-            &self.owner_access,
-            "ToolContent",
-            rules::read_tool_content(bases),
-            rules::TOOL_CONTENT_READERS,
-        )?;
+        let decision = rules::read_tool_content(self.owner_access.bases);
+        guard_read(ctx, self.model.owner_id, &self.owner_access, "ToolContent", decision)?;
         Ok(Some(&self.model.content))
     }
 }

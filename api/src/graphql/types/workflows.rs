@@ -166,8 +166,7 @@ impl Participation {
         let consent = access.consent_in(self.model.workflow_id);
         let log = ctx.read_log()?;
         match rules::read_results(access.bases, consent.is_some()) {
-            policy::Decision::Allow => {
-                let basis = rules::results_basis(access.bases, consent.is_some());
+            policy::Decision::Allow(basis) => {
                 let grant = consent.filter(|_| basis == Some(policy::client::Basis::Consent)).map(|c| c.id);
                 log.record(AuditEntry::success(client_id, AuditAction::Read, "Results").basis(basis, grant));
             }
