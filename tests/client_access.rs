@@ -1,4 +1,4 @@
-//! Who sees what about a client, role by role, over real HTTP (DESIGN.md section 3).
+//! Who sees what about a client, role by role, over real HTTP.
 
 mod common;
 

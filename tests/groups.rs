@@ -1,4 +1,4 @@
-//! Care groups and conversations (DESIGN.md sections 2 and 3): who manages a group and who may
+//! Care groups and conversations: who manages a group and who may
 //! join it, what members and counselors see in each visibility mode, group reports, group
 //! messages, who may message whom, and relatives brought into a conversation — all through
 //! GraphQL as the portals would.

@@ -1,5 +1,5 @@
-//! Trajectories with members and teams, and dossier delegation to intervention providers
-//! (DESIGN.md sections 2 and 3): who opens and staffs a trajectory, what those who work in it
+//! Trajectories with members and teams, and dossier delegation to intervention providers:
+//! who opens and staffs a trajectory, what those who work in it
 //! see of the client, executors and who may see them, confirming an intervention, delegating,
 //! and delegations that end, expire or are revoked — all through GraphQL as portals would.
 

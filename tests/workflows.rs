@@ -1,4 +1,4 @@
-//! Professionals in workflows, with the participant's consent (DESIGN.md section 2): a partner's
+//! Professionals in workflows, with the participant's consent: a partner's
 //! projects and workflows, participants opening them, consent requests answered, revoked,
 //! expiring and assigned, and who reads which results — all through GraphQL as portals would.
 

@@ -9,14 +9,12 @@ use std::collections::HashSet;
 use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
-use enumset::EnumSet;
-use inzage_entity::{AuditAction, AuditOutcome, Basis, Role, audit_event};
+use inzage_entity::{AuditAction, AuditOutcome, Basis, audit_event};
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, EntityTrait, IntoActiveModel};
 use uuid::Uuid;
 
 use crate::auth::Viewer;
 use crate::db::Database;
-use crate::policy::RoleSet;
 
 /// One event to log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,21 +59,6 @@ impl AuditEntry {
     }
 }
 
-/// The role a viewer acts in when using `basis`: the one the basis was granted for.
-pub fn acting_role(roles: RoleSet, basis: Option<Basis>) -> Option<Role> {
-    let candidates: RoleSet = match basis {
-        Some(Basis::Own) => Role::Client.into(),
-        Some(Basis::Guardian) => Role::Guardian.into(),
-        Some(Basis::Caseload) => Role::Counselor | Role::CounselorPlus,
-        Some(Basis::Supervisor) => Role::Supervisor.into(),
-        Some(Basis::Secretary) => Role::Secretary.into(),
-        Some(Basis::Relative) => Role::Relative.into(),
-        Some(Basis::Emergency) => Role::Counselor | Role::CounselorPlus | Role::Supervisor,
-        _ => EnumSet::empty(),
-    };
-    roles.intersection(candidates).iter().next().or_else(|| roles.iter().next())
-}
-
 fn row(viewer: &Viewer, now: DateTime<Utc>, request_id: &str, entry: AuditEntry) -> audit_event::ActiveModel {
     model(viewer, now, request_id, entry).into_active_model()
 }
@@ -85,7 +68,7 @@ fn model(viewer: &Viewer, now: DateTime<Utc>, request_id: &str, entry: AuditEntr
         id: Uuid::now_v7(),
         occurred_at: now,
         actor_id: Some(viewer.user_id),
-        actor_role: acting_role(viewer.roles, entry.basis),
+        actor_role: crate::policy::client::acting_role(viewer.roles, entry.basis),
         client_id: entry.client_id,
         action: entry.action,
         object_type: entry.object_type.to_owned(),

@@ -63,7 +63,7 @@ pub enum OrganizationKind {
     InterventionProvider,
 }
 
-/// How a viewer is related to a client (DESIGN.md section 3). Travels as an `EnumSet<Basis>`
+/// How a viewer is related to a client. Travels as an `EnumSet<Basis>`
 /// in the access layer; stored in audit rows under its contract name ([`Basis::name`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, EnumSetType, Serialize, Deserialize)]
 #[enumset(no_super_impls)]

@@ -1,4 +1,4 @@
-//! Conversations and messages, with the messaging rules of the roles (DESIGN.md section 2):
+//! Conversations and messages, with the messaging rules of the roles:
 //! who may start a conversation with whom, group messages, and relatives brought in by a client.
 
 use std::collections::{HashMap, HashSet};

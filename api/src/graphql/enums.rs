@@ -35,7 +35,7 @@ pub enum TrajectoryKind {
     InterventionGuidance,
 }
 
-/// How the viewer is related to a client; each basis grants what DESIGN.md section 3 lists.
+/// How the viewer is related to a client; each basis grants what `policy::client` decides.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
 #[graphql(remote = "inzage_entity::Basis")]
 pub enum AccessBasis {

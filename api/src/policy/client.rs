@@ -1,5 +1,6 @@
-//! Who may read and write what about a client, from the bases the viewer has towards them
-//! (DESIGN.md section 3). The access layer finds the bases; this module only decides.
+//! Who may read and write what about a client, from the bases the viewer has towards them.
+//! The access layer finds the bases; this module only decides, and names the basis each
+//! allowed decision rests on (ARCHITECTURE.md, "Where each rule lives").
 
 use enumset::{EnumSet, enum_set};
 pub use inzage_entity::Basis;
@@ -33,6 +34,13 @@ pub fn roles_for(basis: Basis) -> RoleSet {
         Basis::GroupPeer => Link::GroupMember.roles(),
         Basis::Relative => Link::Relative.roles(),
     }
+}
+
+/// The role a viewer acts in when using `basis`, for the access log: one of their roles the
+/// basis needs, else (no basis, or none of them) their first role.
+pub fn acting_role(roles: RoleSet, basis: Option<Basis>) -> Option<Role> {
+    let needed = basis.map(roles_for).unwrap_or_default();
+    roles.intersection(needed).iter().next().or_else(|| roles.iter().next())
 }
 
 /// The bases a viewer with `roles` really holds: a link only counts while the viewer still has
@@ -533,6 +541,17 @@ mod tests {
         for role in [Role::Administrator, Role::Secretary, Role::Counselor, Role::Supervisor, Role::Client] {
             assert!(export(EnumSet::only(role)).is_err(), "{role:?}");
         }
+    }
+
+    #[test]
+    fn the_acting_role_is_the_one_the_basis_needs() {
+        let roles: RoleSet = Role::Secretary | Role::Counselor | Role::Supervisor;
+        assert_eq!(acting_role(roles, Some(Secretary)), Some(Role::Secretary));
+        assert_eq!(acting_role(roles, Some(Caseload)), Some(Role::Counselor));
+        assert_eq!(acting_role(roles, Some(Supervisor)), Some(Role::Supervisor));
+        assert_eq!(acting_role(EnumSet::only(Role::Secretary), Some(Team)), Some(Role::Secretary));
+        assert_eq!(acting_role(EnumSet::only(Role::Client), Some(Own)), Some(Role::Client));
+        assert_eq!(acting_role(EnumSet::only(Role::Administrator), None), Some(Role::Administrator));
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! Care groups and conversations (DESIGN.md section 2): who sees a group, its members and
+//! Care groups and conversations: who sees a group, its members and
 //! reports in each visibility mode, who manages groups, and who may message whom.
 
 use enumset::enum_set;

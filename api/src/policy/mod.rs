@@ -68,42 +68,15 @@ impl Decision {
     }
 
     fn allow_if(condition: bool, reason: &'static str) -> Self {
-        #[cfg(feature = "bench")]
-        if unguarded::is_on() {
-            return Self::Allow(None);
-        }
         if condition { Self::Allow(None) } else { Self::Deny(reason) }
     }
 
     /// Allowed on `basis`, when there is one.
     pub(crate) fn granted(basis: Option<Basis>, reason: &'static str) -> Self {
-        #[cfg(feature = "bench")]
-        if unguarded::is_on() {
-            return Self::Allow(basis);
-        }
         match basis {
             Some(basis) => Self::Allow(Some(basis)),
             None => Self::Deny(reason),
         }
-    }
-}
-
-/// A switch that makes every decision `Allow` without looking, so that a benchmark can measure
-/// what the guards cost. It exists only with the `bench` feature, with which the server binary
-/// refuses to compile.
-#[cfg(feature = "bench")]
-pub mod unguarded {
-    use std::sync::atomic::{AtomicBool, Ordering};
-
-    static ON: AtomicBool = AtomicBool::new(false);
-
-    /// Turns the switch on or off for the whole process.
-    pub fn set(on: bool) {
-        ON.store(on, Ordering::Relaxed);
-    }
-
-    pub(super) fn is_on() -> bool {
-        ON.load(Ordering::Relaxed)
     }
 }
 

@@ -1,5 +1,5 @@
-//! Trajectories with members and teams, and dossier delegation to intervention providers
-//! (DESIGN.md section 2): who opens, closes and staffs a trajectory, who works on its tasks, who
+//! Trajectories with members and teams, and dossier delegation to intervention providers:
+//! who opens, closes and staffs a trajectory, who works on its tasks, who
 //! configures providers and sees their executors, and who revokes a delegation.
 
 use enumset::enum_set;

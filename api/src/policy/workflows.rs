@@ -1,4 +1,4 @@
-//! Professionals in workflows, with the participant's consent (DESIGN.md section 2): who
+//! Professionals in workflows, with the participant's consent: who
 //! manages projects and workflows, who sees them and their participations, and who reads a
 //! participant's results.
 

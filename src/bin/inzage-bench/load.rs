@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 use futures_util::future::BoxFuture;
+use inzage_api::policy::Decision;
 use inzage_entity::{ConsentStatus, consent_request, organization, user};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::{Value, json};
@@ -425,58 +426,63 @@ async fn dashboard(load: &Arc<Load>, cast: &Arc<Cast>, args: &LoadArgs) -> Resul
     Ok(())
 }
 
-/// The dashboard with the policy answering "allow" without looking, against the same as built.
+/// What the guards of one dashboard request cost: every policy decision its `Client` fields
+/// ask and the access-log note each makes, timed in-process on the bases the request loads,
+/// beside the request's own time. (The policy has no switch to turn it off: this measures the
+/// guards themselves, not a server without them.)
 async fn guards(load: &Arc<Load>, cast: &Arc<Cast>, args: &LoadArgs) -> Result<()> {
-    println!("\n[guards] the dashboard as built versus with every policy decision answering Allow unseen");
-    #[cfg(not(feature = "bench"))]
-    {
-        let _ = (load, cast, args);
-        println!("  skipped: build with `--features bench` (the switch exists only in that build)");
-        Ok(())
-    }
-    #[cfg(feature = "bench")]
-    {
-        let users = args.concurrency.iter().copied().max().unwrap_or(1);
-        print_header();
-        let mut rows = Vec::new();
-        // Alternate, so that drift (caches warming, autovacuum) does not favour one side.
-        for round in 0..2 {
-            for unguarded in [false, true] {
-                inzage_api::policy::unguarded::set(unguarded);
-                let measured = drive(load, 1, args.warmup, args.seconds, dashboard_job(load, cast)).await;
-                let label = if unguarded { "unguarded, 1 user" } else { "guarded, 1 user" };
-                print_measured(label, 1, &measured, &HashMap::new());
-                rows.push((round, unguarded, 1, measured));
-                let measured = drive(load, users, args.warmup, args.seconds, dashboard_job(load, cast)).await;
-                let label = if unguarded { "unguarded" } else { "guarded" };
-                print_measured(label, users, &measured, &HashMap::new());
-                rows.push((round, unguarded, users, measured));
-            }
+    use inzage_api::access::{self, Listing};
+    use inzage_api::audit::{AuditEntry, ReadLog};
+    use inzage_api::policy::client as rules;
+    use inzage_entity::AuditAction;
+    println!("\n[guards] the dashboard's policy decisions and access-log notes, timed in-process");
+    let app = &load.instance.app;
+    let (counselor, _) = &cast.counselors[0];
+    let viewer = inzage_api::auth::load_viewer(app.db.conn(), *counselor).await?.ok_or("no such counselor")?;
+    let now = app.clock.now();
+    let ids = access::page_ids(app.db.conn(), &viewer, now, Listing::Caseload, None, None, 10_000).await?;
+    let clients: Vec<access::ClientAccess> =
+        access::load(app.db.conn(), &viewer, now, &ids).await?.into_values().collect();
+    let note = |log: &ReadLog, client: &access::ClientAccess, object_type: &'static str, decision: Decision| {
+        let id = client.client.id;
+        log.record(match decision {
+            Decision::Allow(basis) => AuditEntry::success(id, AuditAction::Read, object_type)
+                .basis(basis, basis.and_then(|b| client.access.grant_for(b))),
+            Decision::Deny(_) => AuditEntry::denied(id, AuditAction::Read, object_type),
+        });
+    };
+    let rounds: u32 = 500;
+    let started = Instant::now();
+    for _ in 0..rounds {
+        // What the dashboard's caseload asks of each client, as `graphql::types::client` does.
+        let log = ReadLog::new(viewer.clone(), now, String::new());
+        for client in &clients {
+            let bases = client.access.bases;
+            note(&log, client, "Client", rules::find_client(bases));
+            note(&log, client, "ContactDetails", rules::read_contact(bases));
+            note(&log, client, "Counselors", rules::read_counselors(bases));
+            note(&log, client, "Trajectory", rules::read_trajectories(bases));
+            std::hint::black_box(rules::trajectory_scope(bases));
+            std::hint::black_box((
+                rules::read_dossier(bases).is_allowed(),
+                rules::write_dossier(bases, rules::EntryTarget::default()).is_allowed(),
+                client.access.expires_at(),
+            ));
         }
-        inzage_api::policy::unguarded::set(false);
-        for concurrency in [1, users] {
-            let pick = |unguarded: bool| {
-                let mut all: Vec<f64> = rows
-                    .iter()
-                    .filter(|(_, u, c, _)| *u == unguarded && *c == concurrency)
-                    .flat_map(|(_, _, _, m)| m.by_kind.iter().flat_map(|(_, l)| l.iter().copied()))
-                    .collect();
-                all.sort_by(f64::total_cmp);
-                let mean = all.iter().sum::<f64>() / all.len().max(1) as f64;
-                (mean, percentile(&all, 50.0).unwrap_or(0.0), percentile(&all, 99.0).unwrap_or(0.0))
-            };
-            let (guarded, unguarded) = (pick(false), pick(true));
-            println!(
-                "  {concurrency} user(s): mean {:.3} vs {:.3} ms → guards cost {:+.1}% (p50 {:+.1}%, p99 {:+.1}%)",
-                guarded.0,
-                unguarded.0,
-                (guarded.0 / unguarded.0 - 1.0) * 100.0,
-                (guarded.1 / unguarded.1 - 1.0) * 100.0,
-                (guarded.2 / unguarded.2 - 1.0) * 100.0,
-            );
-        }
-        Ok(())
+        std::hint::black_box(log);
     }
+    let guards = started.elapsed() / rounds;
+    let measured = drive(load, 1, args.warmup, args.seconds, dashboard_job(load, cast)).await;
+    let mut all: Vec<f64> = measured.by_kind.iter().flat_map(|(_, l)| l.iter().copied()).collect();
+    all.sort_by(f64::total_cmp);
+    let mean = all.iter().sum::<f64>() / all.len().max(1) as f64;
+    println!(
+        "  {} clients: guards {:.1} µs per request; the request {mean:.3} ms (1 user, mean) → guards are {:.2}% of it",
+        clients.len(),
+        guards.as_secs_f64() * 1e6,
+        guards.as_secs_f64() * 1e3 / mean * 100.0,
+    );
+    Ok(())
 }
 
 async fn portal(load: &Arc<Load>, cast: &Arc<Cast>, args: &LoadArgs) -> Result<()> {
