@@ -1,4 +1,4 @@
-// An OpenID Connect provider (the certified `oidc-provider`) for tests/oidc.rs.
+// An OpenID Connect provider (the certified `oidc-provider`) for tests/e2e/oidc.rs.
 // Usage: node oidc.mjs <RS256|ES256> [port]
 //
 // Listens on 127.0.0.1 (the port given, or a free one), prints {"issuer", "jwks_uri"} from its

@@ -2,13 +2,11 @@
 //! subscribers on another, also when the listening connection was cut meanwhile. PostgreSQL
 //! only: an SQLite file serves one instance.
 
-mod common;
-
 use std::time::Duration;
 
-use common::live::{connect, next_notification, subscribe_notifications};
-use common::{Backend, TestApp};
 use inzage_entity::Role;
+use inzage_testkit::live::{connect, next_notification, subscribe_notifications};
+use inzage_testkit::{Backend, TestApp};
 use sea_orm::ConnectionTrait;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -7,8 +7,7 @@
 //! verification were switched off. Tokens are checked against the real system time, so they are
 //! dated with `Utc::now()`.
 
-mod common;
-
+use inzage_testkit::on_every_database;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -18,9 +17,9 @@ use std::time::Duration;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{TimeDelta, Utc};
-use common::{Backend, TEST_SECRET, TestApp, TestDatabase, error_code, test_settings};
 use inzage_api::Settings;
 use inzage_api::clock::ManualClock;
+use inzage_testkit::{Backend, TEST_SECRET, TestApp, TestDatabase, error_code, test_settings};
 use jsonwebtoken::jwk::Jwk;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};

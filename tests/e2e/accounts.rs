@@ -2,10 +2,9 @@
 //! accept delegations; who sees which account and its e-mail address; which input is refused.
 //! Every test checks the effect (or its absence) with a follow-up request.
 
-mod common;
-
-use common::{Backend, TestApp, data, error_code};
 use inzage_entity::Role;
+use inzage_testkit::on_every_database;
+use inzage_testkit::{Backend, TestApp, data, error_code};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use uuid::Uuid;

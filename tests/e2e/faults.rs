@@ -6,18 +6,16 @@
 //! database is back, A must recover by itself, lose no committed write, and deliver to its live
 //! subscribers every notification committed while it was away, once each.
 
-mod common;
-
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use common::{Backend, TestDatabase, error_code, live, test_clock, test_settings};
 use inzage_api::App;
 use inzage_api::domain::values::{DisplayName, Email};
 use inzage_entity::OrganizationKind;
+use inzage_testkit::{Backend, TestDatabase, error_code, live, test_clock, test_settings};
 use serde_json::{Value, json};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
@@ -92,7 +90,7 @@ struct Instance {
 
 async fn start(url: &str) -> Instance {
     let app = App::open(test_settings(url), Arc::new(test_clock())).await.expect("the app starts");
-    let (addr, server) = common::serve(app.clone(), std::future::pending()).await;
+    let (addr, server) = inzage_testkit::serve(app.clone(), std::future::pending()).await;
     Instance { addr, app, _server: server }
 }
 

@@ -42,13 +42,12 @@
 //! values abbreviated) and the response; replaying the same seed with at least as many cases
 //! reproduces it, and the outcome counts per mutation are printed at the end (`--nocapture`).
 
-mod common;
-
+use inzage_testkit::on_every_database;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
-use common::{Backend, TestApp};
 use inzage_entity::{user, user_role};
+use inzage_testkit::{Backend, TestApp};
 use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};

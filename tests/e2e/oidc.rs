@@ -11,17 +11,15 @@
 //! the same provider accepted by the same server. Where node or npm is missing the tests are
 //! ignored, saying why; the tokens do not depend on the database: they run on SQLite.
 
-mod common;
-
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use common::{Backend, TestApp, clients, error_code};
 use inzage_api::Settings;
 use inzage_entity::Role;
+use inzage_testkit::{Backend, TestApp, clients, error_code};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdin, ChildStdout};

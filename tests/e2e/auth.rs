@@ -5,15 +5,14 @@
 //! switched off. Tokens are checked against the real system time, so they are dated with
 //! `Utc::now()`, not with the test clock.
 
-mod common;
-
+use inzage_testkit::on_every_database;
 use std::path::PathBuf;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{Duration, Utc};
-use common::{Backend, TEST_SECRET, TestApp, data, error_code};
 use inzage_entity::Role;
+use inzage_testkit::{Backend, TEST_SECRET, TestApp, data, error_code};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 use uuid::Uuid;

@@ -1,9 +1,10 @@
-//! Test harness: a real server on an ephemeral port over a fresh database, and an HTTP client.
+//! The test kit of Inzage's end-to-end tests and benchmarks: a real server on an ephemeral port
+//! over a fresh database, HTTP and WebSocket clients, and the third-party programs the tests
+//! drive.
 //!
 //! Every test runs on SQLite; with `INZAGE_TEST_DATABASE_URL` set (a PostgreSQL URL whose user
 //! may create databases) it runs on PostgreSQL too, each test in a database of its own that is
 //! dropped afterwards.
-#![allow(dead_code)]
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -28,7 +29,7 @@ macro_rules! on_every_database {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    super::$name($crate::common::Backend::Sqlite).await
+                    super::$name($crate::Backend::Sqlite).await
                 }
             )*
         }
@@ -40,7 +41,7 @@ macro_rules! on_every_database {
                     ignore = "needs PostgreSQL: build and run with INZAGE_TEST_DATABASE_URL=postgres://…"
                 )]
                 async fn $name() {
-                    super::$name($crate::common::Backend::postgres().expect("INZAGE_TEST_DATABASE_URL")).await
+                    super::$name($crate::Backend::postgres().expect("INZAGE_TEST_DATABASE_URL")).await
                 }
             )*
         }
@@ -332,7 +333,7 @@ pub mod clients {
 
     /// `tests/clients/`.
     pub fn dir() -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients")
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/clients")
     }
 
     fn run(command: &mut Command) -> bool {

@@ -1,10 +1,9 @@
 //! Emergency access ("break the glass") and the access log it leaves behind.
 
-mod common;
-
 use chrono::Duration;
-use common::{Backend, TestApp, data, error_code};
 use inzage_entity::{NotificationKind, Role, notification};
+use inzage_testkit::on_every_database;
+use inzage_testkit::{Backend, TestApp, data, error_code};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 use uuid::Uuid;

@@ -6,15 +6,13 @@
 //! `INZAGE_TEST_CHROMIUM`); where either is missing it is ignored, saying why. Screenshots go to
 //! `target/browser/`.
 
-mod common;
-
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Backend, TestApp, clients, data};
 use inzage_entity::Role;
+use inzage_testkit::{Backend, TestApp, clients, data};
 use reqwest::Url;
 use serde_json::{Value, json};
 

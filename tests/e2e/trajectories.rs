@@ -3,14 +3,13 @@
 //! see of the client, executors and who may see them, confirming an intervention, delegating,
 //! and delegations that end, expire or are revoked — all through GraphQL as portals would.
 
-mod common;
-
+use inzage_testkit::on_every_database;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use common::live::{self, Socket, assert_silent, connect};
-use common::{Backend, TestApp, data, error_code, paths_with};
 use inzage_entity::{OrganizationKind, Role};
+use inzage_testkit::live::{self, Socket, assert_silent, connect};
+use inzage_testkit::{Backend, TestApp, data, error_code, paths_with};
 use serde_json::{Value, json};
 use uuid::Uuid;
 

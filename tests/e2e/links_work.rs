@@ -4,13 +4,12 @@
 //! what the link opens, has the administrator take the role away (`setRoles`), and checks that
 //! every read and write the link opened is now closed — as if the client did not exist.
 
-mod common;
-
+use inzage_testkit::on_every_database;
 use std::time::Duration;
 
-use common::live::{self, Socket, connect};
-use common::{Backend, TestApp, data, error_code};
 use inzage_entity::{OrganizationKind, Role, consent_request, emergency_access, team_member, trajectory_member};
+use inzage_testkit::live::{self, Socket, connect};
+use inzage_testkit::{Backend, TestApp, data, error_code};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
 use uuid::Uuid;

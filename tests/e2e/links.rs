@@ -4,13 +4,12 @@
 //! opened is now closed: group counselors and members, caseload counselors, supervisors,
 //! guardians, relatives and conversation participants, and live connections.
 
-mod common;
-
+use inzage_testkit::on_every_database;
 use std::time::Duration;
 
-use common::live::{assert_silent, connect, next, next_notification, subscribe_notifications};
-use common::{Backend, TestApp, data, error_code};
 use inzage_entity::Role;
+use inzage_testkit::live::{assert_silent, connect, next, next_notification, subscribe_notifications};
+use inzage_testkit::{Backend, TestApp, data, error_code};
 use serde_json::{Value, json};
 use uuid::Uuid;
 

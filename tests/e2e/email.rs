@@ -1,13 +1,12 @@
 //! The e-mail channel against a local SMTP server started by the test: delivery, and retries
 //! when the server is down, never failing the operation that queued the message.
 
-mod common;
-
+use inzage_testkit::on_every_database;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{Backend, TestApp, data};
 use inzage_entity::{EmailStatus, Role, email_outbox};
+use inzage_testkit::{Backend, TestApp, data};
 use sea_orm::EntityTrait;
 use serde_json::json;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};

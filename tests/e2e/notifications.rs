@@ -1,9 +1,8 @@
 //! Notifications: listing them, marking them read.
 
-mod common;
-
-use common::{Backend, TestApp, data};
 use inzage_entity::Role;
+use inzage_testkit::on_every_database;
+use inzage_testkit::{Backend, TestApp, data};
 use serde_json::{Value, json};
 
 const LIST: &str = "query($unread: Boolean) { viewer { notifications(unreadOnly: $unread) { nodes { id kind title readAt client { displayName } emergencyAccess { reason user { displayName } } } } } }";

@@ -3,12 +3,11 @@
 //! statements whatever the size of the caseload, the number of groups or of pending consent
 //! requests — no query per listed object.
 
-mod common;
-
+use inzage_testkit::on_every_database;
 use std::time::Duration;
 
-use common::{Backend, TestApp, data};
 use inzage_entity::{OrganizationKind, Role};
+use inzage_testkit::{Backend, TestApp, data};
 use serde_json::{Value, json};
 use uuid::Uuid;
 

@@ -1,8 +1,7 @@
 //! The HTTP surface: health, readiness, GraphiQL, JSON-only POST, and the request limits.
 
-mod common;
-
-use common::{Backend, TestApp, data, error_code};
+use inzage_testkit::on_every_database;
+use inzage_testkit::{Backend, TestApp, data, error_code};
 use serde_json::json;
 
 async fn healthz_and_readyz_report_up(backend: Backend) {

@@ -1,13 +1,12 @@
 //! Live notifications over WebSocket: delivery, isolation, replay without gaps or duplicates,
 //! and the protocol's refusals.
 
-mod common;
-
+use inzage_testkit::on_every_database;
 use std::time::Duration;
 
-use common::live::{self, assert_silent, connect, next, next_notification, subscribe_notifications};
-use common::{Backend, TEST_SECRET, TestApp, data};
 use inzage_entity::Role;
+use inzage_testkit::live::{self, assert_silent, connect, next, next_notification, subscribe_notifications};
+use inzage_testkit::{Backend, TEST_SECRET, TestApp, data};
 use jsonwebtoken::{EncodingKey, Header};
 use serde_json::json;
 use uuid::Uuid;

@@ -3,13 +3,12 @@
 //! messages, who may message whom, and relatives brought into a conversation — all through
 //! GraphQL as the portals would.
 
-mod common;
-
+use inzage_testkit::on_every_database;
 use std::time::Duration;
 
-use common::live::{Socket, assert_silent, connect, next_notification, subscribe_notifications};
-use common::{Backend, TestApp, data, error_code, paths_with};
 use inzage_entity::Role;
+use inzage_testkit::live::{Socket, assert_silent, connect, next_notification, subscribe_notifications};
+use inzage_testkit::{Backend, TestApp, data, error_code, paths_with};
 use serde_json::{Value, json};
 use uuid::Uuid;
 

@@ -1,9 +1,8 @@
 //! Who sees what about a client, role by role, over real HTTP.
 
-mod common;
-
-use common::{Backend, TestApp, data, error_code, paths_with};
 use inzage_entity::Role;
+use inzage_testkit::on_every_database;
+use inzage_testkit::{Backend, TestApp, data, error_code, paths_with};
 use serde_json::{Value, json};
 use uuid::Uuid;
 

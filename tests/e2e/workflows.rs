@@ -2,14 +2,13 @@
 //! projects and workflows, participants opening them, consent requests answered, revoked,
 //! expiring and assigned, and who reads which results — all through GraphQL as portals would.
 
-mod common;
-
+use inzage_testkit::on_every_database;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use common::live::{self, Socket, assert_silent, connect, next_notification, subscribe_notifications};
-use common::{Backend, TestApp, data, error_code, paths_with};
 use inzage_entity::{OrganizationKind, Role, email_outbox};
+use inzage_testkit::live::{self, Socket, assert_silent, connect, next_notification, subscribe_notifications};
+use inzage_testkit::{Backend, TestApp, data, error_code, paths_with};
 use sea_orm::EntityTrait;
 use serde_json::{Value, json};
 use uuid::Uuid;

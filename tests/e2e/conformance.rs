@@ -3,14 +3,12 @@
 //! media types of GraphQL over HTTP, the reference audit of that spec, and Apollo Client's
 //! cache reading back what it was given.
 
-mod common;
-
 use std::collections::HashMap;
 use std::process::Stdio;
 
-use common::{Backend, TestApp, clients, data};
 use inzage_api::domain::accounts;
 use inzage_api::domain::values::Email;
+use inzage_testkit::{Backend, TestApp, clients, data};
 use serde_json::{Value, json};
 use uuid::Uuid;
 

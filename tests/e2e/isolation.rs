@@ -2,16 +2,15 @@
 //! statements however many clients it holds, and nothing of one organisation reaches the users
 //! of another, whatever their roles and care links.
 
-mod common;
-
+use inzage_testkit::on_every_database;
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
-use common::{Backend, TestApp, data, error_codes};
 use inzage_entity::{
     DossierEntryKind, Role, caseload_link, client_contact, dossier_entry, guardian_link, relative_link,
     supervision_link, tool,
 };
+use inzage_testkit::{Backend, TestApp, data, error_codes};
 use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};

@@ -5,15 +5,13 @@
 //! Python virtual environment); where node or python is missing the tests are ignored, saying
 //! why. The protocol does not depend on the database: they run on SQLite.
 
-mod common;
-
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use common::{Backend, TestApp, clients};
 use inzage_entity::Role;
+use inzage_testkit::{Backend, TestApp, clients};
 use serde_json::Value;
 
 /// Runs `client` against the app as a new client account and checks it receives the

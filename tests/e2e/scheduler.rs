@@ -1,13 +1,12 @@
 //! The expiry scheduler: warnings before, and ends at, the deadline of time-bound access,
 //! exactly once even when several instances run it.
 
-mod common;
-
+use inzage_testkit::on_every_database;
 use std::time::Duration;
 
-use common::live::{connect, next_notification, subscribe_notifications};
-use common::{Backend, TestApp, data};
 use inzage_entity::{NotificationKind, Role, notification};
+use inzage_testkit::live::{connect, next_notification, subscribe_notifications};
+use inzage_testkit::{Backend, TestApp, data};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::json;
 use uuid::Uuid;

@@ -1,15 +1,14 @@
 //! Running Inzage in production: per-person rate limits, Prometheus metrics, and graceful
 //! shutdown.
 
-mod common;
-
+use inzage_testkit::on_every_database;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use common::{Backend, TestApp, TestDatabase, data, error_code, live, test_clock, test_settings};
 use inzage_api::App;
 use inzage_entity::{Role, message};
+use inzage_testkit::{Backend, TestApp, TestDatabase, data, error_code, live, test_clock, test_settings};
 use sea_orm::{EntityTrait, PaginatorTrait};
 use serde_json::{Value, json};
 
@@ -125,7 +124,7 @@ async fn shutdown_finishes_in_flight_requests_and_closes_sockets_with_1001() {
     let database = TestDatabase::create(&Backend::Sqlite).await;
     let app = App::open(test_settings(&database.url), Arc::new(test_clock())).await.expect("the app starts");
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let (addr, server) = common::serve(app.clone(), async move {
+    let (addr, server) = inzage_testkit::serve(app.clone(), async move {
         let _ = stopped.await;
     })
     .await;

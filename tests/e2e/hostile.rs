@@ -5,10 +5,9 @@
 //! also shows an ordinary request passing on the same server, so the refusals are the limits'
 //! doing and not a broken server.
 
-mod common;
-
-use common::{Backend, TestApp, data, error_code};
 use inzage_api::config::Environment;
+use inzage_testkit::on_every_database;
+use inzage_testkit::{Backend, TestApp, data, error_code};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -265,7 +264,7 @@ async fn cors_admits_the_configured_origins_only(backend: Backend) {
 
 /// Operations over the WebSocket meet the same limits as over HTTP, before they run.
 async fn websocket_operations_meet_the_same_limits(backend: Backend) {
-    use common::live;
+    use inzage_testkit::live;
     use std::time::Duration;
     let app = TestApp::spawn(&backend).await;
     let (org, _) = app.organization("Harbour").await;
