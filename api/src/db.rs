@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use inzage_migration::{Migrator, MigratorTrait};
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, Statement,
-    TransactionTrait,
+    ConnectOptions, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, EntityTrait,
+    QuerySelect, Select, Statement, TransactionTrait,
 };
 
 use crate::events::postgres::CHANNEL;
@@ -179,6 +179,14 @@ impl WriteTransaction {
         }
         self.events.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push(event);
         Ok(())
+    }
+
+    /// The row `query` finds, locked for the rest of the transaction on PostgreSQL (`FOR
+    /// UPDATE`), so that two changes that must see each other serialise on it. SQLite already
+    /// lets one writer in at a time.
+    pub async fn find_locked<E: EntityTrait>(&self, query: Select<E>) -> Result<Option<E::Model>, DbErr> {
+        let query = if self.txn.get_database_backend() == DbBackend::Postgres { query.lock_exclusive() } else { query };
+        query.one(&self.txn).await
     }
 
     /// Commits, then hands the announced events to this instance's subscribers.

@@ -21,7 +21,7 @@ use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, KeyOperations, 
 use jsonwebtoken::{Algorithm, DecodingKey};
 use serde::Deserialize;
 
-use super::keys::VerifyingKey;
+use super::VerifyingKey;
 
 /// Largest JWK set accepted, in bytes.
 const MAX_SET_BYTES: usize = 1024 * 1024;

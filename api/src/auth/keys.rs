@@ -10,6 +10,7 @@ use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::VerifyingKey;
 use super::jwks::Jwks;
 use crate::config::Settings;
 
@@ -50,20 +51,6 @@ struct SignedClaims {
 pub struct VerifiedToken {
     pub user_id: Uuid,
     pub expires_at: DateTime<Utc>,
-}
-
-/// A verification key bound to the one algorithm it accepts.
-pub(super) struct VerifyingKey {
-    /// The key id tokens name in their header, when the key has one.
-    pub kid: Option<String>,
-    pub algorithm: Algorithm,
-    pub key: DecodingKey,
-}
-
-impl std::fmt::Debug for VerifyingKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("VerifyingKey").field("kid", &self.kid).field("algorithm", &self.algorithm).finish()
-    }
 }
 
 /// Where the keys come from.

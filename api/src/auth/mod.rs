@@ -19,6 +19,21 @@ use uuid::Uuid;
 use crate::error::{ApiError, ApiResult};
 use crate::policy::RoleSet;
 
+/// A verification key bound to the one algorithm it accepts (a configured key, or one of a JWK
+/// set). Both `keys` (which holds the configured ones) and `jwks` (which reads sets) use it.
+pub(crate) struct VerifyingKey {
+    /// The key id tokens name in their header, when the key has one.
+    pub kid: Option<String>,
+    pub algorithm: jsonwebtoken::Algorithm,
+    pub key: jsonwebtoken::DecodingKey,
+}
+
+impl std::fmt::Debug for VerifyingKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VerifyingKey").field("kid", &self.kid).field("algorithm", &self.algorithm).finish()
+    }
+}
+
 /// The authenticated user of one request, as the database says they are now.
 #[derive(Debug, Clone)]
 pub struct Viewer {

@@ -11,11 +11,11 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use super::Operation;
 use super::values::{Address, DisplayName, Email, Phone};
-use super::{Operation, care};
-use crate::audit::{self, AuditEntry};
+use crate::audit::AuditEntry;
 use crate::auth::Viewer;
-use crate::db::Database;
+use crate::db::{Database, WriteTransaction};
 use crate::error::{ApiError, ApiResult, OnConstraint};
 use crate::events::Event;
 use crate::policy::{self, RoleSet, accounts::UserRelation};
@@ -116,13 +116,13 @@ pub async fn create(db: &Database, op: &Operation<'_>, new: NewAccount) -> ApiRe
     if is_client {
         let mut basis = None;
         if !actor.roles.is_disjoint(policy::COUNSELOR_ROLES) {
-            care::link_creator(&*txn, actor.user_id, account.id, op.now).await?;
+            super::links::insert(&*txn, super::links::CareLink::Counselor, actor.user_id, account.id, op.now).await?;
             basis = Some(Basis::Caseload);
         } else if actor.roles.contains(Role::Secretary) {
             basis = Some(Basis::Secretary);
         }
         let entry = AuditEntry::success(account.id, AuditAction::Create, "Client").on(account.id).basis(basis, None);
-        audit::write(&*txn, actor, op.now, op.request_id, entry).await?;
+        op.log(&*txn, entry).await?;
     }
     txn.commit().await?;
     Ok(account)
@@ -171,8 +171,8 @@ async fn insert_roles(txn: &impl ConnectionTrait, user_id: Uuid, roles: RoleSet)
 
 /// Serialises changes that must keep an administrator in the organisation (PostgreSQL row lock;
 /// SQLite already has one writer at a time).
-async fn lock_organization(txn: &impl ConnectionTrait, organization_id: Uuid) -> ApiResult<()> {
-    organization::Entity::find_by_id(organization_id).lock_exclusive().one(txn).await?;
+async fn lock_organization(txn: &WriteTransaction, organization_id: Uuid) -> ApiResult<()> {
+    txn.find_locked(organization::Entity::find_by_id(organization_id)).await?;
     Ok(())
 }
 
@@ -196,7 +196,7 @@ async fn other_active_administrators(db: &impl ConnectionTrait, organization_id:
 /// active administrator.
 pub async fn set_roles(db: &Database, actor: &Viewer, user_id: Uuid, roles: RoleSet) -> ApiResult<user::Model> {
     let txn = db.begin_write().await?;
-    lock_organization(&*txn, actor.organization_id).await?;
+    lock_organization(&txn, actor.organization_id).await?;
     let target = find_visible(&*txn, actor, user_id).await?;
     policy::accounts::set_roles(actor.roles).check()?;
     let current = roles_of_one(&*txn, user_id).await?;
@@ -225,7 +225,7 @@ pub async fn set_roles(db: &Database, actor: &Viewer, user_id: Uuid, roles: Role
 /// (De)activates an account. A deactivated account is refused on its next request.
 pub async fn set_active(db: &Database, actor: &Viewer, user_id: Uuid, active: bool) -> ApiResult<user::Model> {
     let txn = db.begin_write().await?;
-    lock_organization(&*txn, actor.organization_id).await?;
+    lock_organization(&txn, actor.organization_id).await?;
     let target = find_visible(&*txn, actor, user_id).await?;
     let target_roles = roles_of_one(&*txn, user_id).await?;
     policy::accounts::set_active(actor.roles, target_roles).check()?;
@@ -255,7 +255,7 @@ pub async fn set_accepts_delegations(
 ) -> ApiResult<user::Model> {
     let txn = db.begin_write().await?;
     // Serialised with `set_roles`, which may make the account one that cannot accept.
-    lock_organization(&*txn, actor.organization_id).await?;
+    lock_organization(&txn, actor.organization_id).await?;
     let target = find_visible(&*txn, actor, user_id).await?;
     policy::accounts::set_accepts_delegations(actor.roles, relation(actor, &target)).check()?;
     let target_roles = roles_of_one(&*txn, user_id).await?;

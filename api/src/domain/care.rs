@@ -3,10 +3,8 @@
 
 use chrono::{DateTime, Utc};
 use inzage_entity::{
-    AuditAction, DossierEntryKind, Role, audit_event, caseload_link, dossier_entry, guardian_link, relative_link,
-    supervision_link, tool, user,
+    AuditAction, DossierEntryKind, Role, audit_event, caseload_link, dossier_entry, relative_link, tool, user,
 };
-use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
     QueryOrder, QuerySelect,
@@ -15,20 +13,21 @@ use uuid::Uuid;
 
 use super::Operation;
 use super::accounts::{self, NewAccount, NewContact};
+use super::links;
+pub use super::links::CareLink;
 use super::values::{DisplayName, Email, Invalid};
 use crate::access::{self, ClientAccess, holds};
-use crate::audit::{self, AuditEntry};
+use crate::audit::AuditEntry;
 use crate::error::{ApiError, ApiResult};
 use crate::policy::client::{self as rules, Basis, DossierScope, EntryTarget};
-use crate::policy::{self, COUNSELOR_ROLES, Link, RoleSet};
+use crate::policy::{self, COUNSELOR_ROLES, Link};
 
 /// The client `client_id` as the operation's viewer may see it; `NOT_FOUND` otherwise.
 pub async fn visible_client(db: &impl ConnectionTrait, op: &Operation<'_>, client_id: Uuid) -> ApiResult<ClientAccess> {
     access::load_one(db, op.viewer, op.now, client_id).await?.ok_or_else(|| ApiError::not_found("client"))
 }
 
-/// Writes a DENIED row for a refused change, outside the (rolled back) transaction, and returns
-/// the refusal.
+/// Logs a refused change of `object_type` of `client_id` and returns the refusal.
 async fn refuse(
     db: &crate::db::Database,
     op: &Operation<'_>,
@@ -37,46 +36,7 @@ async fn refuse(
     object_type: &'static str,
     reason: &'static str,
 ) -> ApiError {
-    let entry = AuditEntry::denied(client_id, action, object_type);
-    if let Err(err) = audit::write(db.conn(), op.viewer, op.now, op.request_id, entry).await {
-        tracing::error!(error = %err, "writing a DENIED audit row failed");
-    }
-    ApiError::forbidden(reason)
-}
-
-/// Which link a care-relation mutation makes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CareLink {
-    Counselor,
-    Supervisor,
-    Guardian,
-}
-
-impl CareLink {
-    fn object_type(self) -> &'static str {
-        match self {
-            Self::Counselor => "CaseloadLink",
-            Self::Supervisor => "SupervisionLink",
-            Self::Guardian => "GuardianLink",
-        }
-    }
-
-    /// Roles the linked person must hold.
-    fn required_roles(self) -> RoleSet {
-        match self {
-            Self::Counselor => COUNSELOR_ROLES,
-            Self::Supervisor => Role::Supervisor.into(),
-            Self::Guardian => Role::Guardian.into(),
-        }
-    }
-
-    fn field(self) -> &'static str {
-        match self {
-            Self::Counselor => "counselorId",
-            Self::Supervisor => "supervisorId",
-            Self::Guardian => "guardianId",
-        }
-    }
+    op.refuse(db, AuditEntry::denied(client_id, action, object_type), reason).await
 }
 
 /// Links (or unlinks) a counselor, supervisor or guardian to a client.
@@ -111,88 +71,17 @@ pub async fn set_link(
         ));
     }
     let now = op.now;
-    match (link, linked) {
-        (CareLink::Counselor, true) => {
-            caseload_link::Entity::insert(caseload_link::ActiveModel {
-                counselor_id: Set(person.id),
-                client_id: Set(client_id),
-                created_at: Set(now),
-            })
-            .on_conflict(
-                OnConflict::columns([caseload_link::Column::CounselorId, caseload_link::Column::ClientId])
-                    .do_nothing()
-                    .to_owned(),
-            )
-            .exec_without_returning(&*txn)
-            .await?;
-        }
-        (CareLink::Counselor, false) => {
-            caseload_link::Entity::delete_many()
-                .filter(caseload_link::Column::CounselorId.eq(person.id))
-                .filter(caseload_link::Column::ClientId.eq(client_id))
-                .exec(&*txn)
-                .await?;
-        }
-        (CareLink::Supervisor, true) => {
-            supervision_link::Entity::insert(supervision_link::ActiveModel {
-                supervisor_id: Set(person.id),
-                client_id: Set(client_id),
-                created_at: Set(now),
-            })
-            .on_conflict(
-                OnConflict::columns([supervision_link::Column::SupervisorId, supervision_link::Column::ClientId])
-                    .do_nothing()
-                    .to_owned(),
-            )
-            .exec_without_returning(&*txn)
-            .await?;
-        }
-        (CareLink::Guardian, true) => {
-            guardian_link::Entity::insert(guardian_link::ActiveModel {
-                guardian_id: Set(person.id),
-                client_id: Set(client_id),
-                created_at: Set(now),
-            })
-            .on_conflict(
-                OnConflict::columns([guardian_link::Column::GuardianId, guardian_link::Column::ClientId])
-                    .do_nothing()
-                    .to_owned(),
-            )
-            .exec_without_returning(&*txn)
-            .await?;
-        }
-        (CareLink::Supervisor | CareLink::Guardian, false) => {
-            return Err(ApiError::internal("unlinking supervisors and guardians is not offered"));
-        }
+    if linked {
+        links::insert(&*txn, link, person.id, client_id, now).await?;
+    } else if link == CareLink::Counselor {
+        links::remove_caseload(&*txn, person.id, client_id).await?;
+    } else {
+        return Err(ApiError::internal("unlinking supervisors and guardians is not offered"));
     }
-    audit::write(
-        &*txn,
-        op.viewer,
-        now,
-        op.request_id,
-        AuditEntry::success(client_id, action, link.object_type()).on(person.id).basis(basis, None),
-    )
-    .await?;
+    op.log(&*txn, AuditEntry::success(client_id, action, link.object_type()).on(person.id).basis(basis, None)).await?;
     txn.commit().await?;
     // The viewer's access may have changed (a counselor linking themself, or unlinking).
     Ok(access::load(db.conn(), op.viewer, now, &[client_id]).await?.remove(&client_id).unwrap_or(client))
-}
-
-/// Links a new client to the counselor who created them (inside the creating transaction).
-pub async fn link_creator(
-    txn: &impl ConnectionTrait,
-    counselor_id: Uuid,
-    client_id: Uuid,
-    now: DateTime<Utc>,
-) -> Result<(), DbErr> {
-    caseload_link::Entity::insert(caseload_link::ActiveModel {
-        counselor_id: Set(counselor_id),
-        client_id: Set(client_id),
-        created_at: Set(now),
-    })
-    .exec_without_returning(txn)
-    .await?;
-    Ok(())
 }
 
 /// A client creates a RELATIVE account linked to them.
@@ -227,7 +116,7 @@ pub async fn add_relative(
     let entry = AuditEntry::success(op.viewer.user_id, AuditAction::Create, "Relative")
         .on(relative.id)
         .basis(Some(Basis::Own), None);
-    audit::write(&*txn, op.viewer, op.now, op.request_id, entry).await?;
+    op.log(&*txn, entry).await?;
     txn.commit().await?;
     Ok(relative)
 }
@@ -337,14 +226,8 @@ pub async fn add_dossier_entry(
     .await?;
     let basis = decision.basis();
     let grant = basis.and_then(|b| client.access.grant_for(b));
-    audit::write(
-        &*txn,
-        op.viewer,
-        op.now,
-        op.request_id,
-        AuditEntry::success(client_id, AuditAction::Create, "DossierEntry").on(entry.id).basis(basis, grant),
-    )
-    .await?;
+    op.log(&*txn, AuditEntry::success(client_id, AuditAction::Create, "DossierEntry").on(entry.id).basis(basis, grant))
+        .await?;
     txn.commit().await?;
     Ok(entry)
 }
@@ -444,14 +327,7 @@ pub async fn assign_tool(
     };
     let tool = insert_tool(&*txn, client_id, counselor_id, new, op.now).await?;
     let basis = decision.basis();
-    audit::write(
-        &*txn,
-        op.viewer,
-        op.now,
-        op.request_id,
-        AuditEntry::success(client_id, AuditAction::Create, "Tool").on(tool.id).basis(basis, None),
-    )
-    .await?;
+    op.log(&*txn, AuditEntry::success(client_id, AuditAction::Create, "Tool").on(tool.id).basis(basis, None)).await?;
     txn.commit().await?;
     Ok((tool, client))
 }
@@ -486,7 +362,7 @@ pub async fn create_self_help_tool(
     let tool = insert_tool(&*txn, op.viewer.user_id, None, new, op.now).await?;
     let entry =
         AuditEntry::success(op.viewer.user_id, AuditAction::Create, "Tool").on(tool.id).basis(Some(Basis::Own), None);
-    audit::write(&*txn, op.viewer, op.now, op.request_id, entry).await?;
+    op.log(&*txn, entry).await?;
     txn.commit().await?;
     Ok(tool)
 }

@@ -10,7 +10,7 @@ use super::Operation;
 use super::care::{counselors_of, visible_client};
 use super::notifications::{self, Links};
 use crate::access::{self, ClientAccess};
-use crate::audit::{self, AuditEntry};
+use crate::audit::AuditEntry;
 use crate::db::Database;
 use crate::error::{ApiError, ApiResult};
 use crate::events::Event;
@@ -59,10 +59,7 @@ pub async fn break_glass(
     if let crate::policy::Decision::Deny(reason) = rules::break_glass(op.viewer.roles, client.access.bases) {
         drop(txn);
         let entry = AuditEntry::denied(client_id, AuditAction::EmergencyAccess, "EmergencyAccess");
-        if let Err(err) = audit::write(db.conn(), op.viewer, op.now, op.request_id, entry).await {
-            tracing::error!(error = %err, "writing a DENIED audit row failed");
-        }
-        return Err(ApiError::forbidden(reason));
+        return Err(op.refuse(db, entry, reason).await);
     }
     let grant = emergency_access::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -76,11 +73,8 @@ pub async fn break_glass(
     }
     .insert(&*txn)
     .await?;
-    audit::write(
+    op.log(
         &*txn,
-        op.viewer,
-        op.now,
-        op.request_id,
         AuditEntry::success(client_id, AuditAction::EmergencyAccess, "EmergencyAccess")
             .on(grant.id)
             .basis(Some(Basis::Emergency), Some(grant.id)),

@@ -8,6 +8,7 @@ pub mod delegations;
 pub mod emergency;
 pub mod export;
 pub mod groups;
+pub mod links;
 pub mod notifications;
 pub mod trajectories;
 pub mod values;
@@ -15,7 +16,12 @@ pub mod workflows;
 
 use chrono::{DateTime, Utc};
 
+use sea_orm::{ConnectionTrait, DbErr};
+
+use crate::audit::{self, AuditEntry};
 use crate::auth::Viewer;
+use crate::db::Database;
+use crate::error::ApiError;
 
 /// Who performs an operation, when, and in which request (for the audit log).
 #[derive(Debug, Clone, Copy)]
@@ -23,4 +29,26 @@ pub struct Operation<'a> {
     pub viewer: &'a Viewer,
     pub now: DateTime<Utc>,
     pub request_id: &'a str,
+}
+
+impl Operation<'_> {
+    /// Writes the change's access-log row inside `txn`, the change's own transaction, so that
+    /// the row and the change commit together or not at all.
+    pub async fn log(&self, txn: &impl ConnectionTrait, entry: AuditEntry) -> Result<(), DbErr> {
+        audit::write(txn, self.viewer, self.now, self.request_id, entry).await
+    }
+
+    /// Logs a refused change (a DENIED row, written outside the change's transaction, which is
+    /// dropped) and returns `error` for the client.
+    pub async fn refuse_with(&self, db: &Database, entry: AuditEntry, error: ApiError) -> ApiError {
+        if let Err(err) = audit::write(db.conn(), self.viewer, self.now, self.request_id, entry).await {
+            tracing::error!(error = %err, "writing a DENIED audit row failed");
+        }
+        error
+    }
+
+    /// Logs a refused change and returns `FORBIDDEN` with the policy's `reason`.
+    pub async fn refuse(&self, db: &Database, entry: AuditEntry, reason: &str) -> ApiError {
+        self.refuse_with(db, entry, ApiError::forbidden(reason)).await
+    }
 }

@@ -20,7 +20,7 @@ use super::notifications::{self, Links};
 use super::values::{DisplayName, Invalid};
 use crate::access::ClientAccess;
 use crate::access::holds;
-use crate::audit::{self, AuditEntry};
+use crate::audit::AuditEntry;
 use crate::auth::Viewer;
 use crate::db::{Database, WriteTransaction};
 use crate::error::{ApiError, ApiResult, OnConstraint};
@@ -102,20 +102,9 @@ pub async fn find(db: &impl ConnectionTrait, op: &Operation<'_>, id: Uuid) -> Ap
     Ok(VisibleTrajectory { model, client, relation })
 }
 
-/// Writes a DENIED row for a refused change outside the (dropped) transaction, and returns the
-/// refusal.
-async fn refuse(
-    db: &Database,
-    op: &Operation<'_>,
-    client_id: Uuid,
-    object_type: &'static str,
-    reason: &str,
-) -> ApiError {
-    let entry = AuditEntry::denied(client_id, AuditAction::Update, object_type);
-    if let Err(err) = audit::write(db.conn(), op.viewer, op.now, op.request_id, entry).await {
-        tracing::error!(error = %err, "writing a DENIED audit row failed");
-    }
-    ApiError::forbidden(reason)
+/// Logs a refused change of a trajectory of `client_id` and returns the refusal.
+async fn refuse(db: &Database, op: &Operation<'_>, client_id: Uuid, reason: &str) -> ApiError {
+    op.refuse(db, AuditEntry::denied(client_id, AuditAction::Update, "Trajectory"), reason).await
 }
 
 /// An active account of `organization_id` that may work in trajectories; BAD_USER_INPUT at
@@ -233,7 +222,7 @@ pub async fn open(db: &Database, op: &Operation<'_>, new: NewTrajectory) -> ApiR
         Decision::Allow(basis) => basis,
         Decision::Deny(reason) => {
             drop(txn);
-            return Err(refuse(db, op, new.client_id, "Trajectory", reason).await);
+            return Err(refuse(db, op, new.client_id, reason).await);
         }
     };
     let organization_id = client.client.organization_id;
@@ -294,7 +283,7 @@ pub async fn insert(
     let entry = AuditEntry::success(client.client.id, AuditAction::Create, "Trajectory")
         .on(model.id)
         .basis(basis, basis.and_then(|b| client.access.grant_for(b)));
-    audit::write(&**txn, op.viewer, op.now, op.request_id, entry).await?;
+    op.log(&**txn, entry).await?;
     Ok(model)
 }
 
@@ -361,7 +350,7 @@ async fn for_change(
         Decision::Allow(basis) => Ok((txn, ForChange { found, basis })),
         Decision::Deny(reason) => {
             drop(txn);
-            Err(refuse(db, op, found.model.client_id, "Trajectory", reason).await)
+            Err(refuse(db, op, found.model.client_id, reason).await)
         }
     }
 }
@@ -391,7 +380,7 @@ pub async fn add_member(
     .insert(&*txn)
     .await
     .on_unique_violation(|| ApiError::conflict("this user is already a member of the trajectory"))?;
-    audit::write(&*txn, op.viewer, op.now, op.request_id, change.entry()).await?;
+    op.log(&*txn, change.entry()).await?;
     let title = format!("You were added to the trajectory {}", found.model.title);
     let links = Links { client_id: Some(found.model.client_id), ..Links::default() };
     notifications::notify(&txn, [user_id], NotificationKind::TrajectoryMemberAdded, &title, links, op.now).await?;
@@ -413,7 +402,7 @@ pub async fn remove_member(
     if removed.rows_affected == 0 {
         return Err(ApiError::bad_input("userId", "is not a member of this trajectory"));
     }
-    audit::write(&*txn, op.viewer, op.now, op.request_id, change.entry()).await?;
+    op.log(&*txn, change.entry()).await?;
     txn.commit().await?;
     Ok(change.found.model)
 }
@@ -444,7 +433,7 @@ pub async fn assign_team(
     .insert(&*txn)
     .await
     .on_unique_violation(|| ApiError::conflict("this team is already assigned to the trajectory"))?;
-    audit::write(&*txn, op.viewer, op.now, op.request_id, change.entry()).await?;
+    op.log(&*txn, change.entry()).await?;
     txn.commit().await?;
     Ok(change.found.model)
 }
@@ -462,8 +451,8 @@ pub async fn close(db: &Database, op: &Operation<'_>, trajectory_id: Uuid) -> Ap
     active.status = Set(TrajectoryStatus::Closed);
     active.closed_at = Set(Some(op.now));
     let model = active.update(&*txn).await?;
-    audit::write(&*txn, op.viewer, op.now, op.request_id, change.entry()).await?;
-    super::delegations::end_with_trajectory(&txn, op, &model).await?;
+    op.log(&*txn, change.entry()).await?;
+    super::delegations::ending::end_with_trajectory(&txn, op, &model).await?;
     txn.commit().await?;
     Ok(model)
 }

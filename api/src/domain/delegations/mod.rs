@@ -12,27 +12,23 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+pub use ending::{effective_status, end_with_trajectory, release_coach};
+use ending::{finish, with_actor_basis};
+
+pub mod ending;
+
 use super::Operation;
 use super::care::visible_client;
 use super::notifications::{self, Links};
 use super::trajectories::{self, VisibleTrajectory};
 use super::values::DisplayName;
-use crate::audit::{self, AuditEntry};
+use crate::audit::AuditEntry;
 use crate::auth::Viewer;
 use crate::db::{Database, WriteTransaction};
 use crate::error::{ApiError, ApiResult};
 use crate::events::Event;
 use crate::policy::trajectories as rules;
 use crate::policy::{Decision, Link};
-
-/// A delegation's status at `now`: an ACTIVE one past its end is EXPIRED whether or not the
-/// scheduler has recorded it yet.
-pub fn effective_status(model: &delegation::Model, now: DateTime<Utc>) -> DelegationStatus {
-    match model.status {
-        DelegationStatus::Active if model.ends_at.is_some_and(|ends| ends <= now) => DelegationStatus::Expired,
-        status => status,
-    }
-}
 
 // ---------------------------------------------------------------------------------------------
 // Providers and programs
@@ -100,7 +96,7 @@ pub async fn create_program(
 /// An active account that accepts delegations and holds a care role; BAD_USER_INPUT at `field`
 /// otherwise.
 async fn executor(db: &impl ConnectionTrait, id: Uuid, field: &str) -> ApiResult<user::Model> {
-    let care = super::accounts::holding(db, &[id], Link::Delegate).await?.contains(&id);
+    let care = crate::domain::accounts::holding(db, &[id], Link::Delegate).await?.contains(&id);
     user::Entity::find_by_id(id)
         .one(db)
         .await?
@@ -258,14 +254,16 @@ pub async fn confirm_intervention(
     // An executor who left, stopped accepting delegations or holds no care role is no executor.
     let executor = match effective_executor(&program, &provider) {
         Some(id) => {
-            let care = super::accounts::holding(&*txn, &[id], Link::Delegate).await?.contains(&id);
+            let care = crate::domain::accounts::holding(&*txn, &[id], Link::Delegate).await?.contains(&id);
             user::Entity::find_by_id(id).one(&*txn).await?.filter(|u| u.active && u.accepts_delegations && care)
         }
         None => None,
     };
     // Without one, the deployment's coach coaches the guidance too, while still a care role.
     let deployment_coach = match deployment.model.primary_coach_id {
-        Some(coach) => super::accounts::holding(&*txn, &[coach], Link::TrajectoryCoach).await?.into_iter().next(),
+        Some(coach) => {
+            crate::domain::accounts::holding(&*txn, &[coach], Link::TrajectoryCoach).await?.into_iter().next()
+        }
         None => None,
     };
     let coach = executor.as_ref().map(|u| u.id).or(deployment_coach);
@@ -346,84 +344,13 @@ async fn delegate(
     .await?;
     let entry = AuditEntry::success(trajectory.client_id, AuditAction::Create, "Delegation").on(model.id);
     let entry = with_actor_basis(txn, op, entry).await?;
-    audit::write(&**txn, op.viewer, op.now, op.request_id, entry).await?;
+    op.log(&**txn, entry).await?;
     let title = format!("A dossier was delegated to you for {}", trajectory.title);
     let links = Links { client_id: Some(trajectory.client_id), delegation_id: Some(model.id), ..Links::default() };
     notifications::notify(txn, [delegate_id], NotificationKind::DelegationGranted, &title, links, op.now).await?;
     if ends_at.is_some() {
         txn.announce(Event::DeadlinesChanged).await?;
     }
-    Ok(model)
-}
-
-/// Adds to an audit entry the basis the actor holds towards its client (if any).
-async fn with_actor_basis(txn: &WriteTransaction, op: &Operation<'_>, entry: AuditEntry) -> ApiResult<AuditEntry> {
-    let Some(client_id) = entry.client_id else { return Ok(entry) };
-    let found = crate::access::load(&**txn, op.viewer, op.now, &[client_id]).await?.remove(&client_id);
-    Ok(match found {
-        Some(client) => {
-            let basis = crate::policy::client::find_client(client.access.bases).basis();
-            entry.basis(basis, basis.and_then(|b| client.access.grant_for(b)))
-        }
-        None => entry,
-    })
-}
-
-/// Ends the ACTIVE delegations a closed trajectory carries (ENDED), telling each delegate.
-pub async fn end_with_trajectory(
-    txn: &WriteTransaction,
-    op: &Operation<'_>,
-    trajectory: &trajectory::Model,
-) -> ApiResult<()> {
-    let running = delegation::Entity::find()
-        .filter(delegation::Column::TrajectoryId.eq(trajectory.id))
-        .filter(delegation::Column::Status.eq(DelegationStatus::Active))
-        .all(&**txn)
-        .await?;
-    for model in running.into_iter().filter(|d| effective_status(d, op.now) == DelegationStatus::Active) {
-        finish(txn, op, model, DelegationStatus::Ended).await?;
-    }
-    Ok(())
-}
-
-/// A delegate is the guidance trajectory's primary coach only by their delegation: when it is
-/// revoked or expires, they stop coaching it too (a closed trajectory gives no rights anyway).
-pub async fn release_coach(db: &impl ConnectionTrait, model: &delegation::Model) -> Result<(), DbErr> {
-    let Some(trajectory_id) = model.trajectory_id else { return Ok(()) };
-    trajectory::Entity::update_many()
-        .col_expr(trajectory::Column::PrimaryCoachId, sea_orm::sea_query::Expr::value(Option::<Uuid>::None))
-        .filter(trajectory::Column::Id.eq(trajectory_id))
-        .filter(trajectory::Column::PrimaryCoachId.eq(model.delegate_id))
-        .exec(db)
-        .await?;
-    Ok(())
-}
-
-/// Sets a delegation's final status and tells the delegate.
-async fn finish(
-    txn: &WriteTransaction,
-    op: &Operation<'_>,
-    model: delegation::Model,
-    status: DelegationStatus,
-) -> ApiResult<delegation::Model> {
-    let mut active: delegation::ActiveModel = model.into();
-    active.status = Set(status);
-    active.ended_at = Set(Some(op.now));
-    let model = active.update(&**txn).await?;
-    if status != DelegationStatus::Ended {
-        release_coach(&**txn, &model).await?;
-    }
-    let entry = AuditEntry::success(model.client_id, AuditAction::Update, "Delegation").on(model.id);
-    let entry = with_actor_basis(txn, op, entry).await?;
-    audit::write(&**txn, op.viewer, op.now, op.request_id, entry).await?;
-    let title = match status {
-        DelegationStatus::Revoked => "A delegation to you was revoked",
-        _ => "A delegation to you has ended",
-    };
-    let links = Links { client_id: Some(model.client_id), delegation_id: Some(model.id), ..Links::default() };
-    // A delegate who no longer holds a care role holds no delegation, and is not told of it.
-    let delegate = super::accounts::holding(&**txn, &[model.delegate_id], Link::Delegate).await?;
-    notifications::notify(txn, delegate, NotificationKind::DelegationEnded, title, links, op.now).await?;
     Ok(model)
 }
 
@@ -442,10 +369,7 @@ pub async fn revoke(db: &Database, op: &Operation<'_>, delegation_id: Uuid) -> A
             return Err(not_found());
         }
         let entry = AuditEntry::denied(model.client_id, AuditAction::Update, "Delegation").on(model.id);
-        if let Err(err) = audit::write(db.conn(), op.viewer, op.now, op.request_id, entry).await {
-            tracing::error!(error = %err, "writing a DENIED audit row failed");
-        }
-        return Err(ApiError::forbidden(reason));
+        return Err(op.refuse(db, entry, reason).await);
     }
     if effective_status(&model, op.now) != DelegationStatus::Active {
         return Err(ApiError::conflict("only an active delegation can be revoked"));
