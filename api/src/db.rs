@@ -16,9 +16,17 @@ use crate::events::postgres::CHANNEL;
 use crate::events::{Announcement, Event, Hub};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
-/// Statements recorded for a benchmark, each with how long it took.
-#[cfg(feature = "bench")]
+/// Statements recorded (for a benchmark that explains a request's SQL), each with how long it
+/// took.
 pub type Recorded = Vec<(Statement, Duration)>;
+
+/// The statements being recorded, when someone asked for them. Off unless a caller in the
+/// process turns it on: no setting does; while off it costs one atomic load per statement.
+#[derive(Default)]
+struct Recorder {
+    on: std::sync::atomic::AtomicBool,
+    statements: std::sync::Mutex<Recorded>,
+}
 
 /// A connection pool plus, on SQLite, the gate that keeps one writer at a time.
 ///
@@ -32,8 +40,7 @@ pub struct Database {
     statements: Arc<AtomicU64>,
     commits: Arc<AtomicU64>,
     hub: Arc<Hub>,
-    #[cfg(feature = "bench")]
-    recorded: Arc<std::sync::Mutex<Option<Recorded>>>,
+    recorder: Arc<Recorder>,
 }
 
 impl std::fmt::Debug for Database {
@@ -59,15 +66,13 @@ impl Database {
         let mut conn = sea_orm::Database::connect(options).await?;
         let statements = Arc::new(AtomicU64::new(0));
         let counter = statements.clone();
-        #[cfg(feature = "bench")]
-        let recorded = Arc::new(std::sync::Mutex::new(None::<Recorded>));
-        #[cfg(feature = "bench")]
-        let recorder = recorded.clone();
-        conn.set_metric_callback(move |_info| {
+        let recorder = Arc::new(Recorder::default());
+        let recording = recorder.clone();
+        conn.set_metric_callback(move |info| {
             counter.fetch_add(1, Ordering::Relaxed);
-            #[cfg(feature = "bench")]
-            if let Some(list) = recorder.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
-                list.push((_info.statement.clone(), _info.elapsed));
+            if recording.on.load(Ordering::Relaxed) {
+                let mut statements = recording.statements.lock().unwrap_or_else(|e| e.into_inner());
+                statements.push((info.statement.clone(), info.elapsed));
             }
         });
         Ok(Self {
@@ -76,8 +81,7 @@ impl Database {
             statements,
             commits: Arc::new(AtomicU64::new(0)),
             hub: Arc::new(Hub::default()),
-            #[cfg(feature = "bench")]
-            recorded,
+            recorder,
         })
     }
 
@@ -88,16 +92,10 @@ impl Database {
     }
 
     /// Starts (`true`) or stops recording the statements this pool runs and how long each took;
-    /// stopping returns what was recorded. Only with the `bench` feature: for benchmarks that
-    /// explain a request's SQL.
-    #[cfg(feature = "bench")]
+    /// either returns what was recorded until then. For benchmarks that explain a request's SQL.
     pub fn record_statements(&self, on: bool) -> Recorded {
-        let mut recorded = self.recorded.lock().unwrap_or_else(|e| e.into_inner());
-        let taken = recorded.take().unwrap_or_default();
-        if on {
-            *recorded = Some(Vec::new());
-        }
-        taken
+        self.recorder.on.store(on, Ordering::Relaxed);
+        std::mem::take(&mut *self.recorder.statements.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
     /// Counts a statement run on the pool directly rather than through SeaORM.

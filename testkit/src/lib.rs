@@ -115,7 +115,7 @@ impl Drop for TestDatabase {
 }
 
 /// `postgres://user@host:port/db?x` with the database replaced by `name`.
-fn with_database_name(url: &str, name: &str) -> String {
+pub fn with_database_name(url: &str, name: &str) -> String {
     let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
     let scheme_end = base.find("://").map_or(0, |i| i + 3);
     let base = match base[scheme_end..].find('/') {

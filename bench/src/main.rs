@@ -47,9 +47,6 @@ mod seed;
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 type Result<T, E = BoxError> = std::result::Result<T, E>;
 
-/// The HS256 secret the benchmark's servers sign and verify tokens with.
-const SECRET: &str = "inzage-bench-secret-long-enough-for-hs256-signatures";
-
 /// What every subscriber asks for: what a portal would show.
 const SUBSCRIPTION: &str = "subscription { notifications { id kind title createdAt } }";
 
@@ -217,7 +214,7 @@ impl BenchDatabase {
                 let admin = sea_orm::Database::connect(url).await?;
                 admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await?;
                 admin.close().await?;
-                Ok(Self { url: replace_database_name(url, &name), postgres: Some((url.to_owned(), name)) })
+                Ok(Self { url: inzage_testkit::with_database_name(url, &name), postgres: Some((url.to_owned(), name)) })
             }
             Some(url) => {
                 Err(format!("--database-url must be a postgres:// URL (or be left out for SQLite), not {url}").into())
@@ -243,23 +240,6 @@ impl BenchDatabase {
     }
 }
 
-/// `scheme://authority/old?query` with the database name replaced.
-fn replace_database_name(url: &str, name: &str) -> String {
-    let (without_query, query) = match url.split_once('?') {
-        Some((head, query)) => (head, Some(query)),
-        None => (url, None),
-    };
-    let authority_start = without_query.find("://").map_or(0, |at| at + 3);
-    let server = match without_query[authority_start..].find('/') {
-        Some(slash) => &without_query[..authority_start + slash],
-        None => without_query,
-    };
-    match query {
-        Some(query) => format!("{server}/{name}?{query}"),
-        None => format!("{server}/{name}"),
-    }
-}
-
 /// One server instance on an ephemeral port.
 struct Instance {
     app: Arc<App>,
@@ -273,26 +253,11 @@ impl Instance {
     }
 
     async fn start_with(database_url: &str, adjust: impl FnOnce(&mut Settings)) -> Result<Self> {
-        let mut settings = Settings::with_database(database_url);
-        settings.listen = SocketAddr::from(([127, 0, 0, 1], 0));
-        settings.jwt_secret = Some(SECRET.to_owned());
-        settings.jwt_public_key = None;
-        settings.jwt_issuer = None;
-        settings.jwt_audience = None;
-        settings.demo = Some(false);
+        // The settings and the serving of the end-to-end tests, on the system clock.
+        let mut settings = inzage_testkit::test_settings(database_url);
         adjust(&mut settings);
-        let listen = settings.listen;
         let app = App::open(settings, Arc::new(SystemClock)).await?;
-        let listener = tokio::net::TcpListener::bind(listen).await?;
-        let addr = listener.local_addr()?;
-        let server = tokio::spawn({
-            let app = app.clone();
-            async move {
-                if let Err(err) = inzage_api::server::serve(app, listener, std::future::pending()).await {
-                    eprintln!("the server stopped: {err}");
-                }
-            }
-        });
+        let (addr, server) = inzage_testkit::serve(app.clone(), std::future::pending()).await;
         Ok(Self { app, addr, server })
     }
 

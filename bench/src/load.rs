@@ -91,7 +91,7 @@ pub struct LoadArgs {
     #[arg(long, default_value_t = 2)]
     warmup: u64,
     /// Print every statement one dashboard request runs with its time, and on PostgreSQL its
-    /// `EXPLAIN ANALYZE` (needs `--features bench`).
+    /// `EXPLAIN ANALYZE`.
     #[arg(long)]
     explain: bool,
 }
@@ -634,13 +634,6 @@ async fn write(
 /// `EXPLAIN ANALYZE` of each statement one dashboard request runs.
 async fn explain(load: &Arc<Load>, cast: &Arc<Cast>) -> Result<()> {
     println!("\n[explain] the statements of one dashboard request");
-    #[cfg(not(feature = "bench"))]
-    {
-        let _ = (load, cast);
-        println!("  skipped: build with `--features bench` (statement recording exists only in that build)");
-        Ok(())
-    }
-    #[cfg(feature = "bench")]
     {
         use sea_orm::{ConnectionTrait, DbBackend, Statement};
         let db = load.instance.app.db.clone();
