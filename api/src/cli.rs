@@ -88,7 +88,7 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     let addr = listener.local_addr()?;
     print_banner(&app, addr).await?;
-    crate::server::serve(app, listener, async {
+    crate::http::serve(app, listener, async {
         shutdown_signal().await;
         tracing::info!("shutting down: finishing in-flight requests, closing live connections");
     })

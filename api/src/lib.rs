@@ -17,15 +17,13 @@ pub mod demo;
 pub mod domain;
 pub mod error;
 pub mod events;
-pub mod graphiql;
 pub mod graphql;
+pub mod http;
 pub mod mailer;
 pub mod metrics;
 pub mod policy;
 pub mod ratelimit;
 pub mod scheduler;
-pub mod server;
-pub mod ws;
 
 pub use app::App;
 pub use config::{Cli, Settings};

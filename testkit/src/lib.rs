@@ -141,7 +141,7 @@ pub async fn serve(
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("local address");
     let server = tokio::spawn(async move {
-        inzage_api::server::serve(app, listener, shutdown).await.expect("the server runs");
+        inzage_api::http::serve(app, listener, shutdown).await.expect("the server runs");
     });
     (addr, server)
 }

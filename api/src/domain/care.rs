@@ -162,14 +162,7 @@ pub struct NewDossierEntry {
 
 /// Parses a dossier entry body: not blank, at most 100,000 characters.
 pub fn parse_body(raw: &str) -> Result<String, Invalid> {
-    if raw.trim().is_empty() {
-        return Err(Invalid("must not be empty".into()));
-    }
-    if raw.chars().count() > 100_000 {
-        return Err(Invalid("must be at most 100000 characters".into()));
-    }
-    super::values::check_free_text(raw)?;
-    Ok(raw.to_owned())
+    super::values::free_text(raw, 100_000)
 }
 
 /// Writes a dossier entry (CASELOAD, DELEGATION, EMERGENCY; TRAJECTORY/TEAM in their

@@ -26,14 +26,7 @@ use crate::policy::{Decision, Link, links};
 
 /// A message body: not blank, at most 10,000 characters.
 pub fn parse_body(raw: &str) -> Result<String, Invalid> {
-    if raw.trim().is_empty() {
-        return Err(Invalid("must not be empty".into()));
-    }
-    if raw.chars().count() > 10_000 {
-        return Err(Invalid("must be at most 10000 characters".into()));
-    }
-    super::values::check_free_text(raw)?;
-    Ok(raw.to_owned())
+    super::values::free_text(raw, 10_000)
 }
 
 /// Where a message goes.

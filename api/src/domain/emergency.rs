@@ -22,16 +22,7 @@ pub const MIN_REASON_CHARS: usize = 10;
 
 /// A reason for emergency access: trimmed, at least [`MIN_REASON_CHARS`] characters.
 pub fn parse_reason(raw: &str) -> Result<String, super::values::Invalid> {
-    let trimmed = raw.trim();
-    let count = trimmed.chars().count();
-    if count < MIN_REASON_CHARS {
-        return Err(super::values::Invalid(format!("must be at least {MIN_REASON_CHARS} characters")));
-    }
-    if count > 2000 {
-        return Err(super::values::Invalid("must be at most 2000 characters".into()));
-    }
-    super::values::check_free_text(trimmed)?;
-    Ok(trimmed.to_owned())
+    super::values::trimmed_text(raw, MIN_REASON_CHARS, 2000)
 }
 
 /// Breaks the glass on a client of the viewer's organisation. While one is active, a second

@@ -331,6 +331,11 @@ pub async fn remove_counselor(
     Ok(group.model)
 }
 
+/// A group report's body: not blank, at most 100,000 characters.
+pub fn parse_report(raw: &str) -> Result<String, super::values::Invalid> {
+    super::values::free_text(raw, 100_000)
+}
+
 /// A report by one of the group's counselors.
 pub async fn write_report(
     db: &Database,

@@ -122,6 +122,36 @@ pub fn shorten(text: &str, max: usize) -> String {
 
 /// Refuses control characters in free text other than line breaks and tabs: NUL cannot be
 /// stored in PostgreSQL text, and the others have no place in what people write.
+/// Free text as written: not blank, at most `max_chars` characters, no control characters
+/// (see [`check_free_text`]).
+pub fn free_text(raw: &str, max_chars: usize) -> Result<String, Invalid> {
+    if raw.trim().is_empty() {
+        return Err(Invalid("must not be empty".into()));
+    }
+    if raw.chars().count() > max_chars {
+        return Err(Invalid(format!("must be at most {max_chars} characters")));
+    }
+    check_free_text(raw)?;
+    Ok(raw.to_owned())
+}
+
+/// Free text trimmed, of `min_chars` to `max_chars` characters.
+pub fn trimmed_text(raw: &str, min_chars: usize, max_chars: usize) -> Result<String, Invalid> {
+    let trimmed = raw.trim();
+    let count = trimmed.chars().count();
+    if count == 0 {
+        return Err(Invalid("must not be empty".into()));
+    }
+    if count < min_chars {
+        return Err(Invalid(format!("must be at least {min_chars} characters")));
+    }
+    if count > max_chars {
+        return Err(Invalid(format!("must be at most {max_chars} characters")));
+    }
+    check_free_text(trimmed)?;
+    Ok(trimmed.to_owned())
+}
+
 pub fn check_free_text(text: &str) -> Result<(), Invalid> {
     if text.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
         return invalid("must not contain control characters other than line breaks and tabs");

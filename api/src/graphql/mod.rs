@@ -52,7 +52,7 @@ fn builder() -> SchemaBuilder<Query, Mutation, SubscriptionRoot> {
 ///
 /// It has no extensions: with any, async-graphql sends every field of every response through
 /// the extension chain. The shape limits are checked before a document reaches the schema
-/// (`server.rs` for HTTP, [`CheckedSchema`] for WebSockets), and operations are counted there.
+/// (`http/` for HTTP, [`CheckedSchema`] for WebSockets), and operations are counted there.
 pub fn build_schema(app: AppData, limits: QueryLimits, field_suggestions: bool) -> InzageSchema {
     let mut builder = builder().data(app);
     if !limits.introspection {

@@ -45,15 +45,7 @@ pub fn parse_access_days(days: i32) -> Result<i32, Invalid> {
 
 /// Why a professional gets access: trimmed, 1 to 2000 characters.
 pub fn parse_reason(raw: &str) -> Result<String, Invalid> {
-    let trimmed = raw.trim();
-    if trimmed.is_empty() {
-        return Err(Invalid("must not be empty".into()));
-    }
-    if trimmed.chars().count() > 2000 {
-        return Err(Invalid("must be at most 2000 characters".into()));
-    }
-    super::values::check_free_text(trimmed)?;
-    Ok(trimmed.to_owned())
+    super::values::trimmed_text(raw, 1, 2000)
 }
 
 /// A request's status at `now`: a grant past its end, or an assignment request whose end date

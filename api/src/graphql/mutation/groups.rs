@@ -103,7 +103,7 @@ impl GroupMutation {
     async fn write_group_report(&self, ctx: &Context<'_>, group_id: ID, body: String) -> FieldResult<GroupReport> {
         let op = ctx.operation()?;
         let group_id = parse_id(&group_id, "groupId")?;
-        let body = crate::domain::care::parse_body(&body).map_err(|e| e.at("body"))?;
+        let body = groups::parse_report(&body).map_err(|e| e.at("body"))?;
         Ok(GroupReport(groups::write_report(&ctx.app().db, &op, group_id, body).await?))
     }
 

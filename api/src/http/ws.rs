@@ -25,7 +25,7 @@ use futures_util::{SinkExt, StreamExt, stream};
 use crate::app::App;
 use crate::auth::{Authentication, authenticate_token, bearer_token};
 use crate::events::{CLOSE_FORBIDDEN, Kick};
-use crate::graphql::{LazyLoaders, LiveConnection, RequestData};
+use crate::graphql::LiveConnection;
 use crate::metrics::Open;
 
 /// Close code when `connection_init` does not arrive in time.
@@ -119,8 +119,7 @@ async fn serve(app: Arc<App>, mut socket: WebSocket, protocol: Protocols, header
 
     // 3. Hand the connection to async-graphql, starting with the init message it has not seen.
     let mut data = Data::default();
-    data.insert(RequestData { auth, request_id: uuid::Uuid::now_v7().to_string() });
-    data.insert(LazyLoaders::new(&app.db));
+    super::add_request_data(&mut data, &app, auth, uuid::Uuid::now_v7().to_string());
     data.insert(LiveConnection { kick: kick.clone(), buffer: app.settings.subscriber_buffer });
     let (mut sink, incoming) = socket.split();
     let incoming = incoming.filter_map(|message| async move {

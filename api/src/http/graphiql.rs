@@ -39,7 +39,7 @@ macro_rules! assets {
         &[$(Asset {
             name: $name,
             content_type: $content_type,
-            body: include_bytes!(concat!("../assets/graphiql/", $name)),
+            body: include_bytes!(concat!("../../assets/graphiql/", $name)),
         }),*]
     };
 }

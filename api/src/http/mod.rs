@@ -24,6 +24,9 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
+mod graphiql;
+pub mod ws;
+
 use crate::app::App;
 use crate::audit::ReadLog;
 use crate::auth::{Authentication, authenticate};
@@ -37,11 +40,11 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub fn router(app: Arc<App>) -> Router {
     let mut router = Router::new()
         .route("/graphql", get(graphql_get).post(graphql_post))
-        .route("/graphql/ws", get(crate::ws::upgrade))
+        .route("/graphql/ws", get(ws::upgrade))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz));
     if app.settings.graphiql_enabled() {
-        router = router.route("/graphql/assets/{file}", get(crate::graphiql::asset));
+        router = router.route("/graphql/assets/{file}", get(graphiql::asset));
     }
     if app.settings.metrics {
         router = router.route("/metrics", get(metrics));
@@ -288,6 +291,14 @@ async fn graphql_get(State(app): State<Arc<App>>, request: Request) -> Response 
     execute(&app, BatchRequest::Single(operation), authorization(request.headers()), request_id, media).await
 }
 
+/// What every operation carries, over HTTP and WebSocket alike: who asks, the request's id (for
+/// logs and the access log), and its batch loaders (made on first use: they hold what one
+/// viewer may see, so they never outlive the request or connection).
+fn add_request_data(data: &mut async_graphql::Data, app: &App, auth: Authentication, request_id: String) {
+    data.insert(RequestData { auth, request_id });
+    data.insert(LazyLoaders::new(&app.db));
+}
+
 /// Runs a checked batch for its viewer, and writes the access log before answering.
 async fn execute(
     app: &App,
@@ -329,8 +340,7 @@ async fn execute(
         _ => None,
     };
     for operation in batch.iter_mut() {
-        operation.data.insert(RequestData { auth: auth.clone(), request_id: request_id.clone() });
-        operation.data.insert(LazyLoaders::new(&app.db));
+        add_request_data(&mut operation.data, app, auth.clone(), request_id.clone());
         if let Some(log) = &read_log {
             operation.data.insert(log.clone());
         }
@@ -441,7 +451,7 @@ fn graphiql(app: &App) -> Response {
     if !app.settings.graphiql_enabled() {
         return refusal(StatusCode::NOT_FOUND, "NOT_FOUND", "GraphiQL is turned off (INZAGE_GRAPHIQL)");
     }
-    crate::graphiql::page()
+    graphiql::page()
 }
 
 /// The process is up.
