@@ -4,6 +4,7 @@
 pub mod completion;
 mod context;
 pub mod enums;
+pub mod guard;
 pub mod limits;
 mod loaders;
 mod mutation;

@@ -3,11 +3,11 @@ use async_graphql::{Context, ID, Object};
 use inzage_entity::AuditAction;
 
 use crate::access::Listing;
-use crate::audit::AuditEntry;
 use crate::domain::export;
 use crate::error::{ApiError, FieldResult};
+use crate::graphql::guard;
 use crate::graphql::pagination::{connection, cursor, page_size};
-use crate::graphql::types::client::{Client, lookup_entry, prefetch};
+use crate::graphql::types::client::{Client, prefetch};
 use crate::graphql::types::export::ExportRow;
 use crate::graphql::{ContextExt, parse_id};
 
@@ -21,15 +21,13 @@ impl ClientQuery {
         let op = ctx.operation()?;
         let id = parse_id(&id, "id")?;
         let found = ctx.loaders().access.load(&ctx.app().db, op.viewer, op.now, &[id]).await?.remove(&id);
-        let log = ctx.read_log()?;
         match found {
-            Some(client) if !client.access.bases.is_empty() => {
-                log.record(lookup_entry(&client, AuditAction::Read));
-                Ok(Some(client.into()))
-            }
             Some(client) => {
-                log.record(AuditEntry::denied(client.client.id, AuditAction::Read, "Client"));
-                Err(ApiError::not_found("client").into())
+                guard::found(ctx, &client, AuditAction::Read)?;
+                if client.access.bases.is_empty() {
+                    return Err(ApiError::not_found("client").into());
+                }
+                Ok(Some(client.into()))
             }
             None => Err(ApiError::not_found("client").into()),
         }
@@ -51,10 +49,9 @@ impl ClientQuery {
             .access
             .list(&ctx.app().db, op.viewer, op.now, Listing::Visible, search.as_deref(), after, limit)
             .await?;
-        let log = ctx.read_log()?;
         let action = if search.is_some() { AuditAction::Search } else { AuditAction::Read };
         for client in rows.iter().take(limit as usize) {
-            log.record(lookup_entry(client, action));
+            guard::found(ctx, client, action)?;
         }
         let look_ahead = ctx.look_ahead();
         let items = [look_ahead.field("nodes"), look_ahead.field("edges").field("node")];

@@ -2,7 +2,7 @@ use async_graphql::{Context, ID, Object};
 
 use crate::domain::{delegations, trajectories};
 use crate::error::FieldResult;
-use crate::graphql::types::accounts::trajectory_read;
+use crate::graphql::guard;
 use crate::graphql::types::trajectories::{Program, Provider, Team, Trajectory};
 use crate::graphql::{ContextExt, parse_id};
 
@@ -17,7 +17,7 @@ impl TrajectoryQuery {
         let op = ctx.operation()?;
         let id = parse_id(&id, "id")?;
         let found = trajectories::find(ctx.app().db.conn(), &op, id).await?;
-        ctx.read_log()?.record(trajectory_read(&found.client));
+        guard::trajectory(ctx, &found.client)?;
         Ok(Some(Trajectory::new(found.model, found.client)))
     }
 

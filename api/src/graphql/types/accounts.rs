@@ -4,7 +4,7 @@ use async_graphql::{Context, ID, Object};
 use inzage_entity::{organization, user};
 use uuid::Uuid;
 
-use super::client::{Client, Tool, lookup_entry, prefetch};
+use super::client::{Client, Tool, prefetch};
 use super::groups::{Conversation, Group, with_people};
 use super::notifications::Notification;
 use super::trajectories::{Delegation, Protocol, Provider, Task, Trajectory, visible_trajectories, with_clients};
@@ -16,6 +16,7 @@ use crate::domain::{conversations, delegations, groups, notifications, trajector
 use crate::error::{ApiError, FieldResult};
 use crate::graphql::ContextExt;
 use crate::graphql::enums::{ConsentStatus, DelegationStatus, OrganizationKind, Role, TaskStatus, TrajectoryStatus};
+use crate::graphql::guard;
 use crate::graphql::pagination::{connection, cursor, page_size};
 use crate::policy;
 use async_graphql::connection::Connection;
@@ -110,9 +111,8 @@ impl Viewer {
             .access
             .list(&ctx.app().db, op.viewer, op.now, Listing::Caseload, None, None, CASELOAD_LIMIT)
             .await?;
-        let log = ctx.read_log()?;
         for client in &rows {
-            log.record(lookup_entry(client, AuditAction::Read));
+            guard::found(ctx, client, AuditAction::Read)?;
         }
         Ok(prefetch(ctx, rows, &[ctx.look_ahead()]).await?)
     }
@@ -150,9 +150,8 @@ impl Viewer {
     async fn trajectories(&self, ctx: &Context<'_>, status: Option<TrajectoryStatus>) -> FieldResult<Vec<Trajectory>> {
         let rows = trajectories::of_viewer(ctx.app().db.conn(), &self.0, status.map(Into::into)).await?;
         let visible = visible_trajectories(ctx, rows).await?;
-        let log = ctx.read_log()?;
         for trajectory in &visible {
-            log.record(trajectory_read(&trajectory.client));
+            guard::trajectory(ctx, &trajectory.client)?;
         }
         Ok(visible)
     }
@@ -215,10 +214,3 @@ impl Viewer {
 
 /// The most clients `viewer.caseload` returns; `clients` pages through any number.
 const CASELOAD_LIMIT: u64 = 10_000;
-
-/// The access-log entry for reading a client's trajectory.
-pub fn trajectory_read(client: &crate::access::ClientAccess) -> crate::audit::AuditEntry {
-    let basis = crate::policy::client::read_trajectories(client.access.bases).basis();
-    let grant = basis.and_then(|b| client.access.grant_for(b));
-    crate::audit::AuditEntry::success(client.client.id, AuditAction::Read, "Trajectory").basis(basis, grant)
-}

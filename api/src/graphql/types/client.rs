@@ -8,7 +8,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use async_graphql::dataloader::Loader;
-use inzage_entity::{AuditAction, audit_event, client_contact, dossier_entry, tool, trajectory, user};
+use inzage_entity::{audit_event, client_contact, dossier_entry, tool, trajectory, user};
 use uuid::Uuid;
 
 use super::accounts::User;
@@ -16,11 +16,11 @@ use super::groups::{Group, PrefetchedPeople, prefetch_people, with_people};
 use super::trajectories::{PrefetchedMembers, Trajectory, prefetch_members};
 use super::workflows::Workflow;
 use crate::access::{Access, ClientAccess};
-use crate::audit::AuditEntry;
 use crate::domain::groups::VisibleGroup;
 use crate::domain::{care, conversations, groups, trajectories};
 use crate::error::{ApiError, ApiResult, FieldResult};
 use crate::graphql::enums::{AccessBasis, AuditOutcome, DossierEntryKind, Role, TrajectoryStatus};
+use crate::graphql::guard::{self, ClientData};
 use crate::graphql::loaders::load_all;
 use crate::graphql::pagination::{connection, cursor, page_size};
 use crate::graphql::{ContextExt, enums};
@@ -122,41 +122,10 @@ pub async fn prefetch(
 }
 
 impl Client {
-    /// Asks the policy, notes the read (or the refusal) in the access log, and answers
-    /// `FORBIDDEN` when refused.
-    fn guard(&self, ctx: &Context<'_>, object_type: &'static str, decision: Decision) -> ApiResult<()> {
-        guard_read(ctx, self.model.id, &self.access, object_type, decision)
+    /// Notes the read of `data` on `decision` (see [`guard::read`]); `FORBIDDEN` when refused.
+    fn guard(&self, ctx: &Context<'_>, data: ClientData, decision: Decision) -> ApiResult<()> {
+        guard::read(ctx, self.model.id, &self.access, data, decision)
     }
-}
-
-/// Notes a read of `object_type` of the client in the request's access log, with the basis
-/// the decision names (and its grant), or a DENIED row and `FORBIDDEN` when the policy refused.
-pub fn guard_read(
-    ctx: &Context<'_>,
-    client_id: Uuid,
-    access: &Access,
-    object_type: &'static str,
-    decision: Decision,
-) -> ApiResult<()> {
-    let log = ctx.read_log()?;
-    match decision {
-        Decision::Allow(basis) => {
-            let grant = basis.and_then(|b| access.grant_for(b));
-            log.record(AuditEntry::success(client_id, AuditAction::Read, object_type).basis(basis, grant));
-            Ok(())
-        }
-        Decision::Deny(reason) => {
-            log.record(AuditEntry::denied(client_id, AuditAction::Read, object_type));
-            Err(ApiError::forbidden(reason))
-        }
-    }
-}
-
-/// The access-log entry for finding a client (by id, in a list or a search).
-pub fn lookup_entry(client: &ClientAccess, action: AuditAction) -> AuditEntry {
-    let basis = rules::find_client(client.access.bases).basis();
-    let grant = basis.and_then(|b| client.access.grant_for(b));
-    AuditEntry::success(client.client.id, action, "Client").basis(basis, grant)
 }
 
 #[Object]
@@ -170,7 +139,7 @@ impl Client {
     }
 
     async fn contact(&self, ctx: &Context<'_>) -> FieldResult<Option<ContactDetails>> {
-        self.guard(ctx, "ContactDetails", rules::read_contact(self.access.bases))?;
+        self.guard(ctx, ClientData::Contact, rules::read_contact(self.access.bases))?;
         let row = match self.prefetched.as_ref().and_then(|p| p.contacts.as_ref()) {
             Some(contacts) => contacts.get(&self.model.id).cloned(),
             None => ctx.loaders().contacts.load_one(self.model.id).await?,
@@ -184,7 +153,7 @@ impl Client {
     }
 
     async fn counselors(&self, ctx: &Context<'_>) -> FieldResult<Option<Vec<User>>> {
-        self.guard(ctx, "Counselors", rules::read_counselors(self.access.bases))?;
+        self.guard(ctx, ClientData::Counselors, rules::read_counselors(self.access.bases))?;
         let counselors = match self.prefetched.as_ref().and_then(|p| p.counselors.as_ref()) {
             Some(counselors) => counselors.get(&self.model.id).cloned(),
             None => ctx.loaders().counselors.load_one(self.model.id).await?,
@@ -194,7 +163,7 @@ impl Client {
     }
 
     async fn relatives(&self, ctx: &Context<'_>) -> FieldResult<Option<Vec<User>>> {
-        self.guard(ctx, "Relatives", rules::read_relatives(self.access.bases))?;
+        self.guard(ctx, ClientData::Relatives, rules::read_relatives(self.access.bases))?;
         let scope = rules::relatives_scope(self.access.bases);
         if scope == rules::RelativesScope::None {
             return Ok(Some(Vec::new()));
@@ -230,7 +199,7 @@ impl Client {
         let after = cursor(after.as_deref())?;
         let scope = rules::dossier_scope(self.access.bases);
         // The basis logged is the one behind the widest part read.
-        self.guard(ctx, "DossierEntry", rules::read_dossier(self.access.bases))?;
+        self.guard(ctx, ClientData::Dossier, rules::read_dossier(self.access.bases))?;
         let consented = self.access.consented_workflows();
         let db = ctx.app().db.conn();
         let rows =
@@ -248,7 +217,7 @@ impl Client {
     }
 
     async fn tools(&self, ctx: &Context<'_>) -> FieldResult<Option<Vec<Tool>>> {
-        self.guard(ctx, "Tool", rules::read_tools(self.access.bases))?;
+        self.guard(ctx, ClientData::Tools, rules::read_tools(self.access.bases))?;
         let tools = match self.prefetched.as_ref().and_then(|p| p.tools.as_ref()) {
             Some(tools) => tools.get(&self.model.id).cloned(),
             None => ctx.loaders().tools.load_one(self.model.id).await?,
@@ -262,7 +231,7 @@ impl Client {
         ctx: &Context<'_>,
         status: Option<TrajectoryStatus>,
     ) -> FieldResult<Option<Vec<Trajectory>>> {
-        self.guard(ctx, "Trajectory", rules::read_trajectories(self.access.bases))?;
+        self.guard(ctx, ClientData::Trajectories, rules::read_trajectories(self.access.bases))?;
         let rows = match self.prefetched.as_ref().and_then(|p| p.trajectories.as_ref()) {
             Some(trajectories) => trajectories.get(&self.model.id).cloned(),
             None => ctx.loaders().client_trajectories.load_one(self.model.id).await?,
@@ -312,7 +281,7 @@ impl Client {
     ) -> FieldResult<Option<Connection<String, AuditEvent>>> {
         let limit = page_size(first)?;
         let after = cursor(after.as_deref())?;
-        self.guard(ctx, "AccessLog", rules::read_access_log(self.access.bases))?;
+        self.guard(ctx, ClientData::AccessLog, rules::read_access_log(self.access.bases))?;
         let rows = care::access_log_page(ctx.app().db.conn(), self.model.id, after, limit).await?;
         let rows = rows.into_iter().map(AuditEvent).collect();
         Ok(Some(connection(rows, limit, after, |event: &AuditEvent| event.0.id)))
@@ -442,7 +411,7 @@ impl Tool {
     /// FORBIDDEN for SECRETARY.
     async fn content(&self, ctx: &Context<'_>) -> FieldResult<Option<&str>> {
         let decision = rules::read_tool_content(self.owner_access.bases);
-        guard_read(ctx, self.model.owner_id, &self.owner_access, "ToolContent", decision)?;
+        guard::read(ctx, self.model.owner_id, &self.owner_access, ClientData::ToolContent, decision)?;
         Ok(Some(&self.model.content))
     }
 }

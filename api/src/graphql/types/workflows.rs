@@ -5,17 +5,17 @@ use std::sync::Arc;
 
 use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};
-use inzage_entity::{AuditAction, consent_request, participation, project, user, workflow, workflow_professional};
+use inzage_entity::{consent_request, participation, project, user, workflow, workflow_professional};
 use uuid::Uuid;
 
 use super::accounts::{Organization, User};
 use super::client::{Client, DossierEntry};
 use crate::access::ClientAccess;
-use crate::audit::AuditEntry;
 use crate::domain::workflows;
 use crate::error::{ApiError, FieldResult};
 use crate::graphql::ContextExt;
 use crate::graphql::enums::{ConsentKind, ConsentStatus};
+use crate::graphql::guard::{self, ClientData};
 use crate::graphql::loaders::load_all;
 use crate::policy::{self, workflows as rules};
 
@@ -164,17 +164,10 @@ impl Participation {
         let access = &self.participant.access;
         let client_id = self.model.participant_id;
         let consent = access.consent_in(self.model.workflow_id);
-        let log = ctx.read_log()?;
-        match rules::read_results(access.bases, consent.is_some()) {
-            policy::Decision::Allow(basis) => {
-                let grant = consent.filter(|_| basis == Some(policy::client::Basis::Consent)).map(|c| c.id);
-                log.record(AuditEntry::success(client_id, AuditAction::Read, "Results").basis(basis, grant));
-            }
-            policy::Decision::Deny(reason) => {
-                log.record(AuditEntry::denied(client_id, AuditAction::Read, "Results"));
-                return Err(ApiError::forbidden(reason).into());
-            }
-        }
+        let decision = rules::read_results(access.bases, consent.is_some());
+        // The grant of a read on CONSENT is the consent of this workflow.
+        let grant = consent.filter(|_| decision.basis() == Some(policy::client::Basis::Consent)).map(|c| c.id);
+        guard::read_on_grant(ctx, client_id, ClientData::Results, decision, grant)?;
         let rows = ctx.loaders().results.load_one((self.model.workflow_id, client_id)).await?.unwrap_or_default();
         Ok(Some(rows.into_iter().map(DossierEntry::from).collect()))
     }
