@@ -226,6 +226,10 @@ impl RootFields {
     pub fn is_subscription(&self) -> bool {
         self.kind == "subscription"
     }
+
+    pub fn is_query(&self) -> bool {
+        self.kind == "query"
+    }
 }
 
 fn collect_root_fields(

@@ -10,6 +10,8 @@
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
 use async_graphql::{ErrorExtensionValues, ServerError};
 
+use super::loaders::{Keep, LazyLoaders};
+
 /// The limits every operation is held to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct QueryLimits {
@@ -321,6 +323,13 @@ impl async_graphql::Executor for CheckedSchema {
                 .boxed();
         }
         let root = crate::metrics::RootFields::of(&mut request);
+        // A query gets loaders of its own that keep what they load; the connection's keep nothing.
+        let connection = session_data.as_ref().and_then(|data| data.get(&std::any::TypeId::of::<LazyLoaders>()));
+        if let Some(loaders) = connection.and_then(|loaders| loaders.downcast_ref::<LazyLoaders>())
+            && root.as_ref().is_some_and(crate::metrics::RootFields::is_query)
+        {
+            request.data.insert(loaders.for_operation(Keep::ForTheOperation));
+        }
         let (query, operation) = (request.query.clone(), request.operation_name.clone());
         let stream =
             async_graphql::Executor::execute_stream(&self.schema, request, session_data).map(move |mut response| {

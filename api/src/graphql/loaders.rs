@@ -1,10 +1,10 @@
 //! Per-request batch loaders, so that a list of N objects costs one query per related table,
 //! not N. Created for each request: what they cache was loaded for one viewer.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use async_graphql::dataloader::{DataLoader, Loader};
+use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use inzage_entity::{
     client_contact, consent_request, delegation, dossier_entry, organization, program, project, protocol, provider,
     task, team, team_member, tool, trajectory, trajectory_member, user, workflow, workflow_professional,
@@ -12,18 +12,25 @@ use inzage_entity::{
 use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
+use crate::auth::Viewer;
 use crate::db::Database;
+use crate::domain::groups::VisibleGroup;
 use crate::domain::{accounts, care, delegations, groups, trajectories, workflows};
 use crate::policy::RoleSet;
 
+/// A loader that keeps what it loaded for the rest of a query operation (see [`Keep`]): a list
+/// loads its items' rows into it with one query, and each item's field then finds them there,
+/// so a field has one way of loading whether it is resolved in a list or alone.
+pub type Cached<L> = DataLoader<L, HashMapCache>;
+
 /// The loaders of one request.
 pub struct Loaders {
-    pub users: DataLoader<UserLoader>,
+    pub users: Cached<UserLoader>,
     pub roles: DataLoader<RoleLoader>,
     pub organizations: DataLoader<OrganizationLoader>,
-    pub contacts: DataLoader<ContactLoader>,
-    pub counselors: DataLoader<CounselorLoader>,
-    pub tools: DataLoader<ToolLoader>,
+    pub contacts: Cached<ContactLoader>,
+    pub counselors: Cached<CounselorLoader>,
+    pub tools: Cached<ToolLoader>,
     pub projects: DataLoader<ProjectLoader>,
     pub workflows: DataLoader<WorkflowLoader>,
     pub workflow_professionals: DataLoader<WorkflowProfessionalLoader>,
@@ -33,29 +40,46 @@ pub struct Loaders {
     pub protocols: DataLoader<ProtocolLoader>,
     pub providers: DataLoader<ProviderLoader>,
     pub program_rows: DataLoader<ProgramLoader>,
-    pub trajectory_members: DataLoader<TrajectoryMembersLoader>,
+    pub trajectory_members: Cached<TrajectoryMembersLoader>,
     pub trajectory_teams: DataLoader<TrajectoryTeamsLoader>,
     pub team_members: DataLoader<TeamMembersLoader>,
     pub tasks: DataLoader<TasksLoader>,
     pub trajectory_delegations: DataLoader<TrajectoryDelegationsLoader>,
     pub provider_programs: DataLoader<ProviderProgramsLoader>,
-    pub client_trajectories: DataLoader<ClientTrajectoriesLoader>,
-    pub relatives: DataLoader<RelativesLoader>,
-    pub group_counselors: DataLoader<GroupCounselorsLoader>,
-    pub group_members: DataLoader<GroupMembersLoader>,
+    pub client_trajectories: Cached<ClientTrajectoriesLoader>,
+    pub relatives: Cached<RelativesLoader>,
+    pub group_counselors: Cached<GroupCounselorsLoader>,
+    pub group_members: Cached<GroupMembersLoader>,
+    /// The groups each client is in that the request's viewer may see (none without a viewer).
+    pub client_groups: Cached<ClientGroupsLoader>,
     /// The viewer's bases per client, for this request.
     pub access: crate::access::AccessCache,
+    /// Everyone sharing a conversation with the request's viewer, once asked (when kept).
+    sharing: std::sync::Mutex<Option<Arc<HashSet<Uuid>>>>,
+    keep: Keep,
+    db: Database,
+}
+
+/// Whether an operation's loaders keep what they load.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Keep {
+    /// For a query: it changes nothing and ends within the request, so what it loaded stays
+    /// true for it, and a list can load its items' rows up front.
+    ForTheOperation,
+    /// For a mutation (whose payload must show what it wrote) and for a subscription or a
+    /// WebSocket connection (which live for hours): loads are batched, never kept.
+    Nothing,
 }
 
 impl Loaders {
-    pub fn new(db: &Database) -> Self {
+    pub fn new(db: &Database, viewer: Option<Viewer>, keep: Keep) -> Self {
         Self {
-            users: DataLoader::new(UserLoader(db.clone()), tokio::spawn),
+            users: cached(UserLoader(db.clone()), keep),
             roles: DataLoader::new(RoleLoader(db.clone()), tokio::spawn),
             organizations: DataLoader::new(OrganizationLoader(db.clone()), tokio::spawn),
-            contacts: DataLoader::new(ContactLoader(db.clone()), tokio::spawn),
-            counselors: DataLoader::new(CounselorLoader(db.clone()), tokio::spawn),
-            tools: DataLoader::new(ToolLoader(db.clone()), tokio::spawn),
+            contacts: cached(ContactLoader(db.clone()), keep),
+            counselors: cached(CounselorLoader(db.clone()), keep),
+            tools: cached(ToolLoader(db.clone()), keep),
             projects: DataLoader::new(ProjectLoader(db.clone()), tokio::spawn),
             workflows: DataLoader::new(WorkflowLoader(db.clone()), tokio::spawn),
             workflow_professionals: DataLoader::new(WorkflowProfessionalLoader(db.clone()), tokio::spawn),
@@ -65,42 +89,97 @@ impl Loaders {
             protocols: DataLoader::new(ProtocolLoader(db.clone()), tokio::spawn),
             providers: DataLoader::new(ProviderLoader(db.clone()), tokio::spawn),
             program_rows: DataLoader::new(ProgramLoader(db.clone()), tokio::spawn),
-            trajectory_members: DataLoader::new(TrajectoryMembersLoader(db.clone()), tokio::spawn),
+            trajectory_members: cached(TrajectoryMembersLoader(db.clone()), keep),
             trajectory_teams: DataLoader::new(TrajectoryTeamsLoader(db.clone()), tokio::spawn),
             team_members: DataLoader::new(TeamMembersLoader(db.clone()), tokio::spawn),
             tasks: DataLoader::new(TasksLoader(db.clone()), tokio::spawn),
             trajectory_delegations: DataLoader::new(TrajectoryDelegationsLoader(db.clone()), tokio::spawn),
             provider_programs: DataLoader::new(ProviderProgramsLoader(db.clone()), tokio::spawn),
-            client_trajectories: DataLoader::new(ClientTrajectoriesLoader(db.clone()), tokio::spawn),
-            relatives: DataLoader::new(RelativesLoader(db.clone()), tokio::spawn),
-            group_counselors: DataLoader::new(GroupCounselorsLoader(db.clone()), tokio::spawn),
-            group_members: DataLoader::new(GroupMembersLoader(db.clone()), tokio::spawn),
+            client_trajectories: cached(ClientTrajectoriesLoader(db.clone()), keep),
+            relatives: cached(RelativesLoader(db.clone()), keep),
+            group_counselors: cached(GroupCounselorsLoader(db.clone()), keep),
+            group_members: cached(GroupMembersLoader(db.clone()), keep),
+            client_groups: cached(ClientGroupsLoader(db.clone(), viewer), keep),
             access: crate::access::AccessCache::default(),
+            sharing: std::sync::Mutex::new(None),
+            keep,
+            db: db.clone(),
         }
     }
+
+    /// Whether these loaders keep what they load (so that loading a list's rows up front pays).
+    pub fn keeps(&self) -> bool {
+        self.keep == Keep::ForTheOperation
+    }
+
+    /// Everyone who shares a conversation with `viewer_id` (the request's viewer), loaded once
+    /// when kept.
+    pub async fn sharing_with(&self, viewer_id: Uuid) -> Result<Arc<HashSet<Uuid>>, Arc<DbErr>> {
+        if let Some(found) = self.sharing.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone() {
+            return Ok(found);
+        }
+        let found = Arc::new(crate::domain::conversations::sharing_with(self.db.conn(), viewer_id).await?);
+        if self.keeps() {
+            *self.sharing.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(found.clone());
+        }
+        Ok(found)
+    }
+}
+
+/// A cached loader that keeps nothing unless `keep` says so.
+fn cached<L: Loader<Uuid>>(loader: L, keep: Keep) -> Cached<L> {
+    let loader = DataLoader::with_cache(loader, tokio::spawn, HashMapCache::default());
+    loader.enable_all_cache(keep == Keep::ForTheOperation);
+    loader
 }
 
 /// A request's (or a WebSocket connection's) loaders, made on first use: most subscription
 /// events never need them, and an idle connection should cost as little memory as possible.
 pub struct LazyLoaders {
     db: Database,
+    viewer: Option<Viewer>,
+    keep: Keep,
     loaders: std::sync::OnceLock<Loaders>,
 }
 
 impl LazyLoaders {
-    pub fn new(db: &Database) -> Self {
-        Self { db: db.clone(), loaders: std::sync::OnceLock::new() }
+    /// The loaders of an operation (or connection) of `viewer`.
+    pub fn new(db: &Database, viewer: Option<Viewer>, keep: Keep) -> Self {
+        Self { db: db.clone(), viewer, keep, loaders: std::sync::OnceLock::new() }
+    }
+
+    /// Fresh loaders for one operation of the same viewer, keeping what `keep` says.
+    pub fn for_operation(&self, keep: Keep) -> Self {
+        Self::new(&self.db, self.viewer.clone(), keep)
     }
 
     pub fn get(&self) -> &Loaders {
-        self.loaders.get_or_init(|| Loaders::new(&self.db))
+        self.loaders.get_or_init(|| Loaders::new(&self.db, self.viewer.clone(), self.keep))
     }
+}
+
+/// Loads `ids` (repeats allowed) into `loader`'s cache in one call, so that a whole list is one
+/// query and each item's own load then finds its rows there.
+pub async fn warm<L>(
+    loader: &Cached<L>,
+    ids: impl IntoIterator<Item = Uuid>,
+) -> Result<HashMap<Uuid, L::Value>, L::Error>
+where
+    L: Loader<Uuid>,
+{
+    let mut ids: Vec<Uuid> = ids.into_iter().collect();
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    loader.load_many(ids).await
 }
 
 /// Loads every one of `ids` (repeats allowed) with one call of `loader`, and none when there are
 /// none: for lists that know all the keys they need up front.
-pub async fn load_all<L: Loader<Uuid>>(
-    loader: &DataLoader<L>,
+pub async fn load_all<L: Loader<Uuid>, C: async_graphql::dataloader::CacheFactory>(
+    loader: &DataLoader<L, C>,
     ids: impl IntoIterator<Item = Uuid>,
 ) -> Result<HashMap<Uuid, L::Value>, L::Error> {
     let mut ids: Vec<Uuid> = ids.into_iter().collect();
@@ -157,7 +236,9 @@ impl Loader<Uuid> for OrganizationLoader {
 pub struct ContactLoader(Database);
 
 impl Loader<Uuid> for ContactLoader {
-    type Value = client_contact::Model;
+    /// `None` for a client without contact details: every key gets an answer, so that the cache
+    /// remembers there is none.
+    type Value = Option<client_contact::Model>;
     type Error = Arc<DbErr>;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
@@ -165,7 +246,11 @@ impl Loader<Uuid> for ContactLoader {
             .filter(client_contact::Column::UserId.is_in(keys.iter().copied()))
             .all(self.0.conn())
             .await?;
-        Ok(rows.into_iter().map(|row| (row.user_id, row)).collect())
+        let mut found: HashMap<Uuid, Self::Value> = keys.iter().map(|key| (*key, None)).collect();
+        for row in rows {
+            found.insert(row.user_id, Some(row));
+        }
+        Ok(found)
     }
 }
 
@@ -178,7 +263,8 @@ impl Loader<Uuid> for CounselorLoader {
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
         let db = self.0.conn();
-        let mut grouped: HashMap<Uuid, Vec<user::Model>> = HashMap::new();
+        // Every key gets a list, empty or not, so that the cache remembers an empty one.
+        let mut grouped: HashMap<Uuid, Vec<user::Model>> = keys.iter().map(|key| (*key, Vec::new())).collect();
         for (client, counselor) in care::counselors_of(db, keys).await? {
             grouped.entry(client).or_default().push(counselor);
         }
@@ -213,7 +299,7 @@ impl Loader<Uuid> for ToolLoader {
     type Error = Arc<DbErr>;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
-        let mut grouped: HashMap<Uuid, Vec<tool::Model>> = HashMap::new();
+        let mut grouped: HashMap<Uuid, Vec<tool::Model>> = keys.iter().map(|key| (*key, Vec::new())).collect();
         for tool in care::tools_of(self.0.conn(), keys).await? {
             grouped.entry(tool.owner_id).or_default().push(tool);
         }
@@ -336,7 +422,8 @@ macro_rules! grouped {
 
             async fn load(&self, $keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
                 let $db = self.0.conn();
-                let mut grouped: HashMap<Uuid, Self::Value> = HashMap::new();
+                // Every key gets a list, empty or not, so that a cache remembers an empty one.
+                let mut grouped: HashMap<Uuid, Self::Value> = $keys.iter().map(|key| (*key, Vec::new())).collect();
                 for (key, row) in $query {
                     grouped.entry(key).or_default().push(row);
                 }
@@ -381,3 +468,19 @@ grouped!(GroupCounselorsLoader, user::Model, "The counselors of each group.", |d
 grouped!(GroupMembersLoader, user::Model, "The members of each group.", |db, keys| {
     groups::members_of(db, keys).await?.into_iter().flat_map(|(g, users)| users.into_iter().map(move |u| (g, u)))
 });
+
+/// The groups each client is in that the viewer may see, oldest first.
+pub struct ClientGroupsLoader(Database, Option<Viewer>);
+
+impl Loader<Uuid> for ClientGroupsLoader {
+    type Value = Vec<VisibleGroup>;
+    type Error = Arc<DbErr>;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        let mut found: HashMap<Uuid, Self::Value> = keys.iter().map(|key| (*key, Vec::new())).collect();
+        if let Some(viewer) = &self.1 {
+            found.extend(groups::of_clients(self.0.conn(), viewer, keys).await?);
+        }
+        Ok(found)
+    }
+}

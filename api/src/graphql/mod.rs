@@ -9,6 +9,7 @@ pub mod limits;
 mod loaders;
 mod mutation;
 pub mod pagination;
+pub mod prefetch;
 mod query;
 pub mod subscription;
 pub mod types;
@@ -19,7 +20,7 @@ pub use limits::{CheckedSchema, QueryLimits};
 pub use subscription::{LiveConnection, SubscriptionRoot};
 
 pub use context::{AppData, ContextExt, RequestData, parse_id};
-pub use loaders::{LazyLoaders, Loaders};
+pub use loaders::{Keep, LazyLoaders, Loaders};
 
 /// The root query type.
 #[derive(MergedObject, Default)]

@@ -31,6 +31,7 @@ use crate::app::App;
 use crate::audit::ReadLog;
 use crate::auth::{Authentication, authenticate};
 use crate::config::Settings;
+use crate::graphql::Keep;
 use crate::graphql::{LazyLoaders, RequestData};
 use crate::metrics::RootFields;
 
@@ -293,10 +294,11 @@ async fn graphql_get(State(app): State<Arc<App>>, request: Request) -> Response 
 
 /// What every operation carries, over HTTP and WebSocket alike: who asks, the request's id (for
 /// logs and the access log), and its batch loaders (made on first use: they hold what one
-/// viewer may see, so they never outlive the request or connection).
-fn add_request_data(data: &mut async_graphql::Data, app: &App, auth: Authentication, request_id: String) {
+/// viewer may see, so they never outlive the request or connection), keeping what `keep` says.
+fn add_request_data(data: &mut async_graphql::Data, app: &App, auth: Authentication, request_id: String, keep: Keep) {
+    let viewer = auth.viewer().ok().cloned();
     data.insert(RequestData { auth, request_id });
-    data.insert(LazyLoaders::new(&app.db));
+    data.insert(LazyLoaders::new(&app.db, viewer, keep));
 }
 
 /// Runs a checked batch for its viewer, and writes the access log before answering.
@@ -339,13 +341,14 @@ async fn execute(
         }
         _ => None,
     };
-    for operation in batch.iter_mut() {
-        add_request_data(&mut operation.data, app, auth.clone(), request_id.clone());
+    let roots: Vec<Option<RootFields>> = batch.iter_mut().map(RootFields::of).collect();
+    for (operation, root) in batch.iter_mut().zip(&roots) {
+        let keep = if root.as_ref().is_some_and(RootFields::is_query) { Keep::ForTheOperation } else { Keep::Nothing };
+        add_request_data(&mut operation.data, app, auth.clone(), request_id.clone(), keep);
         if let Some(log) = &read_log {
             operation.data.insert(log.clone());
         }
     }
-    let roots: Vec<Option<RootFields>> = batch.iter_mut().map(RootFields::of).collect();
     let documents: Vec<(String, Option<String>)> =
         batch.iter().map(|operation| (operation.query.clone(), operation.operation_name.clone())).collect();
     let started = std::time::Instant::now();

@@ -25,6 +25,7 @@ use futures_util::{SinkExt, StreamExt, stream};
 use crate::app::App;
 use crate::auth::{Authentication, authenticate_token, bearer_token};
 use crate::events::{CLOSE_FORBIDDEN, Kick};
+use crate::graphql::Keep;
 use crate::graphql::LiveConnection;
 use crate::metrics::Open;
 
@@ -119,7 +120,9 @@ async fn serve(app: Arc<App>, mut socket: WebSocket, protocol: Protocols, header
 
     // 3. Hand the connection to async-graphql, starting with the init message it has not seen.
     let mut data = Data::default();
-    super::add_request_data(&mut data, &app, auth, uuid::Uuid::now_v7().to_string());
+    // Connection-wide loaders keep nothing: a connection lives for hours. A query sent over the
+    // socket gets loaders of its own that do (`CheckedSchema`).
+    super::add_request_data(&mut data, &app, auth, uuid::Uuid::now_v7().to_string(), Keep::Nothing);
     data.insert(LiveConnection { kick: kick.clone(), buffer: app.settings.subscriber_buffer });
     let (mut sink, incoming) = socket.split();
     let incoming = incoming.filter_map(|message| async move {

@@ -7,7 +7,7 @@ use crate::domain::export;
 use crate::error::{ApiError, FieldResult};
 use crate::graphql::guard;
 use crate::graphql::pagination::{connection, cursor, page_size};
-use crate::graphql::types::client::{Client, prefetch};
+use crate::graphql::types::client::{self, Client};
 use crate::graphql::types::export::ExportRow;
 use crate::graphql::{ContextExt, parse_id};
 
@@ -55,7 +55,7 @@ impl ClientQuery {
         }
         let look_ahead = ctx.look_ahead();
         let items = [look_ahead.field("nodes"), look_ahead.field("edges").field("node")];
-        let rows = prefetch(ctx, rows, &items).await?;
+        let rows = client::list(ctx, rows, &items).await?;
         Ok(connection(rows, limit, after, |client: &Client| client.model.id))
     }
 

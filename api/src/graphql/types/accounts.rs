@@ -4,7 +4,7 @@ use async_graphql::{Context, ID, Object};
 use inzage_entity::{organization, user};
 use uuid::Uuid;
 
-use super::client::{Client, Tool, prefetch};
+use super::client::{self, Client, Tool};
 use super::groups::{Conversation, Group, with_people};
 use super::notifications::Notification;
 use super::trajectories::{Delegation, Protocol, Provider, Task, Trajectory, visible_trajectories, with_clients};
@@ -114,7 +114,7 @@ impl Viewer {
         for client in &rows {
             guard::found(ctx, client, AuditAction::Read)?;
         }
-        Ok(prefetch(ctx, rows, &[ctx.look_ahead()]).await?)
+        Ok(client::list(ctx, rows, &[ctx.look_ahead()]).await?)
     }
 
     /// The viewer's notifications, oldest first.

@@ -4,25 +4,24 @@
 use async_graphql::connection::Connection;
 use async_graphql::{Context, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 
-use async_graphql::dataloader::Loader;
-use inzage_entity::{audit_event, client_contact, dossier_entry, tool, trajectory, user};
+use inzage_entity::{audit_event, dossier_entry, tool, trajectory, user};
 use uuid::Uuid;
 
 use super::accounts::User;
-use super::groups::{Group, PrefetchedPeople, prefetch_people, with_people};
-use super::trajectories::{PrefetchedMembers, Trajectory, prefetch_members};
+use super::groups::{Group, with_people};
+use super::trajectories::Trajectory;
 use super::workflows::Workflow;
 use crate::access::{Access, ClientAccess};
-use crate::domain::groups::VisibleGroup;
-use crate::domain::{care, conversations, groups, trajectories};
+use crate::domain::{care, trajectories};
 use crate::error::{ApiError, ApiResult, FieldResult};
 use crate::graphql::enums::{AccessBasis, AuditOutcome, DossierEntryKind, Role, TrajectoryStatus};
 use crate::graphql::guard::{self, ClientData};
 use crate::graphql::loaders::load_all;
 use crate::graphql::pagination::{connection, cursor, page_size};
+use crate::graphql::prefetch;
 use crate::graphql::{ContextExt, enums};
 use crate::policy::Decision;
 use crate::policy::client::{self as rules, EntryTarget};
@@ -32,93 +31,23 @@ use crate::policy::client::{self as rules, EntryTarget};
 pub struct Client {
     pub model: user::Model,
     pub access: Access,
-    /// Related rows loaded for a whole list at once (see [`prefetch`]).
-    pub prefetched: Option<Arc<Prefetched>>,
 }
 
 impl From<ClientAccess> for Client {
     fn from(found: ClientAccess) -> Self {
-        Self { model: found.client, access: found.access, prefetched: None }
+        Self { model: found.client, access: found.access }
     }
 }
 
-/// Rows related to a list of clients, loaded with one query per kind for the whole list, for
-/// the fields the query selects. Batch loaders alone batch only what arrives within their
-/// window; a list resolved in one go is loaded here deterministically instead.
-#[derive(Default)]
-pub struct Prefetched {
-    contacts: Option<HashMap<Uuid, client_contact::Model>>,
-    counselors: Option<HashMap<Uuid, Vec<user::Model>>>,
-    tools: Option<HashMap<Uuid, Vec<tool::Model>>>,
-    trajectories: Option<HashMap<Uuid, Vec<trajectory::Model>>>,
-    members: Option<Arc<PrefetchedMembers>>,
-    /// The groups the viewer may see, by member.
-    groups: Option<HashMap<Uuid, Vec<VisibleGroup>>>,
-    group_people: Option<Arc<PrefetchedPeople>>,
-    relatives: Option<HashMap<Uuid, Vec<user::Model>>>,
-    /// Everyone sharing a conversation with the viewer, when some client's relatives are shown
-    /// only on that condition.
-    sharing: Option<HashSet<Uuid>>,
-}
-
-/// Loads what `selections` (the list's item selections) ask of `clients`, and attaches it.
-pub async fn prefetch(
+/// A list of clients, with what `selections` (the list's item selections) ask of them loaded
+/// for the whole list at once (see [`prefetch::clients`]).
+pub async fn list(
     ctx: &Context<'_>,
     clients: Vec<ClientAccess>,
     selections: &[async_graphql::Lookahead<'_>],
 ) -> ApiResult<Vec<Client>> {
-    let selects = |field: &str| selections.iter().any(|selection| selection.field(field).exists());
-    let ids: Vec<Uuid> = clients.iter().map(|c| c.client.id).collect();
-    let loaders = ctx.loaders();
-    let mut prefetched = Prefetched::default();
-    if !ids.is_empty() {
-        if selects("contact") {
-            prefetched.contacts = Some(loaders.contacts.loader().load(&ids).await?);
-        }
-        if selects("counselors") {
-            prefetched.counselors = Some(loaders.counselors.loader().load(&ids).await?);
-        }
-        if selects("tools") {
-            prefetched.tools = Some(loaders.tools.loader().load(&ids).await?);
-        }
-        if selects("trajectories") {
-            let found = loaders.client_trajectories.loader().load(&ids).await?;
-            let seen: Vec<Uuid> = clients
-                .iter()
-                .flat_map(|client| {
-                    let rows = found.get(&client.client.id).map(Vec::as_slice).unwrap_or_default();
-                    rows.iter().filter(|row| trajectories::sees(client, row)).map(|row| row.id)
-                })
-                .collect();
-            let items: Vec<_> = selections.iter().map(|selection| selection.field("trajectories")).collect();
-            prefetched.members = prefetch_members(ctx, &seen, &items).await?;
-            prefetched.trajectories = Some(found);
-        }
-        if selects("groups") {
-            let found = groups::of_clients(ctx.app().db.conn(), ctx.viewer()?, &ids).await?;
-            let mut group_ids: Vec<Uuid> = found.values().flatten().map(|g| g.model.id).collect();
-            group_ids.sort_unstable();
-            group_ids.dedup();
-            let items: Vec<_> = selections.iter().map(|selection| selection.field("groups")).collect();
-            prefetched.group_people = prefetch_people(ctx, &group_ids, &items).await?;
-            prefetched.groups = Some(found);
-        }
-        if selects("relatives") {
-            prefetched.relatives = Some(loaders.relatives.loader().load(&ids).await?);
-            let sharing_only = |c: &ClientAccess| {
-                rules::relatives_scope(c.access.bases) == rules::RelativesScope::SharingAConversation
-            };
-            if clients.iter().any(sharing_only) {
-                let viewer = ctx.viewer()?;
-                prefetched.sharing = Some(conversations::sharing_with(ctx.app().db.conn(), viewer.user_id).await?);
-            }
-        }
-    }
-    let prefetched = Arc::new(prefetched);
-    Ok(clients
-        .into_iter()
-        .map(|found| Client { model: found.client, access: found.access, prefetched: Some(prefetched.clone()) })
-        .collect())
+    prefetch::clients(ctx, &clients, selections).await?;
+    Ok(clients.into_iter().map(Client::from).collect())
 }
 
 impl Client {
@@ -140,10 +69,7 @@ impl Client {
 
     async fn contact(&self, ctx: &Context<'_>) -> FieldResult<Option<ContactDetails>> {
         self.guard(ctx, ClientData::Contact, rules::read_contact(self.access.bases))?;
-        let row = match self.prefetched.as_ref().and_then(|p| p.contacts.as_ref()) {
-            Some(contacts) => contacts.get(&self.model.id).cloned(),
-            None => ctx.loaders().contacts.load_one(self.model.id).await?,
-        };
+        let row = ctx.loaders().contacts.load_one(self.model.id).await?.flatten();
         Ok(Some(ContactDetails {
             email: Some(self.model.email.clone()),
             phone: row.as_ref().and_then(|r| r.phone.clone()),
@@ -154,11 +80,7 @@ impl Client {
 
     async fn counselors(&self, ctx: &Context<'_>) -> FieldResult<Option<Vec<User>>> {
         self.guard(ctx, ClientData::Counselors, rules::read_counselors(self.access.bases))?;
-        let counselors = match self.prefetched.as_ref().and_then(|p| p.counselors.as_ref()) {
-            Some(counselors) => counselors.get(&self.model.id).cloned(),
-            None => ctx.loaders().counselors.load_one(self.model.id).await?,
-        }
-        .unwrap_or_default();
+        let counselors = ctx.loaders().counselors.load_one(self.model.id).await?.unwrap_or_default();
         Ok(Some(counselors.into_iter().map(User).collect()))
     }
 
@@ -168,20 +90,12 @@ impl Client {
         if scope == rules::RelativesScope::None {
             return Ok(Some(Vec::new()));
         }
-        let prefetched = self.prefetched.as_ref();
-        let relatives = match prefetched.and_then(|p| p.relatives.as_ref()) {
-            Some(relatives) => relatives.get(&self.model.id).cloned(),
-            None => ctx.loaders().relatives.load_one(self.model.id).await?,
-        }
-        .unwrap_or_default();
+        let relatives = ctx.loaders().relatives.load_one(self.model.id).await?.unwrap_or_default();
         let shown = match scope {
             // Counselors see only relatives who share a conversation with them; conversations
             // are the only way a relative becomes known to a counselor.
             rules::RelativesScope::SharingAConversation => {
-                let sharing = match prefetched.and_then(|p| p.sharing.as_ref()) {
-                    Some(sharing) => sharing.clone(),
-                    None => conversations::sharing_with(ctx.app().db.conn(), ctx.viewer()?.user_id).await?,
-                };
+                let sharing = ctx.loaders().sharing_with(ctx.viewer()?.user_id).await?;
                 relatives.into_iter().filter(|r| sharing.contains(&r.id)).collect()
             }
             rules::RelativesScope::All | rules::RelativesScope::None => relatives,
@@ -218,11 +132,7 @@ impl Client {
 
     async fn tools(&self, ctx: &Context<'_>) -> FieldResult<Option<Vec<Tool>>> {
         self.guard(ctx, ClientData::Tools, rules::read_tools(self.access.bases))?;
-        let tools = match self.prefetched.as_ref().and_then(|p| p.tools.as_ref()) {
-            Some(tools) => tools.get(&self.model.id).cloned(),
-            None => ctx.loaders().tools.load_one(self.model.id).await?,
-        }
-        .unwrap_or_default();
+        let tools = ctx.loaders().tools.load_one(self.model.id).await?.unwrap_or_default();
         Ok(Some(tools.into_iter().map(|model| Tool { model, owner_access: self.access.clone() }).collect()))
     }
 
@@ -232,11 +142,7 @@ impl Client {
         status: Option<TrajectoryStatus>,
     ) -> FieldResult<Option<Vec<Trajectory>>> {
         self.guard(ctx, ClientData::Trajectories, rules::read_trajectories(self.access.bases))?;
-        let rows = match self.prefetched.as_ref().and_then(|p| p.trajectories.as_ref()) {
-            Some(trajectories) => trajectories.get(&self.model.id).cloned(),
-            None => ctx.loaders().client_trajectories.load_one(self.model.id).await?,
-        }
-        .unwrap_or_default();
+        let rows = ctx.loaders().client_trajectories.load_one(self.model.id).await?.unwrap_or_default();
         let status: Option<inzage_entity::TrajectoryStatus> = status.map(Into::into);
         let found = ClientAccess { client: self.model.clone(), access: self.access.clone() };
         let visible: Vec<trajectory::Model> = rows
@@ -244,33 +150,16 @@ impl Client {
             .filter(|model| status.is_none_or(|status| model.status == status))
             .filter(|model| trajectories::sees(&found, model))
             .collect();
-        let members = match &self.prefetched {
-            Some(prefetched) => prefetched.members.clone(),
-            None => {
-                let ids: Vec<Uuid> = visible.iter().map(|model| model.id).collect();
-                prefetch_members(ctx, &ids, &[ctx.look_ahead()]).await?
-            }
-        };
-        Ok(Some(
-            visible
-                .into_iter()
-                .map(|model| Trajectory { model, client: found.clone(), members: members.clone() })
-                .collect(),
-        ))
+        let ids: Vec<Uuid> = visible.iter().map(|model| model.id).collect();
+        prefetch::trajectory_members(ctx, &ids, &[ctx.look_ahead()]).await?;
+        Ok(Some(visible.into_iter().map(|model| Trajectory::new(model, found.clone())).collect()))
     }
 
     /// The groups this client is in that the viewer may see.
     async fn groups(&self, ctx: &Context<'_>) -> FieldResult<Vec<Group>> {
-        if let Some(prefetched) = &self.prefetched
-            && let Some(groups) = &prefetched.groups
-        {
-            let found = groups.get(&self.model.id).cloned().unwrap_or_default();
-            let people = prefetched.group_people.clone();
-            return Ok(found.into_iter().map(|group| Group { group, people: people.clone() }).collect());
-        }
-        let viewer = ctx.viewer()?;
-        let mut found = groups::of_clients(ctx.app().db.conn(), viewer, &[self.model.id]).await?;
-        with_people(ctx, found.remove(&self.model.id).unwrap_or_default()).await
+        ctx.viewer()?;
+        let found = ctx.loaders().client_groups.load_one(self.model.id).await?.unwrap_or_default();
+        with_people(ctx, found).await
     }
 
     async fn access_log(

@@ -1,74 +1,37 @@
 //! Care groups, their reports, conversations and messages.
 
-use std::collections::HashMap;
-use std::sync::Arc;
-
 use async_graphql::connection::Connection;
-use async_graphql::dataloader::Loader;
 use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};
-use inzage_entity::{conversation, group_report, message, user};
+use inzage_entity::{conversation, group_report, message};
 use uuid::Uuid;
 
 use super::accounts::User;
 use crate::domain::conversations;
 use crate::domain::groups::{self, VisibleGroup};
-use crate::error::{ApiError, ApiResult, FieldResult};
-use crate::graphql::ContextExt;
+use crate::error::{ApiError, FieldResult};
 use crate::graphql::enums::GroupVisibility;
 use crate::graphql::pagination::{connection, cursor, page_size};
+use crate::graphql::{ContextExt, prefetch};
 use crate::policy::groups::{self as rules, MembersScope};
 
 /// A care group the viewer may see: counselors linked to many members at once.
 pub struct Group {
     pub group: VisibleGroup,
-    /// Counselors and members loaded for a whole list at once (see [`prefetch_people`]).
-    pub people: Option<Arc<PrefetchedPeople>>,
 }
 
 impl From<VisibleGroup> for Group {
     fn from(group: VisibleGroup) -> Self {
-        Self { group, people: None }
+        Self { group }
     }
 }
 
-/// The counselors and members of a list of groups, each loaded with one query for the whole
-/// list. Batch loaders alone batch only what arrives within their window; a list resolved in one
-/// go is loaded here deterministically instead.
-#[derive(Default)]
-pub struct PrefetchedPeople {
-    counselors: Option<HashMap<Uuid, Vec<user::Model>>>,
-    members: Option<HashMap<Uuid, Vec<user::Model>>>,
-}
-
-/// Loads the counselors and members of `group_ids` that `selections` (the list's item
-/// selections) ask for; `None` when they ask for neither.
-pub async fn prefetch_people(
-    ctx: &Context<'_>,
-    group_ids: &[Uuid],
-    selections: &[async_graphql::Lookahead<'_>],
-) -> ApiResult<Option<Arc<PrefetchedPeople>>> {
-    let selects = |field: &str| selections.iter().any(|selection| selection.field(field).exists());
-    let (counselors, members) = (selects("counselors"), selects("members"));
-    if group_ids.is_empty() || !(counselors || members) {
-        return Ok(None);
-    }
-    let loaders = ctx.loaders();
-    let mut people = PrefetchedPeople::default();
-    if counselors {
-        people.counselors = Some(loaders.group_counselors.loader().load(group_ids).await?);
-    }
-    if members {
-        people.members = Some(loaders.group_members.loader().load(group_ids).await?);
-    }
-    Ok(Some(Arc::new(people)))
-}
-
-/// `groups` with the people the current field's selection asks for, loaded at once.
+/// `groups` with the people the current field's selection asks for loaded for all of them at
+/// once (see [`prefetch::group_people`]).
 pub async fn with_people(ctx: &Context<'_>, groups: Vec<VisibleGroup>) -> FieldResult<Vec<Group>> {
     let ids: Vec<Uuid> = groups.iter().map(|g| g.model.id).collect();
-    let people = prefetch_people(ctx, &ids, &[ctx.look_ahead()]).await?;
-    Ok(groups.into_iter().map(|group| Group { group, people: people.clone() }).collect())
+    prefetch::group_people(ctx, &ids, &[ctx.look_ahead()]).await?;
+    Ok(groups.into_iter().map(Group::from).collect())
 }
 
 #[Object]
@@ -86,12 +49,7 @@ impl Group {
     }
 
     async fn counselors(&self, ctx: &Context<'_>) -> FieldResult<Vec<User>> {
-        let id = self.group.model.id;
-        let counselors = match self.people.as_ref().and_then(|p| p.counselors.as_ref()) {
-            Some(counselors) => counselors.get(&id).cloned(),
-            None => ctx.loaders().group_counselors.load_one(id).await?,
-        }
-        .unwrap_or_default();
+        let counselors = ctx.loaders().group_counselors.load_one(self.group.model.id).await?.unwrap_or_default();
         Ok(counselors.into_iter().map(User).collect())
     }
 
@@ -103,12 +61,7 @@ impl Group {
         if scope == MembersScope::None {
             return Ok(Vec::new());
         }
-        let id = self.group.model.id;
-        let members = match self.people.as_ref().and_then(|p| p.members.as_ref()) {
-            Some(members) => members.get(&id).cloned(),
-            None => ctx.loaders().group_members.load_one(id).await?,
-        }
-        .unwrap_or_default();
+        let members = ctx.loaders().group_members.load_one(self.group.model.id).await?.unwrap_or_default();
         Ok(members.into_iter().filter(|m| scope == MembersScope::All || m.id == viewer.user_id).map(User).collect())
     }
 

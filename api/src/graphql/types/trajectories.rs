@@ -1,26 +1,19 @@
 //! Trajectories, their members, teams and tasks; providers, programs and delegations.
 
-use std::collections::HashMap;
-use std::sync::Arc;
-
-use async_graphql::dataloader::Loader;
 use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};
-use inzage_entity::{
-    delegation, program, protocol, provider, task, team, team_member, trajectory, trajectory_member, user,
-};
+use inzage_entity::{delegation, program, protocol, provider, task, team, team_member, trajectory, trajectory_member};
 use uuid::Uuid;
 
 use super::accounts::User;
 use super::client::Client;
 use crate::access::ClientAccess;
 use crate::domain::{delegations, trajectories};
-use crate::error::{ApiError, ApiResult, FieldResult};
-use crate::graphql::ContextExt;
+use crate::error::{ApiError, FieldResult};
 use crate::graphql::enums::{
     DelegationEventKind, DelegationStatus, ExecutorMode, TaskKind, TaskStatus, TrajectoryKind, TrajectoryStatus,
 };
-use crate::graphql::loaders::load_all;
+use crate::graphql::{ContextExt, prefetch};
 use crate::policy::client as client_rules;
 use crate::policy::{Decision, Link};
 
@@ -67,38 +60,8 @@ pub async fn visible_trajectories(ctx: &Context<'_>, models: Vec<trajectory::Mod
     let visible: Vec<(trajectory::Model, ClientAccess)> =
         pairs.into_iter().filter(|(model, client)| trajectories::sees(client, model)).collect();
     let ids: Vec<Uuid> = visible.iter().map(|(model, _)| model.id).collect();
-    let members = prefetch_members(ctx, &ids, &[ctx.look_ahead()]).await?;
-    Ok(visible.into_iter().map(|(model, client)| Trajectory { model, client, members: members.clone() }).collect())
-}
-
-/// The members of a list of trajectories, and their accounts when selected, loaded with one
-/// query each for the whole list. Batch loaders alone batch only what arrives within their
-/// window; a list resolved in one go is loaded here deterministically instead.
-#[derive(Default)]
-pub struct PrefetchedMembers {
-    members: HashMap<Uuid, Vec<trajectory_member::Model>>,
-    accounts: Option<HashMap<Uuid, user::Model>>,
-}
-
-/// Loads the members of `trajectory_ids` when `selections` (the list's item selections) ask for
-/// them; `None` when they do not.
-pub async fn prefetch_members(
-    ctx: &Context<'_>,
-    trajectory_ids: &[Uuid],
-    selections: &[async_graphql::Lookahead<'_>],
-) -> ApiResult<Option<Arc<PrefetchedMembers>>> {
-    let members = selections.iter().map(|selection| selection.field("members")).collect::<Vec<_>>();
-    if trajectory_ids.is_empty() || !members.iter().any(|selection| selection.exists()) {
-        return Ok(None);
-    }
-    let loaders = ctx.loaders();
-    let mut prefetched =
-        PrefetchedMembers { members: loaders.trajectory_members.loader().load(trajectory_ids).await?, accounts: None };
-    if members.iter().any(|selection| selection.field("user").exists()) {
-        let ids = prefetched.members.values().flatten().map(|m| m.user_id);
-        prefetched.accounts = Some(load_all(&loaders.users, ids).await?);
-    }
-    Ok(Some(Arc::new(prefetched)))
+    prefetch::trajectory_members(ctx, &ids, &[ctx.look_ahead()]).await?;
+    Ok(visible.into_iter().map(|(model, client)| Trajectory::new(model, client)).collect())
 }
 
 /// A care episode of one client with a primary coach.
@@ -106,14 +69,11 @@ pub struct Trajectory {
     pub model: trajectory::Model,
     /// The viewer's access to the client.
     pub client: ClientAccess,
-    /// Members loaded for a whole list at once (see [`prefetch_members`]).
-    pub members: Option<Arc<PrefetchedMembers>>,
 }
 
 impl Trajectory {
-    /// A trajectory whose related rows are loaded when asked for.
     pub fn new(model: trajectory::Model, client: ClientAccess) -> Self {
-        Self { model, client, members: None }
+        Self { model, client }
     }
 }
 
@@ -164,18 +124,8 @@ impl Trajectory {
 
     /// Shown to the client as their counselors.
     async fn members(&self, ctx: &Context<'_>) -> FieldResult<Vec<TrajectoryMember>> {
-        let Some(prefetched) = &self.members else {
-            let rows = ctx.loaders().trajectory_members.load_one(self.model.id).await?.unwrap_or_default();
-            return Ok(rows.into_iter().map(|model| TrajectoryMember { model, account: None }).collect());
-        };
-        let rows = prefetched.members.get(&self.model.id).cloned().unwrap_or_default();
-        Ok(rows
-            .into_iter()
-            .map(|model| {
-                let account = prefetched.accounts.as_ref().and_then(|accounts| accounts.get(&model.user_id).cloned());
-                TrajectoryMember { model, account }
-            })
-            .collect())
+        let rows = ctx.loaders().trajectory_members.load_one(self.model.id).await?.unwrap_or_default();
+        Ok(rows.into_iter().map(TrajectoryMember).collect())
     }
 
     /// Never shown to the client: FORBIDDEN for SELF and GUARDIAN.
@@ -225,28 +175,21 @@ impl Trajectory {
 }
 
 /// A professional working in a trajectory besides its primary coach.
-pub struct TrajectoryMember {
-    pub model: trajectory_member::Model,
-    /// The member's account, when loaded with a whole list.
-    account: Option<user::Model>,
-}
+pub struct TrajectoryMember(pub trajectory_member::Model);
 
 #[Object]
 impl TrajectoryMember {
     async fn user(&self, ctx: &Context<'_>) -> FieldResult<User> {
-        let user = match &self.account {
-            Some(account) => Some(account.clone()),
-            None => ctx.loaders().users.load_one(self.model.user_id).await?,
-        };
+        let user = ctx.loaders().users.load_one(self.0.user_id).await?;
         Ok(User(user.ok_or_else(|| ApiError::internal("member without account"))?))
     }
 
     async fn role(&self) -> &str {
-        &self.model.role
+        &self.0.role
     }
 
     async fn added_at(&self) -> DateTime<Utc> {
-        self.model.added_at
+        self.0.added_at
     }
 }
 
