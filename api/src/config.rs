@@ -200,6 +200,20 @@ pub struct Settings {
     #[arg(long, env = "INZAGE_RATE_CONSENT_RESPONSE", default_value = "30/1m", global = true)]
     pub rate_consent_response: RateLimit,
 
+    /// Per client address: how often `submitRegistration` may be used.
+    #[arg(long, env = "INZAGE_RATE_REGISTRATION_ADDRESS", default_value = "5/1h", global = true)]
+    pub rate_registration_address: RateLimit,
+
+    /// Per organisation: how often `submitRegistration` may be used for it.
+    #[arg(long, env = "INZAGE_RATE_REGISTRATION_ORGANIZATION", default_value = "200/1h", global = true)]
+    pub rate_registration_organization: RateLimit,
+
+    /// The request header that names the client's address when Inzage runs behind a load
+    /// balancer or proxy (e.g. `x-forwarded-for`; its last entry is taken, the one the proxy
+    /// added). Unset: the address of the connection.
+    #[arg(long, env = "INZAGE_CLIENT_ADDRESS_HEADER", global = true)]
+    pub client_address_header: Option<String>,
+
     /// How long emergency access ("break the glass") lasts, in minutes.
     #[arg(long, env = "INZAGE_EMERGENCY_MINUTES", default_value_t = 240, value_parser = clap::value_parser!(u32).range(1..=10080), global = true)]
     pub emergency_minutes: u32,

@@ -219,7 +219,7 @@ async fn care_relations(
         (ria, None, "Caring for a loved one", "My own notes on keeping energy while supporting Lotte."),
     ];
     for (owner, counselor, name, content) in tools {
-        tool::ActiveModel {
+        let tool = tool::ActiveModel {
             id: Set(Uuid::now_v7()),
             owner_id: Set(owner),
             counselor_id: Set(counselor),
@@ -229,6 +229,18 @@ async fn care_relations(
         }
         .insert(txn)
         .await?;
+        // Carla's feedback on the sleep diary she guides.
+        if let Some(counselor) = counselor {
+            inzage_entity::tool_feedback::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                tool_id: Set(tool.id),
+                author_id: Set(counselor),
+                body: Set("Goed bijgehouden! Probeer deze week om 23 uur naar bed te gaan.".to_owned()),
+                created_at: Set(now),
+            }
+            .insert(txn)
+            .await?;
+        }
     }
     Ok(())
 }
@@ -436,7 +448,7 @@ async fn trajectories_and_delegation(
     team_member::ActiveModel {
         team_id: Set(back_office.id),
         user_id: Set(sanne),
-        role: Set("planning".to_owned()),
+        role: Set("back office".to_owned()),
         added_at: Set(now),
     }
     .insert(&**txn)
@@ -460,8 +472,8 @@ async fn trajectories_and_delegation(
     Ok(())
 }
 
-/// One care group of each visibility, a group report, and a conversation between Lotte and
-/// Carla.
+/// One care group of each visibility with news in each, a group report, a tool for every client
+/// of the sleep group, a conversation between Lotte and Carla, and a pending registration.
 async fn groups_and_conversation(
     txn: &crate::db::WriteTransaction,
     now: DateTime<Utc>,
@@ -471,7 +483,7 @@ async fn groups_and_conversation(
     use crate::domain::notifications::{self, Links};
     use inzage_entity::{
         GroupVisibility, NotificationKind, care_group, conversation, conversation_participant, group_counselor,
-        group_member, group_report, message,
+        group_member, group_report, message, news_post, tool,
     };
     use sea_orm::ActiveModelTrait;
 
@@ -494,7 +506,7 @@ async fn groups_and_conversation(
         }
         .insert(&**txn)
         .await?;
-        for member in members {
+        for &member in &members {
             group_member::ActiveModel { group_id: Set(group.id), user_id: Set(member), added_at: Set(now) }
                 .insert(&**txn)
                 .await?;
@@ -502,7 +514,31 @@ async fn groups_and_conversation(
         group_counselor::ActiveModel { group_id: Set(group.id), user_id: Set(counselor), added_at: Set(now) }
             .insert(&**txn)
             .await?;
+        // News in every group; the members of the invisible one read it without its name.
+        news_post::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            group_id: Set(group.id),
+            author_id: Set(counselor),
+            title: Set("Volgende bijeenkomst".to_owned()),
+            body: Set("We zien elkaar donderdag om 19 uur in de grote zaal.".to_owned()),
+            posted_at: Set(now),
+        }
+        .insert(&**txn)
+        .await?;
         if visibility == GroupVisibility::ClientVisible {
+            // A tool set ready for every client of the sleep group, each one's own.
+            for &owner in &members {
+                tool::ActiveModel {
+                    id: Set(Uuid::now_v7()),
+                    owner_id: Set(owner),
+                    counselor_id: Set(Some(counselor)),
+                    name: Set("Avondritueel".to_owned()),
+                    content: Set("Een uur voor het slapen: scherm uit, licht dimmen, thee.".to_owned()),
+                    assigned_at: Set(now),
+                }
+                .insert(&**txn)
+                .await?;
+            }
             group_report::ActiveModel {
                 id: Set(Uuid::now_v7()),
                 group_id: Set(group.id),
@@ -549,6 +585,24 @@ async fn groups_and_conversation(
         let title = format!("New message from {name}");
         notifications::notify(txn, [recipient], NotificationKind::MessageReceived, &title, links, now).await?;
     }
+    // Someone who signed up and waits for the secretary.
+    inzage_entity::registration::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        organization_id: Set(organization_id),
+        display_name: Set("Sam de Boer".to_owned()),
+        email: Set("sam.deboer@example.org".to_owned()),
+        phone: Set(Some("+31 6 2345 6789".to_owned())),
+        birth_date: Set(chrono::NaiveDate::from_ymd_opt(1990, 4, 1)),
+        note: Set(Some("Doorverwezen door de huisarts.".to_owned())),
+        status: Set(inzage_entity::RegistrationStatus::Pending),
+        submitted_at: Set(now),
+        processed_at: Set(None),
+        processed_by: Set(None),
+        client_id: Set(None),
+        reason: Set(None),
+    }
+    .insert(&**txn)
+    .await?;
     Ok(())
 }
 

@@ -4,6 +4,7 @@
 //! Limits are kept in memory by each instance (GCRA, via `governor`): behind a load balancer
 //! with N instances a person gets at most N times the configured rate.
 
+use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::time::Duration;
 
@@ -20,6 +21,8 @@ pub enum Limited {
     BreakGlass,
     SendMessage,
     RespondToConsentRequest,
+    /// A registration, counted for the organisation it is for.
+    RegistrationForOrganization,
 }
 
 /// The limiters of one instance.
@@ -27,6 +30,9 @@ pub struct RateLimits {
     break_glass: Option<DefaultKeyedRateLimiter<Uuid>>,
     send_message: Option<DefaultKeyedRateLimiter<Uuid>>,
     consent_response: Option<DefaultKeyedRateLimiter<Uuid>>,
+    registration_organization: Option<DefaultKeyedRateLimiter<Uuid>>,
+    /// Registrations per client address (no account: the address is all there is).
+    registration_address: Option<DefaultKeyedRateLimiter<IpAddr>>,
 }
 
 impl std::fmt::Debug for RateLimits {
@@ -35,7 +41,7 @@ impl std::fmt::Debug for RateLimits {
     }
 }
 
-fn limiter(limit: RateLimit) -> Option<DefaultKeyedRateLimiter<Uuid>> {
+fn limiter<K: std::hash::Hash + Eq + Clone>(limit: RateLimit) -> Option<DefaultKeyedRateLimiter<K>> {
     let (count, period) = limit.0?;
     let count = NonZeroU32::new(count)?;
     // `count` uses at once, after which one comes back every `period / count`.
@@ -49,6 +55,8 @@ impl RateLimits {
             break_glass: limiter(settings.rate_break_glass),
             send_message: limiter(settings.rate_send_message),
             consent_response: limiter(settings.rate_consent_response),
+            registration_organization: limiter(settings.rate_registration_organization),
+            registration_address: limiter(settings.rate_registration_address),
         }
     }
 
@@ -59,24 +67,41 @@ impl RateLimits {
             Limited::BreakGlass => &self.break_glass,
             Limited::SendMessage => &self.send_message,
             Limited::RespondToConsentRequest => &self.consent_response,
+            Limited::RegistrationForOrganization => &self.registration_organization,
         };
-        let Some(limiter) = limiter else {
-            return Ok(());
-        };
-        limiter.check_key(&user).map_err(|not_until| {
-            let wait = not_until.wait_time_from(DefaultClock::default().now());
-            ApiError::RateLimited { retry_after: wait.max(Duration::from_secs(1)) }
-        })
+        check(limiter.as_ref(), &user)
+    }
+
+    /// Counts one registration from `address`; `RATE_LIMITED` when it is one too many.
+    pub fn check_address(&self, address: IpAddr) -> ApiResult<()> {
+        check(self.registration_address.as_ref(), &address)
     }
 
     /// Forgets people whose limits have fully recovered, so memory does not grow with every
     /// person who ever called.
     pub fn forget_idle(&self) {
-        for limiter in [&self.break_glass, &self.send_message, &self.consent_response].into_iter().flatten() {
+        let by_person =
+            [&self.break_glass, &self.send_message, &self.consent_response, &self.registration_organization];
+        for limiter in by_person.into_iter().flatten() {
+            limiter.retain_recent();
+            limiter.shrink_to_fit();
+        }
+        if let Some(limiter) = &self.registration_address {
             limiter.retain_recent();
             limiter.shrink_to_fit();
         }
     }
+}
+
+/// Counts one use by `key`; `RATE_LIMITED` (with the wait) when it is one too many.
+fn check<K: std::hash::Hash + Eq + Clone>(limiter: Option<&DefaultKeyedRateLimiter<K>>, key: &K) -> ApiResult<()> {
+    let Some(limiter) = limiter else {
+        return Ok(());
+    };
+    limiter.check_key(key).map_err(|not_until| {
+        let wait = not_until.wait_time_from(DefaultClock::default().now());
+        ApiError::RateLimited { retry_after: wait.max(Duration::from_secs(1)) }
+    })
 }
 
 #[cfg(test)]

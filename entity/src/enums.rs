@@ -217,6 +217,14 @@ pub enum NotificationKind {
     MessageReceived,
     #[sea_orm(string_value = "TRAJECTORY_MEMBER_ADDED")]
     TrajectoryMemberAdded,
+    #[sea_orm(string_value = "TOOL_ASSIGNED")]
+    ToolAssigned,
+    #[sea_orm(string_value = "TOOL_FEEDBACK")]
+    ToolFeedback,
+    #[sea_orm(string_value = "NEWS_POSTED")]
+    NewsPosted,
+    #[sea_orm(string_value = "REGISTRATION_RECEIVED")]
+    RegistrationReceived,
 }
 
 /// Where an outgoing e-mail stands.
@@ -252,6 +260,19 @@ pub enum ConsentKind {
     /// Access for a professional the partner assigned, until a chosen end date.
     #[sea_orm(string_value = "ASSIGNMENT")]
     Assignment,
+}
+
+/// Where a registration stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum RegistrationStatus {
+    #[sea_orm(string_value = "PENDING")]
+    Pending,
+    #[sea_orm(string_value = "ACCEPTED")]
+    Accepted,
+    #[sea_orm(string_value = "REJECTED")]
+    Rejected,
 }
 
 /// Where a consent request stands.

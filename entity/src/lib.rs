@@ -21,7 +21,9 @@ pub mod group_member;
 pub mod group_report;
 pub mod guardian_link;
 pub mod instance_setting;
+pub mod member_role;
 pub mod message;
+pub mod news_post;
 pub mod notification;
 pub mod organization;
 pub mod organization_secret;
@@ -30,12 +32,14 @@ pub mod program;
 pub mod project;
 pub mod protocol;
 pub mod provider;
+pub mod registration;
 pub mod relative_link;
 pub mod supervision_link;
 pub mod task;
 pub mod team;
 pub mod team_member;
 pub mod tool;
+pub mod tool_feedback;
 pub mod trajectory;
 pub mod trajectory_member;
 pub mod trajectory_team;
@@ -46,6 +50,6 @@ pub mod workflow_professional;
 
 pub use enums::{
     AuditAction, AuditOutcome, Basis, ConsentKind, ConsentStatus, DelegationStatus, DossierEntryKind, EmailStatus,
-    ExecutorMode, GroupVisibility, NotificationKind, OrganizationKind, Role, TaskKind, TaskStatus, TrajectoryKind,
-    TrajectoryStatus,
+    ExecutorMode, GroupVisibility, NotificationKind, OrganizationKind, RegistrationStatus, Role, TaskKind, TaskStatus,
+    TrajectoryKind, TrajectoryStatus,
 };

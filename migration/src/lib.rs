@@ -10,6 +10,9 @@ mod m20261123_000004_email_outbox;
 mod m20261123_000005_workflows;
 mod m20261123_000006_trajectories;
 mod m20261123_000007_groups;
+mod m20261202_000008_member_roles;
+mod m20261202_000009_feedback_and_news;
+mod m20261202_000010_registrations;
 mod util;
 
 /// Every migration, in the order it is applied.
@@ -26,6 +29,9 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000005_workflows::Migration),
             Box::new(m20261123_000006_trajectories::Migration),
             Box::new(m20261123_000007_groups::Migration),
+            Box::new(m20261202_000008_member_roles::Migration),
+            Box::new(m20261202_000009_feedback_and_news::Migration),
+            Box::new(m20261202_000010_registrations::Migration),
         ]
     }
 }

@@ -617,7 +617,7 @@ async fn a_secretary_cannot_deactivate_or_activate_an_administrator(backend: Bac
     assert!(!is_let_in(&app, second).await);
 }
 
-async fn only_administrators_and_secretaries_deactivate_accounts(backend: Backend) {
+async fn only_the_office_deactivates_accounts_outside_a_counselors_caseload(backend: Backend) {
     let app = TestApp::spawn(&backend).await;
     let (org, admin) = app.organization("Noord").await;
     let client = app.user(org, "client@noord.example", &[Role::Client]).await;
@@ -635,6 +635,70 @@ async fn only_administrators_and_secretaries_deactivate_accounts(backend: Backen
     }
     assert_eq!(account(&app, admin, client).await["active"], true);
     assert!(is_let_in(&app, client).await);
+}
+
+/// The rows of `client`'s access log about their account, as (actor, outcome, basis).
+async fn account_changes_logged(app: &TestApp, client: Uuid) -> Vec<(Uuid, String, Option<String>)> {
+    use inzage_entity::audit_event;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+    let rows = audit_event::Entity::find()
+        .filter(audit_event::Column::ClientId.eq(client))
+        .filter(audit_event::Column::ObjectType.eq("Account"))
+        .order_by_asc(audit_event::Column::Id)
+        .all(app.app.db.conn())
+        .await
+        .expect("audit rows");
+    rows.into_iter()
+        .map(|row| (row.actor_id.expect("an actor"), format!("{:?}", row.outcome).to_uppercase(), row.basis))
+        .collect()
+}
+
+async fn a_counselor_deactivates_a_client_of_their_caseload_and_reactivation_stays_with_the_office(backend: Backend) {
+    let app = TestApp::spawn(&backend).await;
+    let (org, _) = app.organization("Noord").await;
+    let secretary = app.user(org, "secretary@noord.example", &[Role::Secretary]).await;
+    let carla = app.user(org, "carla@noord.example", &[Role::Counselor]).await;
+    let petra = app.user(org, "petra@noord.example", &[Role::CounselorPlus]).await;
+    let koen = app.user(org, "koen@noord.example", &[Role::Counselor]).await;
+    let lotte = app.client_created_by(carla, "lotte@noord.example", "Lotte").await;
+    let milan = app.client_created_by(petra, "milan@noord.example", "Milan").await;
+    let (other, _) = app.organization("Zuid").await;
+    let stranger = app.user(other, "counselor@zuid.example", &[Role::Counselor]).await;
+
+    // Not in the caseload, a colleague, or another organisation's counselor: refused.
+    assert_refused(&set_active(&app, carla, milan, false).await, "FORBIDDEN");
+    assert_refused(&set_active(&app, carla, koen, false).await, "FORBIDDEN");
+    assert_refused(&set_active(&app, stranger, lotte, false).await, "NOT_FOUND");
+    assert!(is_let_in(&app, milan).await && is_let_in(&app, koen).await && is_let_in(&app, lotte).await);
+    assert_eq!(account_changes_logged(&app, milan).await, [(carla, "DENIED".to_owned(), None)]);
+
+    // Each counselor deactivates their own client; the read of the log names the caseload.
+    for (counselor, client) in [(carla, lotte), (petra, milan)] {
+        let response = set_active(&app, counselor, client, false).await;
+        assert_eq!(data(&response)["setUserActive"]["active"], false, "{response:#}");
+        assert!(!is_let_in(&app, client).await, "a deactivated client is refused on the next request");
+        let logged = account_changes_logged(&app, client).await;
+        assert_eq!(logged.last(), Some(&(counselor, "SUCCESS".to_owned(), Some("CASELOAD".to_owned()))));
+    }
+    // Reactivation is for the secretary (and the administrator), not the counselor.
+    assert_refused(&set_active(&app, carla, lotte, true).await, "FORBIDDEN");
+    assert!(!is_let_in(&app, lotte).await);
+    assert_eq!(data(&set_active(&app, secretary, lotte, true).await)["setUserActive"]["active"], true);
+    assert!(is_let_in(&app, lotte).await);
+}
+
+async fn a_client_deactivated_by_their_counselor_loses_their_open_subscriptions(backend: Backend) {
+    use inzage_testkit::live::{connect, next, subscribe_notifications};
+    let app = TestApp::spawn(&backend).await;
+    let (org, _) = app.organization("Noord").await;
+    let carla = app.user(org, "carla@noord.example", &[Role::Counselor]).await;
+    let lotte = app.client_created_by(carla, "lotte@noord.example", "Lotte").await;
+    let mut socket = connect(app.addr, &app.token(lotte)).await;
+    subscribe_notifications(&mut socket, "1", None).await;
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    data(&set_active(&app, carla, lotte, false).await);
+    let (code, reason) = next(&mut socket, std::time::Duration::from_secs(5)).await.expect_err("closed");
+    assert_eq!(code, 4403, "{reason}");
 }
 
 async fn deactivating_the_last_active_administrator_is_a_conflict(backend: Backend) {
@@ -967,7 +1031,9 @@ on_every_database!(
     a_secretary_deactivates_and_reactivates_an_account,
     an_administrator_deactivates_any_account_including_another_administrator,
     a_secretary_cannot_deactivate_or_activate_an_administrator,
-    only_administrators_and_secretaries_deactivate_accounts,
+    only_the_office_deactivates_accounts_outside_a_counselors_caseload,
+    a_counselor_deactivates_a_client_of_their_caseload_and_reactivation_stays_with_the_office,
+    a_client_deactivated_by_their_counselor_loses_their_open_subscriptions,
     deactivating_the_last_active_administrator_is_a_conflict,
     concurrent_deactivations_leave_the_organisation_an_active_administrator,
     users_of_another_organisation_do_not_exist_for_the_viewer,

@@ -320,7 +320,7 @@ async fn an_account_in_a_data_role_is_neither_a_trajectory_member_nor_a_team_mem
         let refused = add_member(&app, c.carla, work, who).await;
         assert_refused(&refused, "BAD_USER_INPUT");
         assert_eq!(refused["errors"][0]["extensions"]["field"], "userId", "{name}: {refused:#}");
-        let refused = app.as_user(c.admin, ADD_TEAM_MEMBER, json!({"t": team, "u": who, "r": "Planner"})).await;
+        let refused = app.as_user(c.admin, ADD_TEAM_MEMBER, json!({"t": team, "u": who, "r": "back office"})).await;
         assert_refused(&refused, "BAD_USER_INPUT");
         assert_eq!(refused["errors"][0]["extensions"]["field"], "userId", "{name}: {refused:#}");
         assert!(notification_kinds(&app, who).await.is_empty(), "{name} was told nothing");
@@ -335,7 +335,7 @@ async fn an_account_in_a_data_role_is_neither_a_trajectory_member_nor_a_team_mem
     assert_eq!(team_rows, 0, "no team member was written");
     // As a control, a counselor is accepted in both.
     data(&add_member(&app, c.carla, work, c.koen).await);
-    data(&app.as_user(c.admin, ADD_TEAM_MEMBER, json!({"t": team, "u": c.sofie, "r": "Planner"})).await);
+    data(&app.as_user(c.admin, ADD_TEAM_MEMBER, json!({"t": team, "u": c.sofie, "r": "back office"})).await);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -351,7 +351,7 @@ async fn a_team_member_who_becomes_a_data_officer_loses_what_the_team_opened_and
     data(&add_entry(&app, c.carla, c.lotte, "Work plan", Some(work)).await);
     let team = app.as_user(c.admin, CREATE_TEAM, json!({"n": "Back office"})).await;
     let team = id(&data(&team)["createTeam"]["id"]);
-    data(&app.as_user(c.admin, ADD_TEAM_MEMBER, json!({"t": team, "u": c.sofie, "r": "Planner"})).await);
+    data(&app.as_user(c.admin, ADD_TEAM_MEMBER, json!({"t": team, "u": c.sofie, "r": "back office"})).await);
     data(&app.as_user(c.carla, ASSIGN_TEAM, json!({"t": work, "team": team})).await);
 
     // Before: the team opens the client's name, the trajectory, its entries and writing in it.
@@ -365,7 +365,7 @@ async fn a_team_member_who_becomes_a_data_officer_loses_what_the_team_opened_and
     assert_eq!(before.clients, vec![c.lotte.to_string()]);
     data(&add_entry(&app, c.sofie, c.lotte, "Note by sofie", Some(work)).await);
     let members = app.as_user(c.admin, TEAM_MEMBERS, json!({"t": team})).await;
-    assert_eq!(data(&members)["team"]["members"], json!([{"user": {"displayName": "sofie"}, "role": "Planner"}]));
+    assert_eq!(data(&members)["team"]["members"], json!([{"user": {"displayName": "sofie"}, "role": "back office"}]));
 
     set_roles(&app, c.admin, c.sofie, &["DATA_OFFICER"]).await;
 

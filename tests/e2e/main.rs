@@ -2,6 +2,7 @@
 //! the whole service again. Every test starts a real server on a free port over a fresh database
 //! (`inzage_testkit`) and talks to it as a client would.
 
+mod access_holders;
 mod accounts;
 mod auth;
 mod browser;
@@ -24,9 +25,13 @@ mod links_work;
 mod notifications;
 mod oidc;
 mod operations;
+mod people;
+mod registrations;
 mod round_trips;
 mod scheduler;
 mod schema;
 mod subscriptions;
+mod teams;
+mod tools_news;
 mod trajectories;
 mod workflows;

@@ -417,8 +417,185 @@ async fn portal_round_trips_do_not_grow_with_groups_or_consent_requests(backend:
     assert_eq!(few_count, many_count, "the portal with {FEW} and with {MANY} groups and requests");
 }
 
+// ---------------------------------------------------------------------------------------------
+// The administrator's team screen
+// ---------------------------------------------------------------------------------------------
+
+const TEAM_SCREEN: &str = "{ teams { name members { user { displayName } role } } }";
+
+/// An organisation with `size` teams of three members each; returns its administrator.
+async fn organisation_with_teams(app: &TestApp, name: &str, size: usize) -> Uuid {
+    let create = "mutation($n: String!) { createTeam(input: {name: $n}) { id } }";
+    let add = "mutation($t: ID!, $u: ID!) { addTeamMember(teamId: $t, userId: $u, role: \"back office\") { id } }";
+    let (org, admin) = app.organization(name).await;
+    for team in 0..size {
+        let created = app.as_user(admin, create, json!({"n": format!("Team {team}")})).await;
+        let team_id = id(&data(&created)["createTeam"]["id"]);
+        for member in 0..3 {
+            let email = format!("{team}-{member}@{}.example", name.to_lowercase());
+            let user = app.user(org, &email, &[Role::Counselor]).await;
+            data(&app.as_user(admin, add, json!({"t": team_id, "u": user})).await);
+        }
+    }
+    admin
+}
+
+async fn the_team_screen_costs_the_same_whatever_the_number_of_teams(backend: Backend) {
+    let app = TestApp::spawn(&backend).await;
+    let small = organisation_with_teams(&app, "Small", FEW + 1).await;
+    let large = organisation_with_teams(&app, "Large", MANY + 1).await;
+    let mut counts = Vec::new();
+    for (admin, size) in [(small, FEW + 1), (large, MANY + 1)] {
+        let (count, response) = statements_for(&app, admin, TEAM_SCREEN, json!({})).await;
+        let teams = list(&data(&response)["teams"]);
+        assert_eq!(teams.len(), size, "{response:#}");
+        for team in teams {
+            assert_eq!(list(&team["members"]).len(), 3, "{team:#}");
+            assert!(
+                list(&team["members"])
+                    .iter()
+                    .all(|m| m["role"] == "back office" && m["user"]["displayName"].is_string())
+            );
+        }
+        counts.push(count);
+    }
+    eprintln!(
+        "{}: statements per team screen: {} ({} teams) / {} ({} teams)",
+        database(&backend),
+        counts[0],
+        FEW + 1,
+        counts[1],
+        MANY + 1
+    );
+    assert_eq!(counts[0], counts[1], "the team screen of {} and of {} teams", FEW + 1, MANY + 1);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Finding people
+// ---------------------------------------------------------------------------------------------
+
+const PEOPLE: &str = "{ users(first: 200) { nodes { displayName roles active organization { name } } } }";
+
+async fn finding_people_costs_the_same_whatever_the_number_found(backend: Backend) {
+    let app = TestApp::spawn(&backend).await;
+    let mut counts = Vec::new();
+    for (name, size) in [("Small", SMALL), ("Large", LARGE)] {
+        let (org, admin) = app.organization(name).await;
+        for i in 0..size {
+            let role = if i % 2 == 0 { Role::Counselor } else { Role::Client };
+            app.user(org, &format!("person-{i}@{}.example", name.to_lowercase()), &[role]).await;
+        }
+        let (count, response) = statements_for(&app, admin, PEOPLE, json!({})).await;
+        let people = list(&data(&response)["users"]["nodes"]);
+        assert_eq!(people.len(), size + 1, "the accounts and the administrator: {response:#}");
+        assert!(people.iter().all(|p| p["organization"]["name"] == name && !list(&p["roles"]).is_empty()));
+        counts.push(count);
+    }
+    eprintln!(
+        "{}: statements per people search: {} ({SMALL} found) / {} ({LARGE} found)",
+        database(&backend),
+        counts[0],
+        counts[1]
+    );
+    assert_eq!(counts[0], counts[1], "finding {SMALL} and {LARGE} people");
+}
+
+// ---------------------------------------------------------------------------------------------
+// A member's news
+// ---------------------------------------------------------------------------------------------
+
+const NEWS: &str = "{ viewer { news(first: 50) {
+    nodes { title body postedAt author { displayName } group { name counselors { displayName } } } } } }";
+
+async fn a_members_news_costs_the_same_whatever_the_number_of_groups(backend: Backend) {
+    let app = TestApp::spawn(&backend).await;
+    let (org, _) = app.organization("De Linde").await;
+    let petra = app.user(org, "petra@linde.example", &[Role::CounselorPlus]).await;
+    let koen = app.user(org, "koen@linde.example", &[Role::Counselor]).await;
+    let post = "mutation($g: ID!, $t: String!) { postGroupNews(groupId: $g, title: $t, body: \"Read me.\") { id } }";
+    let mut counts = Vec::new();
+    for (name, size) in [("few", FEW), ("many", MANY)] {
+        let member = app.client_created_by(petra, &format!("{name}@linde.example"), name).await;
+        for i in 0..size {
+            let visibility = if i % 2 == 0 { "MUTUAL" } else { "INVISIBLE" };
+            let group = app.as_user(petra, CREATE_GROUP, json!({"n": format!("{name} {i}"), "v": visibility})).await;
+            let group = id(&data(&group)["createGroup"]["id"]);
+            data(&app.as_user(petra, ADD_MEMBERS, json!({"g": group, "u": [member]})).await);
+            data(&app.as_user(petra, ADD_COUNSELORS, json!({"g": group, "u": [koen]})).await);
+            data(&app.as_user(koen, post, json!({"g": group, "t": format!("News {i}")})).await);
+        }
+        let (count, response) = statements_for(&app, member, NEWS, json!({})).await;
+        let news = list(&data(&response)["viewer"]["news"]["nodes"]);
+        assert_eq!(news.len(), size, "{response:#}");
+        for item in news {
+            assert_eq!(item["author"]["displayName"], "koen");
+            let number: usize = item["title"].as_str().unwrap().trim_start_matches("News ").parse().unwrap();
+            if number.is_multiple_of(2) {
+                assert_eq!(names(&item["group"]["counselors"]), ["koen"], "{item:#}");
+            } else {
+                assert_eq!(item["group"], Value::Null, "an invisible group is not named: {item:#}");
+            }
+        }
+        counts.push(count);
+    }
+    eprintln!(
+        "{}: statements per news page: {} ({FEW} group) / {} ({MANY} groups)",
+        database(&backend),
+        counts[0],
+        counts[1]
+    );
+    assert_eq!(counts[0], counts[1], "the news of {FEW} and of {MANY} groups");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Who can see a client
+// ---------------------------------------------------------------------------------------------
+
+async fn who_can_see_a_client_costs_the_same_whatever_the_number_of_holders(backend: Backend) {
+    let app = TestApp::spawn_with(&backend, |settings| settings.demo = Some(true)).await;
+    let (lotte, _, _) = crate::access_holders::lotte_seen_on_every_basis(&app).await;
+    let count = || async {
+        settle(&app).await;
+        let before = app.app.db.statements_executed();
+        let response = app.as_user(lotte, crate::access_holders::HOLDERS, json!({"c": lotte})).await;
+        (
+            app.app.db.statements_executed() - before,
+            data(&response)["client"]["accessHolders"].as_array().unwrap().len(),
+        )
+    };
+    let (few, few_holders) = count().await;
+    // Five more counselors with Lotte in their caseload.
+    let demo = inzage_api::demo::accounts(&app.app.db).await.expect("the demo accounts");
+    let admin = demo.iter().find(|a| a.email == "admin@delinde.example").expect("admin").id;
+    let link = "mutation($c: ID!, $u: ID!) { linkCounselor(clientId: $c, counselorId: $u) { id } }";
+    let carla = demo.iter().find(|a| a.email == "carla@delinde.example").expect("carla").id;
+    for i in 0..5 {
+        let email = format!("extra{i}@delinde.example");
+        let created = app
+            .as_user(
+                admin,
+                crate::access_holders::CREATE_USER,
+                json!({"e": email, "n": format!("Extra {i}"), "r": ["COUNSELOR"]}),
+            )
+            .await;
+        let counselor = crate::access_holders::id(&data(&created)["createUser"]["id"]);
+        data(&app.as_user(carla, link, json!({"c": lotte, "u": counselor})).await);
+    }
+    let (many, many_holders) = count().await;
+    assert_eq!(many_holders, few_holders + 5);
+    eprintln!(
+        "{}: statements per accessHolders: {few} ({few_holders} holders) / {many} ({many_holders} holders)",
+        database(&backend)
+    );
+    assert_eq!(few, many, "{few_holders} and {many_holders} holders");
+}
+
 on_every_database!(
     dashboard_round_trips_do_not_grow_with_the_caseload,
     caseload_groups_and_relatives_cost_the_same_whatever_the_caseload,
     portal_round_trips_do_not_grow_with_groups_or_consent_requests,
+    the_team_screen_costs_the_same_whatever_the_number_of_teams,
+    finding_people_costs_the_same_whatever_the_number_found,
+    a_members_news_costs_the_same_whatever_the_number_of_groups,
+    who_can_see_a_client_costs_the_same_whatever_the_number_of_holders,
 );

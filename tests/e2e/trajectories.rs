@@ -295,7 +295,7 @@ async fn only_the_administrator_defines_protocols_teams_providers_and_programs(b
     let added = app.as_user(w.admin, ADD_TEAM_MEMBER, json!({"t": team, "u": w.sofie, "r": "Back office"})).await;
     assert_eq!(
         data(&added)["addTeamMember"]["members"],
-        json!([{"user": {"displayName": "sofie"}, "role": "Back office"}])
+        json!([{"user": {"displayName": "sofie"}, "role": "back office"}])
     );
     let provider = app.as_user(w.admin, CREATE_PROVIDER, json!({"n": "Herstel BV"})).await;
     assert_eq!(data(&provider)["createProvider"]["hasDefaultExecutor"], false);
@@ -307,7 +307,7 @@ async fn only_the_administrator_defines_protocols_teams_providers_and_programs(b
     assert_eq!(program["provider"]["id"], provider.to_string());
 
     // Adding the same team member twice, or someone who is no professional, changes nothing.
-    let twice = app.as_user(w.admin, ADD_TEAM_MEMBER, json!({"t": team, "u": w.sofie, "r": "Second"})).await;
+    let twice = app.as_user(w.admin, ADD_TEAM_MEMBER, json!({"t": team, "u": w.sofie, "r": "second coach"})).await;
     assert_refused(&twice, "CONFLICT", None);
     let client = app.as_user(w.admin, ADD_TEAM_MEMBER, json!({"t": team, "u": w.lotte, "r": "Member"})).await;
     assert_refused(&client, "BAD_USER_INPUT", Some("userId"));
@@ -334,7 +334,7 @@ async fn only_the_administrator_defines_protocols_teams_providers_and_programs(b
         .await;
     assert_eq!(
         data(&read)["team"]["members"],
-        json!([{"user": {"displayName": "sofie"}, "role": "Back office"}]),
+        json!([{"user": {"displayName": "sofie"}, "role": "back office"}]),
         "the refused additions wrote nothing"
     );
     assert_eq!(data(&read)["provider"]["programs"], json!([{"name": "Re-integration"}]));
@@ -493,7 +493,7 @@ async fn those_who_work_in_a_trajectory_see_the_name_and_only_its_entries(backen
     data(&add_member(&app, w.carla, work, w.koen, "second coach").await);
     let team = app.as_user(w.admin, CREATE_TEAM, json!({"n": "Back office"})).await;
     let team = id(&data(&team)["createTeam"]["id"]);
-    data(&app.as_user(w.admin, ADD_TEAM_MEMBER, json!({"t": team, "u": w.sofie, "r": "Planner"})).await);
+    data(&app.as_user(w.admin, ADD_TEAM_MEMBER, json!({"t": team, "u": w.sofie, "r": "back office"})).await);
     // Before the team is assigned, Sofie has nothing to do with Lotte.
     assert_client_not_found(&app, w.sofie, w.lotte).await;
     let assigned = app.as_user(w.koen, ASSIGN_TEAM, json!({"t": work, "team": team})).await;
@@ -589,7 +589,7 @@ async fn closing_a_trajectory_ends_the_access_of_its_members_and_team(backend: B
     data(&add_member(&app, w.carla, work, w.koen, "second coach").await);
     let team = app.as_user(w.admin, CREATE_TEAM, json!({"n": "Back office"})).await;
     let team = id(&data(&team)["createTeam"]["id"]);
-    data(&app.as_user(w.admin, ADD_TEAM_MEMBER, json!({"t": team, "u": w.sofie, "r": "Planner"})).await);
+    data(&app.as_user(w.admin, ADD_TEAM_MEMBER, json!({"t": team, "u": w.sofie, "r": "back office"})).await);
     data(&app.as_user(w.carla, ASSIGN_TEAM, json!({"t": work, "team": team})).await);
     let counselors = "query($c: ID!) { client(id: $c) { counselors { displayName } } }";
     let before = app.as_user(w.lotte, counselors, json!({"c": w.lotte})).await;

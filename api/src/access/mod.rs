@@ -2,7 +2,10 @@
 //! queries (one per kind of link), whatever the number of clients.
 //!
 //! This module finds facts (links, grants); `policy` decides what they allow. A client is an
-//! account with the CLIENT role; anything else is not a client for anyone.
+//! account with the CLIENT role; anything else is not a client for anyone. `holders` looks the
+//! other way: everyone with a basis towards one client.
+
+pub mod holders;
 
 use std::collections::HashMap;
 
@@ -288,23 +291,29 @@ pub async fn load(
     Ok(clients
         .into_iter()
         .map(|client| {
-            let mut access = found.remove(&client.id).unwrap_or_default();
-            access.bases = effective_bases(roles, access.bases);
-            if !access.bases.contains(Basis::Emergency) {
-                access.emergency = None;
-            }
-            if !access.bases.contains(Basis::Consent) {
-                access.consents.clear();
-            }
-            if access.bases.is_disjoint(Basis::Trajectory | Basis::Team) {
-                access.trajectories.clear();
-            }
-            if !access.bases.contains(Basis::Delegation) {
-                access.delegation = None;
-            }
+            let access = narrow(found.remove(&client.id).unwrap_or_default(), roles);
             (client.id, ClientAccess { client, access })
         })
         .collect())
+}
+
+/// `access` as someone with `roles` has it: only the bases their roles let count (see
+/// [`effective_bases`]), and only the grants behind those bases.
+fn narrow(mut access: Access, roles: RoleSet) -> Access {
+    access.bases = effective_bases(roles, access.bases);
+    if !access.bases.contains(Basis::Emergency) {
+        access.emergency = None;
+    }
+    if !access.bases.contains(Basis::Consent) {
+        access.consents.clear();
+    }
+    if access.bases.is_disjoint(Basis::Trajectory | Basis::Team) {
+        access.trajectories.clear();
+    }
+    if !access.bases.contains(Basis::Delegation) {
+        access.delegation = None;
+    }
+    access
 }
 
 /// Consents granted to `professional` that still run at `now`. A revoked or expired consent is
@@ -327,7 +336,7 @@ fn counselor_groups(user_id: Uuid) -> SelectStatement {
 }
 
 /// The MUTUAL groups `user_id` is a member of.
-fn mutual_groups_of(user_id: Uuid) -> SelectStatement {
+pub fn mutual_groups_of(user_id: Uuid) -> SelectStatement {
     Query::select()
         .column(group_member::Column::GroupId)
         .from(group_member::Entity)

@@ -18,7 +18,7 @@ use crate::auth::Viewer;
 use crate::db::{Database, WriteTransaction};
 use crate::error::{ApiError, ApiResult, OnConstraint};
 use crate::events::Event;
-use crate::policy::{self, RoleSet, accounts::UserRelation};
+use crate::policy::{self, COUNSELOR_ROLES, RoleSet, accounts::UserRelation};
 use inzage_entity::{AuditAction, Basis};
 
 /// A new account, parsed.
@@ -65,6 +65,26 @@ pub async fn find_visible(db: &impl ConnectionTrait, viewer: &Viewer, id: Uuid) 
         Some(account) if is_visible(viewer, &account) => Ok(account),
         _ => Err(ApiError::not_found("user")),
     }
+}
+
+/// An active account of `organization_id` that may work in trajectories; BAD_USER_INPUT at
+/// `field` otherwise.
+pub async fn care_professional(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    organization_id: Uuid,
+    id: Uuid,
+    field: &str,
+) -> ApiResult<user::Model> {
+    let account = find_visible(db, viewer, id).await.map_err(|_| ApiError::bad_input(field, "no such user"))?;
+    let roles = roles_of(db, &[id]).await?.remove(&id).unwrap_or_default();
+    if !account.active
+        || account.organization_id != organization_id
+        || !crate::policy::trajectories::can_join_trajectories(roles)
+    {
+        return Err(ApiError::bad_input(field, "is not an active professional of the organisation"));
+    }
+    Ok(account)
 }
 
 /// The roles of each of `ids` (accounts without roles are absent).
@@ -222,13 +242,38 @@ pub async fn set_roles(db: &Database, actor: &Viewer, user_id: Uuid, roles: Role
     Ok(target)
 }
 
-/// (De)activates an account. A deactivated account is refused on its next request.
-pub async fn set_active(db: &Database, actor: &Viewer, user_id: Uuid, active: bool) -> ApiResult<user::Model> {
+/// (De)activates an account (see [`policy::accounts::set_active`]). A deactivated account is
+/// refused from its next request on, and its open sockets close. Deactivating or reactivating a
+/// client is in the client's access log.
+pub async fn set_active(db: &Database, op: &Operation<'_>, user_id: Uuid, active: bool) -> ApiResult<user::Model> {
+    let actor = op.viewer;
     let txn = db.begin_write().await?;
     lock_organization(&txn, actor.organization_id).await?;
     let target = find_visible(&*txn, actor, user_id).await?;
     let target_roles = roles_of_one(&*txn, user_id).await?;
-    policy::accounts::set_active(actor.roles, target_roles).check()?;
+    // Only a counselor's right rests on the client's caseload; others need not look it up.
+    let in_caseload = !active
+        && !actor.roles.is_disjoint(COUNSELOR_ROLES)
+        && crate::access::load(&*txn, actor, op.now, &[user_id])
+            .await?
+            .get(&user_id)
+            .is_some_and(|found| found.access.bases.contains(Basis::Caseload));
+    let change = policy::accounts::Activation { activate: active, target: target_roles, in_caseload };
+    let decision = policy::accounts::set_active(actor.roles, change);
+    let client = target_roles.contains(Role::Client).then_some(user_id);
+    let entry = AuditEntry { client_id: client, ..AuditEntry::success(user_id, AuditAction::Update, "Account") }
+        .on(user_id)
+        .basis(decision.basis(), None);
+    if let crate::policy::Decision::Deny(reason) = decision {
+        // The refusal is written outside the change's transaction, which ends first.
+        drop(txn);
+        return Err(match client {
+            Some(_) => {
+                op.refuse(db, AuditEntry { outcome: inzage_entity::AuditOutcome::Denied, ..entry }, reason).await
+            }
+            None => ApiError::forbidden(reason),
+        });
+    }
     if !active {
         let others = other_active_administrators(&*txn, target.organization_id, user_id).await?;
         let is_admin_now = target.active && target_roles.contains(Role::Administrator);
@@ -239,6 +284,7 @@ pub async fn set_active(db: &Database, actor: &Viewer, user_id: Uuid, active: bo
     let mut model: user::ActiveModel = target.into();
     model.active = Set(active);
     let updated = model.update(&*txn).await?;
+    op.log(&*txn, entry).await?;
     if !active {
         txn.announce(Event::AccountDeactivated { user: user_id }).await?;
     }

@@ -3,7 +3,8 @@
 
 use chrono::{DateTime, Utc};
 use inzage_entity::{
-    AuditAction, DossierEntryKind, Role, audit_event, caseload_link, dossier_entry, relative_link, tool, user,
+    AuditAction, DossierEntryKind, NotificationKind, Role, audit_event, caseload_link, dossier_entry, relative_link,
+    tool, tool_feedback, user,
 };
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
@@ -15,6 +16,7 @@ use super::Operation;
 use super::accounts::{self, NewAccount, NewContact};
 use super::links;
 pub use super::links::CareLink;
+use super::notifications::{self, Links};
 use super::values::{DisplayName, Email, Invalid};
 use crate::access::{self, ClientAccess, holds};
 use crate::audit::AuditEntry;
@@ -321,11 +323,88 @@ pub async fn assign_tool(
     let tool = insert_tool(&*txn, client_id, counselor_id, new, op.now).await?;
     let basis = decision.basis();
     op.log(&*txn, AuditEntry::success(client_id, AuditAction::Create, "Tool").on(tool.id).basis(basis, None)).await?;
+    tell_tool_assigned(&txn, op, &tool.name, [client_id]).await?;
     txn.commit().await?;
     Ok((tool, client))
 }
 
-async fn insert_tool(
+/// Tells `owners` that the tool `name` was set ready for each of them, with one notification
+/// each. The title names the tool only: a tool given to every client of a group never names
+/// the group.
+pub(super) async fn tell_tool_assigned(
+    txn: &crate::db::WriteTransaction,
+    op: &Operation<'_>,
+    name: &str,
+    owners: impl IntoIterator<Item = Uuid>,
+) -> Result<(), DbErr> {
+    let title = format!("A new tool for you: {name}");
+    notifications::notify(txn, owners, NotificationKind::ToolAssigned, &title, Links::default(), op.now).await?;
+    Ok(())
+}
+
+/// Feedback's body: not blank, at most 20,000 characters.
+pub fn parse_feedback(raw: &str) -> Result<String, super::values::Invalid> {
+    super::values::free_text(raw, 20_000)
+}
+
+/// Gives feedback on a tool (see [`rules::give_tool_feedback`]); its owner is told. NOT_FOUND
+/// when the viewer may not see the tool (no basis for its owner that shows the tool list).
+pub async fn give_tool_feedback(
+    db: &crate::db::Database,
+    op: &Operation<'_>,
+    tool_id: Uuid,
+    body: String,
+) -> ApiResult<tool_feedback::Model> {
+    let not_found = || ApiError::not_found("tool");
+    let txn = db.begin_write().await?;
+    let tool = tool::Entity::find_by_id(tool_id).one(&*txn).await?.ok_or_else(not_found)?;
+    let owner = crate::access::load(&*txn, op.viewer, op.now, &[tool.owner_id]).await?.remove(&tool.owner_id);
+    let Some(owner) = owner.filter(|owner| rules::read_tools(owner.access.bases).is_allowed()) else {
+        return Err(not_found());
+    };
+    let owner_roles = accounts::roles_of(&*txn, &[tool.owner_id]).await?.remove(&tool.owner_id).unwrap_or_default();
+    let relation = rules::ToolRelation {
+        own_counselor: tool.counselor_id == Some(op.viewer.user_id),
+        owner_is_relative: owner_roles.contains(Role::Relative) && !owner_roles.contains(Role::Client),
+    };
+    let decision = rules::give_tool_feedback(op.viewer.roles, owner.access.bases, relation);
+    let basis = match decision {
+        policy::Decision::Allow(basis) => basis,
+        policy::Decision::Deny(reason) => {
+            drop(txn);
+            return Err(refuse(db, op, tool.owner_id, AuditAction::Create, "ToolFeedback", reason).await);
+        }
+    };
+    let feedback = tool_feedback::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        tool_id: Set(tool.id),
+        author_id: Set(op.viewer.user_id),
+        body: Set(body),
+        created_at: Set(op.now),
+    }
+    .insert(&*txn)
+    .await?;
+    let grant = basis.and_then(|basis| owner.access.grant_for(basis));
+    let entry = AuditEntry::success(tool.owner_id, AuditAction::Create, "ToolFeedback").on(feedback.id);
+    op.log(&*txn, entry.basis(basis, grant)).await?;
+    let title = format!("Feedback on your tool {}", tool.name);
+    let links = Links { client_id: Some(tool.owner_id), ..Links::default() };
+    notifications::notify(&txn, [tool.owner_id], NotificationKind::ToolFeedback, &title, links, op.now).await?;
+    txn.commit().await?;
+    Ok(feedback)
+}
+
+/// The feedback on each of `tool_ids`, oldest first.
+pub async fn feedback_on(db: &impl ConnectionTrait, tool_ids: &[Uuid]) -> Result<Vec<tool_feedback::Model>, DbErr> {
+    tool_feedback::Entity::find()
+        .filter(tool_feedback::Column::ToolId.is_in(tool_ids.iter().copied()))
+        .order_by_asc(tool_feedback::Column::Id)
+        .all(db)
+        .await
+}
+
+/// Inserts one tool for `owner_id`.
+pub(super) async fn insert_tool(
     txn: &impl ConnectionTrait,
     owner_id: Uuid,
     counselor_id: Option<Uuid>,
@@ -389,4 +468,41 @@ pub async fn counselors_of(db: &impl ConnectionTrait, client_ids: &[Uuid]) -> Re
         links.into_iter().filter_map(|l| counselors.get(&l.counselor_id).map(|c| (l.client_id, c.clone()))).collect();
     pairs.sort_by_key(|(client, counselor)| (*client, counselor.id));
     Ok(pairs)
+}
+
+/// The grants behind time-bound bases, by id.
+#[derive(Debug, Default)]
+pub struct Grants {
+    pub consents: std::collections::HashMap<Uuid, inzage_entity::consent_request::Model>,
+    pub delegations: std::collections::HashMap<Uuid, inzage_entity::delegation::Model>,
+    pub emergencies: std::collections::HashMap<Uuid, inzage_entity::emergency_access::Model>,
+}
+
+/// The grants behind the time-bound bases of `accesses`, in three queries at most.
+pub async fn grants_of<'a>(
+    db: &impl ConnectionTrait,
+    accesses: impl IntoIterator<Item = &'a crate::access::Access>,
+) -> Result<Grants, DbErr> {
+    use inzage_entity::{consent_request, delegation, emergency_access};
+    let (mut consents, mut delegations, mut emergencies) = (Vec::new(), Vec::new(), Vec::new());
+    for access in accesses {
+        consents.extend(access.consents.iter().map(|grant| grant.id));
+        delegations.extend(access.delegation.map(|(id, _)| id));
+        emergencies.extend(access.emergency.map(|(id, _)| id));
+    }
+    let mut grants = Grants::default();
+    if !consents.is_empty() {
+        let rows = consent_request::Entity::find().filter(consent_request::Column::Id.is_in(consents)).all(db).await?;
+        grants.consents = rows.into_iter().map(|row| (row.id, row)).collect();
+    }
+    if !delegations.is_empty() {
+        let rows = delegation::Entity::find().filter(delegation::Column::Id.is_in(delegations)).all(db).await?;
+        grants.delegations = rows.into_iter().map(|row| (row.id, row)).collect();
+    }
+    if !emergencies.is_empty() {
+        let rows =
+            emergency_access::Entity::find().filter(emergency_access::Column::Id.is_in(emergencies)).all(db).await?;
+        grants.emergencies = rows.into_iter().map(|row| (row.id, row)).collect();
+    }
+    Ok(grants)
 }

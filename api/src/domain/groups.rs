@@ -3,7 +3,9 @@
 
 use std::collections::HashMap;
 
-use inzage_entity::{AuditAction, GroupVisibility, care_group, group_counselor, group_member, group_report, user};
+use inzage_entity::{
+    AuditAction, GroupVisibility, care_group, group_counselor, group_member, group_report, tool, user,
+};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect,
@@ -12,9 +14,11 @@ use uuid::Uuid;
 
 use super::Operation;
 use super::accounts;
+use super::care::NewTool;
 use super::values::DisplayName;
+use crate::access::ClientAccess;
 use crate::access::holds;
-use crate::audit::{self, AuditEntry};
+use crate::audit::AuditEntry;
 use crate::auth::Viewer;
 use crate::db::Database;
 use crate::error::{ApiError, ApiResult, OnConstraint};
@@ -297,16 +301,7 @@ async fn log_change(
     group_id: Uuid,
     clients: Vec<Uuid>,
 ) -> Result<(), DbErr> {
-    let entry = |client: Option<Uuid>| AuditEntry {
-        client_id: client,
-        ..AuditEntry::success(Uuid::nil(), action, object_type).on(group_id)
-    };
-    let entries: Vec<AuditEntry> = if clients.is_empty() {
-        vec![entry(None)]
-    } else {
-        clients.into_iter().map(|client| entry(Some(client))).collect()
-    };
-    audit::write_many(txn, op.viewer, op.now, op.request_id, entries).await
+    op.log_for(txn, AuditEntry::success(Uuid::nil(), action, object_type).on(group_id), clients).await
 }
 
 /// Takes a counselor off the group (COUNSELOR_PLUS or ADMINISTRATOR of the organisation): their
@@ -458,4 +453,57 @@ pub async fn visible_counselors_of(db: &impl ConnectionTrait, client_ids: &[Uuid
         }
     }
     Ok(pairs)
+}
+
+/// Sets a tool ready for every CLIENT member of a group (its counselors and a COUNSELOR_PLUS of
+/// the organisation), in every visibility mode: one tool per client, owned by them, each client
+/// told (TOOL_ASSIGNED) and each creation in that client's access log. Nothing a member can read
+/// names the group. `counselor_id` (one of the group's counselors) becomes the tools'
+/// counselor; by default the viewer, when they counsel the group.
+pub async fn assign_tool(
+    db: &Database,
+    op: &Operation<'_>,
+    group_id: Uuid,
+    counselor_id: Option<Uuid>,
+    new: NewTool,
+) -> ApiResult<(Vec<tool::Model>, HashMap<Uuid, ClientAccess>)> {
+    let txn = db.begin_write().await?;
+    let group = find(&*txn, op.viewer, group_id).await?;
+    rules::address_group(op.viewer.roles, group.relation).check()?;
+    let counselor_id = match counselor_id {
+        Some(id) => {
+            let counsels = counselors_of(&*txn, &[group.model.id]).await?.remove(&group.model.id).unwrap_or_default();
+            if !counsels.iter().any(|counselor| counselor.id == id && counselor.active) {
+                return Err(ApiError::bad_input("counselorId", "is not a counselor of this group"));
+            }
+            Some(id)
+        }
+        None => group.relation.counselor.then_some(op.viewer.user_id),
+    };
+    let clients = client_members(&*txn, group.model.id).await?;
+    let tools: Vec<tool::Model> = clients
+        .iter()
+        .map(|&owner| tool::Model {
+            id: Uuid::now_v7(),
+            owner_id: owner,
+            counselor_id,
+            name: new.name.clone().into_inner(),
+            content: new.content.clone(),
+            assigned_at: op.now,
+        })
+        .collect();
+    if !tools.is_empty() {
+        let rows = tools.iter().cloned().map(sea_orm::IntoActiveModel::into_active_model);
+        tool::Entity::insert_many(rows).exec_without_returning(&*txn).await?;
+    }
+    let access = crate::access::load(&*txn, op.viewer, op.now, &clients).await?;
+    let entries = tools.iter().map(|tool| {
+        let bases = access.get(&tool.owner_id).map(|found| found.access.bases).unwrap_or_default();
+        let basis = crate::policy::client::assign_tool(bases).basis();
+        AuditEntry::success(tool.owner_id, AuditAction::Create, "Tool").on(tool.id).basis(basis, None)
+    });
+    op.log_many(&*txn, entries.collect()).await?;
+    super::care::tell_tool_assigned(&txn, op, &new.name.clone().into_inner(), clients.iter().copied()).await?;
+    txn.commit().await?;
+    Ok((tools, access))
 }

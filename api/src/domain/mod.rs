@@ -9,7 +9,11 @@ pub mod emergency;
 pub mod export;
 pub mod groups;
 pub mod links;
+pub mod news;
 pub mod notifications;
+pub mod people;
+pub mod registrations;
+pub mod teams;
 pub mod trajectories;
 pub mod values;
 pub mod workflows;
@@ -17,6 +21,7 @@ pub mod workflows;
 use chrono::{DateTime, Utc};
 
 use sea_orm::{ConnectionTrait, DbErr};
+use uuid::Uuid;
 
 use crate::audit::{self, AuditEntry};
 use crate::auth::Viewer;
@@ -36,6 +41,27 @@ impl Operation<'_> {
     /// the row and the change commit together or not at all.
     pub async fn log(&self, txn: &impl ConnectionTrait, entry: AuditEntry) -> Result<(), DbErr> {
         audit::write(txn, self.viewer, self.now, self.request_id, entry).await
+    }
+
+    /// Writes several rows of the change inside `txn` (in as few statements as fit).
+    pub async fn log_many(&self, txn: &impl ConnectionTrait, entries: Vec<AuditEntry>) -> Result<(), DbErr> {
+        audit::write_many(txn, self.viewer, self.now, self.request_id, entries).await
+    }
+
+    /// Writes `entry` once in the access log of each of `clients` (the clients whose access the
+    /// change alters), or once without a client when there is none, inside `txn`.
+    pub async fn log_for(
+        &self,
+        txn: &impl ConnectionTrait,
+        entry: AuditEntry,
+        clients: impl IntoIterator<Item = Uuid>,
+    ) -> Result<(), DbErr> {
+        let mut entries: Vec<AuditEntry> =
+            clients.into_iter().map(|client| AuditEntry { client_id: Some(client), ..entry }).collect();
+        if entries.is_empty() {
+            entries.push(AuditEntry { client_id: None, ..entry });
+        }
+        self.log_many(txn, entries).await
     }
 
     /// Logs a refused change (a DENIED row, written outside the change's transaction, which is

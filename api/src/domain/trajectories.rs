@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use inzage_entity::{
     AuditAction, NotificationKind, TaskKind, TaskStatus, TrajectoryKind, TrajectoryStatus, protocol, task, team,
-    team_member, trajectory, trajectory_member, trajectory_team, user,
+    team_member, trajectory, trajectory_member, trajectory_team,
 };
 use sea_orm::sea_query::Query;
 use sea_orm::{
@@ -17,6 +17,7 @@ use super::Operation;
 use super::accounts;
 use super::care::visible_client;
 use super::notifications::{self, Links};
+use super::teams;
 use super::values::{DisplayName, Invalid};
 use crate::access::ClientAccess;
 use crate::access::holds;
@@ -57,9 +58,27 @@ pub async fn relation(
     viewer: &Viewer,
     trajectory: &trajectory::Model,
 ) -> Result<TrajectoryRelation, DbErr> {
-    let member = trajectory_member::Entity::find_by_id((trajectory.id, viewer.user_id)).one(db).await?.is_some();
-    let team_member = trajectory_team::Entity::find()
-        .filter(trajectory_team::Column::TrajectoryId.eq(trajectory.id))
+    let mut found = relations(db, viewer, std::slice::from_ref(trajectory)).await?;
+    Ok(found.remove(&trajectory.id).unwrap_or_default())
+}
+
+/// How `viewer` works in each of `trajectories`, in two queries whatever their number.
+pub async fn relations(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    trajectories: &[trajectory::Model],
+) -> Result<HashMap<Uuid, TrajectoryRelation>, DbErr> {
+    let ids: Vec<Uuid> = trajectories.iter().map(|t| t.id).collect();
+    let member: HashSet<Uuid> = trajectory_member::Entity::find()
+        .filter(trajectory_member::Column::TrajectoryId.is_in(ids.iter().copied()))
+        .filter(trajectory_member::Column::UserId.eq(viewer.user_id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|m| m.trajectory_id)
+        .collect();
+    let team_member: HashSet<Uuid> = trajectory_team::Entity::find()
+        .filter(trajectory_team::Column::TrajectoryId.is_in(ids.iter().copied()))
         .filter(
             trajectory_team::Column::TeamId.in_subquery(
                 Query::select()
@@ -69,16 +88,24 @@ pub async fn relation(
                     .to_owned(),
             ),
         )
-        .one(db)
+        .all(db)
         .await?
-        .is_some();
-    Ok(TrajectoryRelation::of(
-        viewer.roles,
-        trajectory.primary_coach_id == Some(viewer.user_id),
-        member,
-        team_member,
-        trajectory.status == TrajectoryStatus::Open,
-    ))
+        .into_iter()
+        .map(|t| t.trajectory_id)
+        .collect();
+    Ok(trajectories
+        .iter()
+        .map(|t| {
+            let relation = TrajectoryRelation::of(
+                viewer.roles,
+                t.primary_coach_id == Some(viewer.user_id),
+                member.contains(&t.id),
+                team_member.contains(&t.id),
+                t.status == TrajectoryStatus::Open,
+            );
+            (t.id, relation)
+        })
+        .collect())
 }
 
 /// Whether the viewer, with `client` access, sees `trajectory` of that client.
@@ -107,26 +134,8 @@ async fn refuse(db: &Database, op: &Operation<'_>, client_id: Uuid, reason: &str
     op.refuse(db, AuditEntry::denied(client_id, AuditAction::Update, "Trajectory"), reason).await
 }
 
-/// An active account of `organization_id` that may work in trajectories; BAD_USER_INPUT at
-/// `field` otherwise.
-pub async fn care_professional(
-    db: &impl ConnectionTrait,
-    viewer: &Viewer,
-    organization_id: Uuid,
-    id: Uuid,
-    field: &str,
-) -> ApiResult<user::Model> {
-    let account =
-        accounts::find_visible(db, viewer, id).await.map_err(|_| ApiError::bad_input(field, "no such user"))?;
-    let roles = accounts::roles_of(db, &[id]).await?.remove(&id).unwrap_or_default();
-    if !account.active || account.organization_id != organization_id || !rules::can_join_trajectories(roles) {
-        return Err(ApiError::bad_input(field, "is not an active professional of the organisation"));
-    }
-    Ok(account)
-}
-
 // ---------------------------------------------------------------------------------------------
-// Protocols and teams
+// Protocols (teams are in `teams.rs`)
 
 /// Creates a protocol of the viewer's organisation (ADMINISTRATOR).
 pub async fn create_protocol(
@@ -164,51 +173,6 @@ pub async fn own_protocol(
         .ok_or_else(|| ApiError::bad_input(field, "no such protocol"))
 }
 
-/// Creates a team of the viewer's organisation (ADMINISTRATOR).
-pub async fn create_team(db: &Database, op: &Operation<'_>, name: DisplayName) -> ApiResult<team::Model> {
-    rules::configure(op.viewer.roles).check()?;
-    let txn = db.begin_write().await?;
-    let model = team::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        organization_id: Set(op.viewer.organization_id),
-        name: Set(name.into_inner()),
-        created_at: Set(op.now),
-    }
-    .insert(&*txn)
-    .await?;
-    txn.commit().await?;
-    Ok(model)
-}
-
-/// The team `id` if the viewer is a professional of its organisation; NOT_FOUND otherwise.
-pub async fn find_team(db: &impl ConnectionTrait, viewer: &Viewer, id: Uuid) -> ApiResult<team::Model> {
-    team::Entity::find_by_id(id)
-        .one(db)
-        .await?
-        .filter(|t| rules::see_configuration(viewer.roles, t.organization_id == viewer.organization_id))
-        .ok_or_else(|| ApiError::not_found("team"))
-}
-
-/// Adds a member to a team (ADMINISTRATOR).
-pub async fn add_team_member(
-    db: &Database,
-    op: &Operation<'_>,
-    team_id: Uuid,
-    user_id: Uuid,
-    role: String,
-) -> ApiResult<team::Model> {
-    let txn = db.begin_write().await?;
-    let team = find_team(&*txn, op.viewer, team_id).await?;
-    rules::configure(op.viewer.roles).check()?;
-    care_professional(&*txn, op.viewer, team.organization_id, user_id, "userId").await?;
-    team_member::ActiveModel { team_id: Set(team.id), user_id: Set(user_id), role: Set(role), added_at: Set(op.now) }
-        .insert(&*txn)
-        .await
-        .on_unique_violation(|| ApiError::conflict("this user is already in the team"))?;
-    txn.commit().await?;
-    Ok(team)
-}
-
 // ---------------------------------------------------------------------------------------------
 // Trajectories
 
@@ -231,7 +195,9 @@ pub async fn open(db: &Database, op: &Operation<'_>, new: NewTrajectory) -> ApiR
         kind = own_protocol(&*txn, op.viewer, protocol_id, "input.protocolId").await?.kind;
     }
     let coach = match new.primary_coach_id {
-        Some(id) => Some(care_professional(&*txn, op.viewer, organization_id, id, "input.primaryCoachId").await?.id),
+        Some(id) => {
+            Some(accounts::care_professional(&*txn, op.viewer, organization_id, id, "input.primaryCoachId").await?.id)
+        }
         None => (!op.viewer.roles.is_disjoint(COUNSELOR_ROLES)).then_some(op.viewer.user_id),
     };
     let placement =
@@ -370,7 +336,8 @@ pub async fn add_member(
     if !found.relation.open {
         return Err(ApiError::conflict("the trajectory is closed"));
     }
-    care_professional(&*txn, op.viewer, found.model.organization_id, user_id, "userId").await?;
+    accounts::care_professional(&*txn, op.viewer, found.model.organization_id, user_id, "userId").await?;
+    let role = teams::member_role(&*txn, found.model.organization_id, &role, "role").await?;
     trajectory_member::ActiveModel {
         trajectory_id: Set(found.model.id),
         user_id: Set(user_id),
@@ -433,6 +400,25 @@ pub async fn assign_team(
     .insert(&*txn)
     .await
     .on_unique_violation(|| ApiError::conflict("this team is already assigned to the trajectory"))?;
+    op.log(&*txn, change.entry()).await?;
+    txn.commit().await?;
+    Ok(change.found.model)
+}
+
+/// Takes a team off a trajectory (whoever may assign one): its members' TEAM access to the
+/// client through this trajectory ends with this transaction.
+pub async fn unassign_team(
+    db: &Database,
+    op: &Operation<'_>,
+    trajectory_id: Uuid,
+    team_id: Uuid,
+) -> ApiResult<trajectory::Model> {
+    let txn = db.begin_write().await?;
+    let (txn, change) = for_change(db, txn, op, trajectory_id, rules::manage_trajectory).await?;
+    let removed = trajectory_team::Entity::delete_by_id((change.found.model.id, team_id)).exec(&*txn).await?;
+    if removed.rows_affected == 0 {
+        return Err(ApiError::bad_input("teamId", "is not assigned to this trajectory"));
+    }
     op.log(&*txn, change.entry()).await?;
     txn.commit().await?;
     Ok(change.found.model)

@@ -29,6 +29,8 @@ pub struct AppData {
 pub struct RequestData {
     pub auth: Authentication,
     pub request_id: String,
+    /// The client's address, where known (see `INZAGE_CLIENT_ADDRESS_HEADER`).
+    pub client_address: Option<std::net::IpAddr>,
 }
 
 /// Typed access to the context.

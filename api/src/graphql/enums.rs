@@ -116,6 +116,14 @@ pub enum NotificationKind {
     TaskCreated,
     MessageReceived,
     TrajectoryMemberAdded,
+    /// A counselor set a tool ready for the viewer (alone, or with every client of a group).
+    ToolAssigned,
+    /// A counselor gave feedback on one of the viewer's tools.
+    ToolFeedback,
+    /// News was posted in a group the viewer is a member of.
+    NewsPosted,
+    /// Someone signed up with the viewer's organisation (for its secretaries).
+    RegistrationReceived,
 }
 
 /// What a consent request asks.
@@ -177,4 +185,13 @@ pub enum DelegationEventKind {
     Expired,
     Revoked,
     Ended,
+}
+
+/// Where a registration stands.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "inzage_entity::RegistrationStatus")]
+pub enum RegistrationStatus {
+    Pending,
+    Accepted,
+    Rejected,
 }

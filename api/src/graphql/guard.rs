@@ -25,8 +25,12 @@ pub enum ClientData {
     Dossier,
     Tools,
     ToolContent,
+    /// The counselors' feedback on a tool.
+    ToolFeedback,
     Trajectories,
     AccessLog,
+    /// Who can see them now, and why.
+    AccessHolders,
     /// Their results in a workflow.
     Results,
 }
@@ -42,8 +46,10 @@ impl ClientData {
             Self::Dossier => "DossierEntry",
             Self::Tools => "Tool",
             Self::ToolContent => "ToolContent",
+            Self::ToolFeedback => "ToolFeedback",
             Self::Trajectories => "Trajectory",
             Self::AccessLog => "AccessLog",
+            Self::AccessHolders => "AccessHolders",
             Self::Results => "Results",
         }
     }
@@ -78,6 +84,23 @@ pub fn read_on_grant(
         }
         Decision::Deny(reason) => {
             log.record(AuditEntry::denied(client_id, AuditAction::Read, data.object_type()));
+            Err(ApiError::forbidden(reason))
+        }
+    }
+}
+
+/// Notes the read of the organisation's registrations (people who are no clients yet: one row
+/// without a client per request), or its refusal; `FORBIDDEN` when refused.
+pub fn registrations(ctx: &Context<'_>, decision: Decision) -> ApiResult<()> {
+    let log = ctx.read_log()?;
+    let entry = AuditEntry { client_id: None, ..AuditEntry::success(Uuid::nil(), AuditAction::Read, "Registration") };
+    match decision {
+        Decision::Allow(_) => {
+            log.record(entry);
+            Ok(())
+        }
+        Decision::Deny(reason) => {
+            log.record(AuditEntry { outcome: inzage_entity::AuditOutcome::Denied, ..entry });
             Err(ApiError::forbidden(reason))
         }
     }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use inzage_entity::{
     client_contact, consent_request, delegation, dossier_entry, organization, program, project, protocol, provider,
-    task, team, team_member, tool, trajectory, trajectory_member, user, workflow, workflow_professional,
+    task, team, team_member, tool, tool_feedback, trajectory, trajectory_member, user, workflow, workflow_professional,
 };
 use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter};
 use uuid::Uuid;
@@ -15,7 +15,7 @@ use uuid::Uuid;
 use crate::auth::Viewer;
 use crate::db::Database;
 use crate::domain::groups::VisibleGroup;
-use crate::domain::{accounts, care, delegations, groups, trajectories, workflows};
+use crate::domain::{accounts, care, delegations, groups, teams, trajectories, workflows};
 use crate::policy::RoleSet;
 
 /// A loader that keeps what it loaded for the rest of a query operation (see [`Keep`]): a list
@@ -28,9 +28,11 @@ pub struct Loaders {
     pub users: Cached<UserLoader>,
     pub roles: DataLoader<RoleLoader>,
     pub organizations: DataLoader<OrganizationLoader>,
+    pub member_roles: DataLoader<MemberRolesLoader>,
     pub contacts: Cached<ContactLoader>,
     pub counselors: Cached<CounselorLoader>,
     pub tools: Cached<ToolLoader>,
+    pub tool_feedback: DataLoader<ToolFeedbackLoader>,
     pub projects: DataLoader<ProjectLoader>,
     pub workflows: DataLoader<WorkflowLoader>,
     pub workflow_professionals: DataLoader<WorkflowProfessionalLoader>,
@@ -42,7 +44,7 @@ pub struct Loaders {
     pub program_rows: DataLoader<ProgramLoader>,
     pub trajectory_members: Cached<TrajectoryMembersLoader>,
     pub trajectory_teams: DataLoader<TrajectoryTeamsLoader>,
-    pub team_members: DataLoader<TeamMembersLoader>,
+    pub team_members: Cached<TeamMembersLoader>,
     pub tasks: DataLoader<TasksLoader>,
     pub trajectory_delegations: DataLoader<TrajectoryDelegationsLoader>,
     pub provider_programs: DataLoader<ProviderProgramsLoader>,
@@ -77,9 +79,11 @@ impl Loaders {
             users: cached(UserLoader(db.clone()), keep),
             roles: DataLoader::new(RoleLoader(db.clone()), tokio::spawn),
             organizations: DataLoader::new(OrganizationLoader(db.clone()), tokio::spawn),
+            member_roles: DataLoader::new(MemberRolesLoader(db.clone()), tokio::spawn),
             contacts: cached(ContactLoader(db.clone()), keep),
             counselors: cached(CounselorLoader(db.clone()), keep),
             tools: cached(ToolLoader(db.clone()), keep),
+            tool_feedback: DataLoader::new(ToolFeedbackLoader(db.clone()), tokio::spawn),
             projects: DataLoader::new(ProjectLoader(db.clone()), tokio::spawn),
             workflows: DataLoader::new(WorkflowLoader(db.clone()), tokio::spawn),
             workflow_professionals: DataLoader::new(WorkflowProfessionalLoader(db.clone()), tokio::spawn),
@@ -91,7 +95,7 @@ impl Loaders {
             program_rows: DataLoader::new(ProgramLoader(db.clone()), tokio::spawn),
             trajectory_members: cached(TrajectoryMembersLoader(db.clone()), keep),
             trajectory_teams: DataLoader::new(TrajectoryTeamsLoader(db.clone()), tokio::spawn),
-            team_members: DataLoader::new(TeamMembersLoader(db.clone()), tokio::spawn),
+            team_members: cached(TeamMembersLoader(db.clone()), keep),
             tasks: DataLoader::new(TasksLoader(db.clone()), tokio::spawn),
             trajectory_delegations: DataLoader::new(TrajectoryDelegationsLoader(db.clone()), tokio::spawn),
             provider_programs: DataLoader::new(ProviderProgramsLoader(db.clone()), tokio::spawn),
@@ -465,6 +469,10 @@ grouped!(RelativesLoader, user::Model, "The relatives each client added.", |db, 
 grouped!(GroupCounselorsLoader, user::Model, "The counselors of each group.", |db, keys| {
     groups::counselors_of(db, keys).await?.into_iter().flat_map(|(g, users)| users.into_iter().map(move |u| (g, u)))
 });
+grouped!(ToolFeedbackLoader, tool_feedback::Model, "The feedback on each tool, oldest first.", |db, keys| {
+    care::feedback_on(db, keys).await?.into_iter().map(|f| (f.tool_id, f))
+});
+
 grouped!(GroupMembersLoader, user::Model, "The members of each group.", |db, keys| {
     groups::members_of(db, keys).await?.into_iter().flat_map(|(g, users)| users.into_iter().map(move |u| (g, u)))
 });
@@ -482,5 +490,17 @@ impl Loader<Uuid> for ClientGroupsLoader {
             found.extend(groups::of_clients(self.0.conn(), viewer, keys).await?);
         }
         Ok(found)
+    }
+}
+
+/// The member roles of each organisation (its own list, or the defaults).
+pub struct MemberRolesLoader(Database);
+
+impl Loader<Uuid> for MemberRolesLoader {
+    type Value = Vec<String>;
+    type Error = Arc<DbErr>;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        Ok(teams::member_roles_of(self.0.conn(), keys).await?.into_iter().collect())
     }
 }

@@ -39,6 +39,8 @@ pub struct Mutation(
     mutation::care::CareMutation,
     mutation::groups::GroupMutation,
     mutation::notifications::NotificationMutation,
+    mutation::registrations::RegistrationMutation,
+    mutation::teams::TeamMutation,
     mutation::trajectories::TrajectoryMutation,
     mutation::workflows::WorkflowMutation,
 );

@@ -6,14 +6,18 @@
 //! Where loaders keep nothing (mutations, subscriptions: see `loaders::Keep`), nothing is
 //! loaded ahead, and the items' loads are batched as they come.
 
+use std::sync::Arc;
+
+use async_graphql::dataloader::Loader;
 use async_graphql::{Context, Lookahead};
+use sea_orm::DbErr;
 use uuid::Uuid;
 
 use crate::access::ClientAccess;
 use crate::domain::trajectories;
 use crate::error::ApiResult;
 use crate::graphql::ContextExt;
-use crate::graphql::loaders::warm;
+use crate::graphql::loaders::{Cached, warm};
 use crate::policy::client as rules;
 
 /// Whether any of `selections` (a list's item selections) selects `field`.
@@ -70,15 +74,7 @@ pub async fn clients(ctx: &Context<'_>, clients: &[ClientAccess], selections: &[
 
 /// For a list of trajectories: their members, and the members' accounts, when asked for.
 pub async fn trajectory_members(ctx: &Context<'_>, ids: &[Uuid], selections: &[Lookahead<'_>]) -> ApiResult<()> {
-    let loaders = ctx.loaders();
-    if ids.is_empty() || !loaders.keeps() || !selects(selections, "members") {
-        return Ok(());
-    }
-    let members = warm(&loaders.trajectory_members, ids.iter().copied()).await?;
-    if under(selections, "members").iter().any(|members| members.field("user").exists()) {
-        warm(&loaders.users, members.values().flatten().map(|m| m.user_id)).await?;
-    }
-    Ok(())
+    members_with_accounts(ctx, &ctx.loaders().trajectory_members, ids, selections, |m| m.user_id).await
 }
 
 /// For a list of groups: their counselors and members, when asked for.
@@ -92,6 +88,35 @@ pub async fn group_people(ctx: &Context<'_>, ids: &[Uuid], selections: &[Lookahe
     }
     if selects(selections, "members") {
         warm(&loaders.group_members, ids.iter().copied()).await?;
+    }
+    Ok(())
+}
+
+/// For a list of teams: their members, and the members' accounts, when asked for.
+pub async fn teams(ctx: &Context<'_>, ids: &[Uuid], selections: &[Lookahead<'_>]) -> ApiResult<()> {
+    members_with_accounts(ctx, &ctx.loaders().team_members, ids, selections, |m| m.user_id).await
+}
+
+/// The `members` of each of `ids` through `loader`, and their accounts (`account` of a member)
+/// when `members { user }` is selected.
+async fn members_with_accounts<L, M>(
+    ctx: &Context<'_>,
+    loader: &Cached<L>,
+    ids: &[Uuid],
+    selections: &[Lookahead<'_>],
+    account: fn(&M) -> Uuid,
+) -> ApiResult<()>
+where
+    L: Loader<Uuid, Value = Vec<M>, Error = Arc<DbErr>>,
+    M: Clone + Send + Sync + 'static,
+{
+    let loaders = ctx.loaders();
+    if ids.is_empty() || !loaders.keeps() || !selects(selections, "members") {
+        return Ok(());
+    }
+    let members = warm(loader, ids.iter().copied()).await?;
+    if under(selections, "members").iter().any(|members| members.field("user").exists()) {
+        warm(&loaders.users, members.values().flatten().map(account)).await?;
     }
     Ok(())
 }

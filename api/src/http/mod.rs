@@ -84,7 +84,8 @@ pub async fn serve(
         }
     };
     let grace = app.settings.shutdown_grace;
-    let server = axum::serve(listener, router(app.clone())).with_graceful_shutdown(signalled);
+    let service = router(app.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let server = axum::serve(listener, service).with_graceful_shutdown(signalled);
     let deadline = async {
         token.cancelled().await;
         tokio::time::sleep(grace).await;
@@ -235,6 +236,7 @@ async fn graphql_post(State(app): State<Arc<App>>, request: Request) -> Response
     let request_id = request_id(&request);
     let authorization = authorization(request.headers());
     let media = MediaType::of(request.headers());
+    let address = client_address(&app, &request);
     let Ok(body) = axum::body::to_bytes(request.into_body(), max).await else {
         return too_large();
     };
@@ -251,7 +253,7 @@ async fn graphql_post(State(app): State<Arc<App>>, request: Request) -> Response
     if batch.iter().any(|operation| operation.query.trim().is_empty()) {
         return refusal(StatusCode::BAD_REQUEST, "BAD_USER_INPUT", "the request has no `query`");
     }
-    execute(&app, batch, authorization, request_id, media).await
+    execute(&app, batch, Caller { authorization, request_id, address }, media).await
 }
 
 /// `GET /graphql`: with a `query` parameter, runs a query (never a mutation); without one,
@@ -288,27 +290,55 @@ async fn graphql_get(State(app): State<Arc<App>>, request: Request) -> Response 
         response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
         return response;
     }
-    let request_id = request_id(&request);
-    execute(&app, BatchRequest::Single(operation), authorization(request.headers()), request_id, media).await
+    let caller = Caller {
+        authorization: authorization(request.headers()),
+        request_id: request_id(&request),
+        address: client_address(&app, &request),
+    };
+    execute(&app, BatchRequest::Single(operation), caller, media).await
 }
 
 /// What every operation carries, over HTTP and WebSocket alike: who asks, the request's id (for
 /// logs and the access log), and its batch loaders (made on first use: they hold what one
 /// viewer may see, so they never outlive the request or connection), keeping what `keep` says.
-fn add_request_data(data: &mut async_graphql::Data, app: &App, auth: Authentication, request_id: String, keep: Keep) {
+fn add_request_data(
+    data: &mut async_graphql::Data,
+    app: &App,
+    auth: Authentication,
+    request_id: String,
+    client_address: Option<std::net::IpAddr>,
+    keep: Keep,
+) {
     let viewer = auth.viewer().ok().cloned();
-    data.insert(RequestData { auth, request_id });
+    data.insert(RequestData { auth, request_id, client_address });
     data.insert(LazyLoaders::new(&app.db, viewer, keep));
 }
 
 /// Runs a checked batch for its viewer, and writes the access log before answering.
-async fn execute(
-    app: &App,
-    mut batch: BatchRequest,
+/// Who sends a request: their credentials, the request's id, and their address.
+struct Caller {
     authorization: Option<String>,
     request_id: String,
-    media: MediaType,
-) -> Response {
+    address: Option<std::net::IpAddr>,
+}
+
+/// The client's address: the last entry of the configured header (the one the proxy in front of
+/// Inzage added), or the connection's peer address.
+fn client_address(app: &App, request: &Request) -> Option<std::net::IpAddr> {
+    match &app.settings.client_address_header {
+        Some(name) => {
+            let value = request.headers().get_all(name.as_str()).iter().next_back()?.to_str().ok()?;
+            value.rsplit(',').next()?.trim().parse().ok()
+        }
+        None => request
+            .extensions()
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|connected| connected.0.ip()),
+    }
+}
+
+async fn execute(app: &App, mut batch: BatchRequest, caller: Caller, media: MediaType) -> Response {
+    let Caller { authorization, request_id, address } = caller;
     if let BatchRequest::Batch(operations) = &batch
         && operations.len() > app.settings.max_batch
     {
@@ -344,7 +374,7 @@ async fn execute(
     let roots: Vec<Option<RootFields>> = batch.iter_mut().map(RootFields::of).collect();
     for (operation, root) in batch.iter_mut().zip(&roots) {
         let keep = if root.as_ref().is_some_and(RootFields::is_query) { Keep::ForTheOperation } else { Keep::Nothing };
-        add_request_data(&mut operation.data, app, auth.clone(), request_id.clone(), keep);
+        add_request_data(&mut operation.data, app, auth.clone(), request_id.clone(), address, keep);
         if let Some(log) = &read_log {
             operation.data.insert(log.clone());
         }

@@ -122,7 +122,7 @@ async fn serve(app: Arc<App>, mut socket: WebSocket, protocol: Protocols, header
     let mut data = Data::default();
     // Connection-wide loaders keep nothing: a connection lives for hours. A query sent over the
     // socket gets loaders of its own that do (`CheckedSchema`).
-    super::add_request_data(&mut data, &app, auth, uuid::Uuid::now_v7().to_string(), Keep::Nothing);
+    super::add_request_data(&mut data, &app, auth, uuid::Uuid::now_v7().to_string(), None, Keep::Nothing);
     data.insert(LiveConnection { kick: kick.clone(), buffer: app.settings.subscriber_buffer });
     let (mut sink, incoming) = socket.split();
     let incoming = incoming.filter_map(|message| async move {

@@ -3,6 +3,7 @@
 use enumset::enum_set;
 use inzage_entity::Role;
 
+use super::client::Basis;
 use super::{Decision, RoleSet, is_professional};
 
 /// How the viewer stands to another account. Later scenarios add links (a client's counselors,
@@ -40,16 +41,37 @@ pub fn set_roles(actor: RoleSet) -> Decision {
     Decision::allow_if(actor.contains(Role::Administrator), "only an administrator sets roles")
 }
 
-/// (De)activating an account: ADMINISTRATOR any; SECRETARY any but an administrator's.
-pub fn set_active(actor: RoleSet, target: RoleSet) -> Decision {
+/// What a (de)activation changes and how the actor stands to the account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Activation {
+    /// `true` to activate, `false` to deactivate.
+    pub activate: bool,
+    /// The account's roles.
+    pub target: RoleSet,
+    /// The actor holds a CASELOAD basis for the account (it is a client in their caseload).
+    pub in_caseload: bool,
+}
+
+/// Counselors who may deactivate the clients in their caseload.
+const DEACTIVATING_COUNSELORS: RoleSet = enum_set!(Role::Counselor | Role::CounselorPlus);
+
+/// (De)activating an account: ADMINISTRATOR any; SECRETARY any but an administrator's; a
+/// COUNSELOR or COUNSELOR_PLUS deactivates (never reactivates) a CLIENT in their caseload, on
+/// that CASELOAD basis.
+pub fn set_active(actor: RoleSet, change: Activation) -> Decision {
     if actor.contains(Role::Administrator) {
         return Decision::Allow(None);
     }
     if actor.contains(Role::Secretary) {
         return Decision::allow_if(
-            !target.contains(Role::Administrator),
+            !change.target.contains(Role::Administrator),
             "a secretary cannot (de)activate an administrator",
         );
+    }
+    if !actor.is_disjoint(DEACTIVATING_COUNSELORS) && !change.activate {
+        let client = change.target.contains(Role::Client);
+        let basis = (client && change.in_caseload).then_some(Basis::Caseload);
+        return Decision::granted(basis, "counselors deactivate only the clients in their caseload");
     }
     Decision::Deny("only administrators and secretaries (de)activate accounts")
 }
@@ -94,6 +116,36 @@ pub fn read_email(actor: RoleSet, relation: UserRelation) -> Decision {
 /// accounts; everyone sees themselves and the accounts linked to them.
 pub fn see_user(actor: RoleSet, relation: UserRelation) -> bool {
     relation.is_self || relation.linked || (relation.same_organization && is_professional(actor))
+}
+
+/// Reading, accepting and rejecting the registrations of one's own organisation: its
+/// SECRETARY and ADMINISTRATOR.
+pub fn process_registrations(actor: RoleSet) -> Decision {
+    Decision::allow_if(
+        !actor.is_disjoint(enum_set!(Role::Secretary | Role::Administrator)),
+        "only secretaries and administrators process registrations",
+    )
+}
+
+/// Whom a viewer finds among the accounts (`Query.users`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PeopleScope {
+    /// Professionals: every account of their own organisation.
+    Organization,
+    /// Clients, guardians, relatives and externals: themselves and the accounts linked to them.
+    Linked,
+}
+
+/// Whom `actor` finds when looking for people (the same accounts [`see_user`] lets them see).
+pub fn people_scope(actor: RoleSet) -> PeopleScope {
+    if is_professional(actor) { PeopleScope::Organization } else { PeopleScope::Linked }
+}
+
+/// Whether a search of `actor`'s may match e-mail addresses: only where they read the address
+/// of every account it can find (so that a search cannot probe for an address).
+pub fn search_emails(actor: RoleSet) -> bool {
+    let colleague = UserRelation { is_self: false, same_organization: true, linked: false };
+    people_scope(actor) == PeopleScope::Organization && read_email(actor, colleague).is_allowed()
 }
 
 #[cfg(test)]
@@ -162,14 +214,37 @@ mod tests {
     fn administrator_and_secretary_set_active() {
         for role in ALL {
             let allowed = matches!(role, Administrator | Secretary);
-            assert_eq!(set_active(only(role), only(Client)).is_allowed(), allowed, "{role:?}");
+            let change = Activation { activate: false, target: only(Client), in_caseload: false };
+            assert_eq!(set_active(only(role), change).is_allowed(), allowed, "{role:?}");
         }
     }
 
     #[test]
     fn secretary_cannot_deactivate_an_administrator() {
-        assert!(!set_active(only(Secretary), only(Administrator)).is_allowed());
-        assert!(set_active(only(Administrator), only(Administrator)).is_allowed());
+        let change = |target| Activation { activate: false, target, in_caseload: false };
+        assert!(!set_active(only(Secretary), change(only(Administrator))).is_allowed());
+        assert!(set_active(only(Administrator), change(only(Administrator))).is_allowed());
+    }
+
+    #[test]
+    fn accounts_are_activated_by_the_office_and_caseload_clients_deactivated_by_their_counselor() {
+        for role in ALL {
+            for target in ALL {
+                for activate in [false, true] {
+                    for in_caseload in [false, true] {
+                        let change = Activation { activate, target: only(target), in_caseload };
+                        let decision = set_active(only(role), change);
+                        let office = role == Administrator || (role == Secretary && target != Administrator);
+                        let counselor =
+                            matches!(role, Counselor | CounselorPlus) && !activate && target == Client && in_caseload;
+                        assert_eq!(decision.is_allowed(), office || counselor, "{role:?} {change:?}");
+                        if counselor {
+                            assert_eq!(decision.basis(), Some(Basis::Caseload), "{role:?} {change:?}");
+                        }
+                    }
+                }
+            }
+        }
     }
 
     #[test]
@@ -197,6 +272,31 @@ mod tests {
         for role in ALL {
             let care = matches!(role, Counselor | CounselorPlus | Supervisor | Secretary);
             assert_eq!(can_accept_delegations(only(role)), care, "{role:?} accepting delegations");
+        }
+    }
+
+    #[test]
+    fn professionals_find_their_organisation_and_search_addresses_only_where_they_read_them() {
+        for role in ALL {
+            let scope = people_scope(only(role));
+            let professional = is_professional(only(role));
+            assert_eq!(scope == PeopleScope::Organization, professional, "{role:?}");
+            // The scope finds only accounts the viewer may see.
+            let found = if professional { COLLEAGUE } else { UserRelation { linked: true, ..STRANGER } };
+            assert!(see_user(only(role), found), "{role:?}");
+            assert_eq!(search_emails(only(role)), matches!(role, Administrator | Secretary), "{role:?}");
+            assert!(!search_emails(only(role)) || read_email(only(role), COLLEAGUE).is_allowed(), "{role:?}");
+        }
+    }
+
+    #[test]
+    fn registrations_are_processed_by_the_secretary_and_the_administrator() {
+        for role in ALL {
+            assert_eq!(
+                process_registrations(only(role)).is_allowed(),
+                matches!(role, Secretary | Administrator),
+                "{role:?}"
+            );
         }
     }
 

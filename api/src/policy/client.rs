@@ -159,6 +159,31 @@ pub fn read_tool_content(bases: BasisSet) -> Decision {
     granted_by(bases, TOOL_CONTENT_READERS, "not authorized to read tool content")
 }
 
+/// How the viewer stands to a tool, besides their bases for its owner.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ToolRelation {
+    /// The viewer is the tool's counselor.
+    pub own_counselor: bool,
+    /// The tool belongs to a RELATIVE (a self-help tool of their own).
+    pub owner_is_relative: bool,
+}
+
+/// Giving feedback on a tool: a COUNSELOR or COUNSELOR_PLUS who reads its content (the owner in
+/// their caseload, or another basis that reads tool content), or the tool's own counselor while
+/// they have any basis for its owner. A relative's own tools get feedback from no one.
+pub fn give_tool_feedback(roles: RoleSet, bases: BasisSet, tool: ToolRelation) -> Decision {
+    const REASON: &str = "only the tool's counselor or a counselor who reads it gives feedback";
+    if tool.owner_is_relative {
+        return Decision::Deny("a relative's own tools get no feedback");
+    }
+    if roles.is_disjoint(COUNSELOR_ROLES) {
+        return Decision::Deny(REASON);
+    }
+    let reader = basis_used(bases, TOOL_CONTENT_READERS);
+    let own = if tool.own_counselor { bases.iter().next() } else { None };
+    Decision::granted(reader.or(own), REASON)
+}
+
 /// Which of the client's relatives the viewer sees.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RelativesScope {
@@ -247,6 +272,12 @@ pub const ACCESS_LOG_READERS: BasisSet = enum_set!(Basis::Own | Basis::Guardian)
 
 pub fn read_access_log(bases: BasisSet) -> Decision {
     granted_by(bases, ACCESS_LOG_READERS, "only the client and their guardian read the access log")
+}
+
+/// Reading who can see the client now, and why (`Client.accessHolders`): the client and their
+/// guardian, like the access log.
+pub fn read_access_holders(bases: BasisSet) -> Decision {
+    granted_by(bases, ACCESS_LOG_READERS, "only the client and their guardian see who can see them")
 }
 
 /// What a new dossier entry is attached to.
@@ -413,6 +444,31 @@ mod tests {
     }
 
     #[test]
+    fn feedback_on_a_tool_comes_from_counselors_who_read_it_or_its_own_counselor() {
+        for role in crate::policy::ALL_ROLES {
+            let counselor = matches!(role, Role::Counselor | Role::CounselorPlus);
+            for basis in ALL_BASES {
+                for (own_counselor, owner_is_relative) in [(false, false), (true, false), (false, true), (true, true)] {
+                    let tool = ToolRelation { own_counselor, owner_is_relative };
+                    let decision = give_tool_feedback(RoleSet::only(role), one(basis), tool);
+                    let reads = read_tool_content(one(basis)).is_allowed();
+                    let allowed = counselor && !owner_is_relative && (reads || own_counselor);
+                    assert_eq!(decision.is_allowed(), allowed, "{role:?} {basis:?} {tool:?}");
+                    if allowed {
+                        assert_eq!(decision.basis(), Some(basis), "the basis is logged");
+                    }
+                }
+            }
+            // Without any basis for the owner there is nothing to give feedback on.
+            let own = ToolRelation { own_counselor: true, owner_is_relative: false };
+            assert!(!give_tool_feedback(RoleSet::only(role), BasisSet::empty(), own).is_allowed());
+        }
+        // A secretary assigns tools but neither reads them nor gives feedback.
+        let own = ToolRelation::default();
+        assert!(!give_tool_feedback(RoleSet::only(Role::Secretary), one(Secretary), own).is_allowed());
+    }
+
+    #[test]
     fn secretary_sees_contact_but_not_tool_content_or_dossier() {
         let secretary = one(Secretary);
         assert!(read_contact(secretary).is_allowed());
@@ -450,6 +506,7 @@ mod tests {
     #[test]
     fn access_log_table() {
         table("access log", |b| read_access_log(b).is_allowed(), &[Own, Guardian]);
+        table("access holders", |b| read_access_holders(b).is_allowed(), &[Own, Guardian]);
     }
 
     #[test]

@@ -47,6 +47,15 @@ pub fn remove_group_counselor(roles: RoleSet, relation: GroupRelation) -> Decisi
     )
 }
 
+/// Speaking to a whole group (setting a tool ready for every client member, posting news): its
+/// counselors and a COUNSELOR_PLUS of the organisation.
+pub fn address_group(roles: RoleSet, relation: GroupRelation) -> Decision {
+    Decision::allow_if(
+        staff(roles, relation),
+        "only the group's counselors and a counselor-plus of the organisation address the group",
+    )
+}
+
 /// Sees the group as its staff: its counselors and the organisation's counselor-plus.
 fn staff(roles: RoleSet, relation: GroupRelation) -> bool {
     relation.counselor || manage_groups(roles, relation).is_allowed()
@@ -162,6 +171,7 @@ mod tests {
                     };
                     assert_eq!(members_scope(role.into(), relation, mode), members, "{role:?} {relation:?} {mode:?}");
                     assert_eq!(group_reports(relation).is_allowed(), relation.counselor);
+                    assert_eq!(address_group(role.into(), relation).is_allowed(), staff, "{role:?} {relation:?}");
                     let message = relation.member && mode != GroupVisibility::Invisible;
                     assert_eq!(group_message(relation, mode).is_allowed(), message);
                 }

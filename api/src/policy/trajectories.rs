@@ -79,6 +79,18 @@ pub fn configure(roles: RoleSet) -> Decision {
     Decision::allow_if(roles.contains(Role::Administrator), "only an administrator configures this")
 }
 
+/// Seeing whom a provider's executor or a delegate for its programs may be
+/// (`delegationCandidates`): whoever names the provider's and its programs' executors (its
+/// organisation's ADMINISTRATOR), and whoever works on an open DELEGATE_DOSSIER task for one of
+/// its programs.
+pub fn see_delegation_candidates(roles: RoleSet, same_organization: bool, delegates_for_it: bool) -> Decision {
+    let names_executors = same_organization && configure(roles).is_allowed();
+    Decision::allow_if(
+        names_executors || delegates_for_it,
+        "only those who name its executors or delegate for its programs see whom they may choose",
+    )
+}
+
 /// Seeing an organisation's configuration (teams, providers, programs): its professionals.
 pub fn see_configuration(roles: RoleSet, same_organization: bool) -> bool {
     same_organization && super::is_professional(roles)
@@ -113,6 +125,20 @@ pub fn revoke_delegation(roles: RoleSet, bases: BasisSet, same_organization: boo
 mod tests {
     use super::*;
     use crate::policy::ALL_ROLES;
+
+    #[test]
+    fn delegation_candidates_are_for_who_names_executors_or_delegates_for_the_provider() {
+        for role in ALL_ROLES {
+            for same_organization in [false, true] {
+                for delegates_for_it in [false, true] {
+                    let allowed = see_delegation_candidates(RoleSet::only(role), same_organization, delegates_for_it)
+                        .is_allowed();
+                    let admin = role == Role::Administrator && same_organization;
+                    assert_eq!(allowed, admin || delegates_for_it, "{role:?} {same_organization} {delegates_for_it}");
+                }
+            }
+        }
+    }
 
     fn relations() -> impl Iterator<Item = TrajectoryRelation> {
         (0..16).map(|bits| TrajectoryRelation {

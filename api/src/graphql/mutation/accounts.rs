@@ -61,11 +61,12 @@ impl AccountMutation {
         Ok(User(accounts::set_roles(&ctx.app().db, viewer, user_id, roles).await?))
     }
 
-    /// ADMINISTRATOR and SECRETARY; a deactivated account is refused on its next request.
+    /// ADMINISTRATOR and SECRETARY; a COUNSELOR or COUNSELOR_PLUS deactivates a CLIENT in their
+    /// caseload. A deactivated account is refused on its next request.
     async fn set_user_active(&self, ctx: &Context<'_>, user_id: ID, active: bool) -> FieldResult<User> {
-        let viewer = ctx.viewer()?;
+        let op = ctx.operation()?;
         let user_id = parse_id(&user_id, "userId")?;
-        Ok(User(accounts::set_active(&ctx.app().db, viewer, user_id, active).await?))
+        Ok(User(accounts::set_active(&ctx.app().db, &op, user_id, active).await?))
     }
 
     /// ADMINISTRATOR, or a professional for their own account.

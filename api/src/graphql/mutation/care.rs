@@ -6,7 +6,7 @@ use crate::domain::values::{DisplayName, Email};
 use crate::error::{ApiResult, FieldResult};
 use crate::graphql::enums::DossierEntryKind;
 use crate::graphql::types::accounts::User;
-use crate::graphql::types::client::{Client, DossierEntry, Tool};
+use crate::graphql::types::client::{Client, DossierEntry, Tool, ToolFeedback};
 use crate::graphql::types::emergency::EmergencyAccess;
 use crate::graphql::{ContextExt, parse_id};
 use crate::ratelimit::Limited;
@@ -40,7 +40,7 @@ pub struct AssignToolInput {
     pub counselor_id: Option<ID>,
 }
 
-fn parse_tool(name: &str, content: &str, prefix: &str) -> ApiResult<NewTool> {
+pub(crate) fn parse_tool(name: &str, content: &str, prefix: &str) -> ApiResult<NewTool> {
     Ok(NewTool {
         name: DisplayName::parse(name).map_err(|e| e.at(&format!("{prefix}name")))?,
         content: care::parse_body(content).map_err(|e| e.at(&format!("{prefix}content")))?,
@@ -96,6 +96,15 @@ impl CareMutation {
         let new = parse_tool(&input.name, &input.content, "input.")?;
         let (model, client) = care::assign_tool(&ctx.app().db, &op, client_id, counselor_id, new).await?;
         Ok(Tool { model, owner_access: client.access })
+    }
+
+    /// By the tool's counselor, or a counselor who reads its content (the owner in their
+    /// caseload); the owner is told (TOOL_FEEDBACK). A relative's own tools get no feedback.
+    async fn give_tool_feedback(&self, ctx: &Context<'_>, tool_id: ID, body: String) -> FieldResult<ToolFeedback> {
+        let op = ctx.operation()?;
+        let tool_id = parse_id(&tool_id, "toolId")?;
+        let body = care::parse_feedback(&body).map_err(|e| e.at("body"))?;
+        Ok(ToolFeedback(care::give_tool_feedback(&ctx.app().db, &op, tool_id, body).await?))
     }
 
     /// By a client or relative: a self-help tool of their own.

@@ -2,10 +2,12 @@ use async_graphql::{Context, ID, InputObject, Object};
 
 use crate::domain::conversations::{self, Destination};
 use crate::domain::groups::{self, Joining};
+use crate::domain::news;
 use crate::domain::values::DisplayName;
 use crate::error::{ApiError, ApiResult, FieldResult};
 use crate::graphql::enums::GroupVisibility;
-use crate::graphql::types::groups::{Conversation, Group, GroupReport, Message};
+use crate::graphql::types::client::Tool;
+use crate::graphql::types::groups::{Conversation, Group, GroupReport, Message, NewsPost};
 use crate::graphql::{ContextExt, parse_id};
 use crate::ratelimit::Limited;
 
@@ -105,6 +107,50 @@ impl GroupMutation {
         let group_id = parse_id(&group_id, "groupId")?;
         let body = groups::parse_report(&body).map_err(|e| e.at("body"))?;
         Ok(GroupReport(groups::write_report(&ctx.app().db, &op, group_id, body).await?))
+    }
+
+    /// By the group's counselors and a COUNSELOR_PLUS of the organisation: one tool for every
+    /// CLIENT member, owned by them, each told (TOOL_ASSIGNED); nothing they read names the
+    /// group. `counselorId` (a counselor of the group) is the tools' counselor; by default the
+    /// viewer, when they counsel the group.
+    async fn assign_group_tool(
+        &self,
+        ctx: &Context<'_>,
+        group_id: ID,
+        name: String,
+        content: String,
+        counselor_id: Option<ID>,
+    ) -> FieldResult<Vec<Tool>> {
+        let op = ctx.operation()?;
+        let group_id = parse_id(&group_id, "groupId")?;
+        let counselor_id = counselor_id.as_ref().map(|id| parse_id(id, "counselorId")).transpose()?;
+        let new = super::care::parse_tool(&name, &content, "")?;
+        let (tools, access) = groups::assign_tool(&ctx.app().db, &op, group_id, counselor_id, new).await?;
+        Ok(tools
+            .into_iter()
+            .map(|model| {
+                let owner_access = access.get(&model.owner_id).map(|found| found.access.clone()).unwrap_or_default();
+                Tool { model, owner_access }
+            })
+            .collect())
+    }
+
+    /// By the group's counselors and a COUNSELOR_PLUS of the organisation, in every visibility
+    /// mode; every member is told (NEWS_POSTED).
+    async fn post_group_news(
+        &self,
+        ctx: &Context<'_>,
+        group_id: ID,
+        title: String,
+        body: String,
+    ) -> FieldResult<NewsPost> {
+        let op = ctx.operation()?;
+        let group_id = parse_id(&group_id, "groupId")?;
+        let title = DisplayName::parse(&title).map_err(|e| e.at("title"))?;
+        let body = news::parse_body(&body).map_err(|e| e.at("body"))?;
+        let model = news::post(&ctx.app().db, &op, group_id, news::NewPost { title, body }).await?;
+        let group = groups::find(ctx.app().db.conn(), op.viewer, model.group_id).await?;
+        Ok(NewsPost { model, group: Some(group) })
     }
 
     async fn send_message(&self, ctx: &Context<'_>, input: SendMessageInput) -> FieldResult<Message> {

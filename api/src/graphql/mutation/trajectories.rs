@@ -8,7 +8,7 @@ use crate::error::FieldResult;
 use crate::graphql::enums::{ExecutorMode, TrajectoryKind};
 use crate::graphql::types::accounts::Organization;
 use crate::graphql::types::trajectories::{
-    Delegation, InterventionStart, Program, Protocol, Provider, Team, Trajectory, with_clients,
+    Delegation, InterventionStart, Program, Protocol, Provider, Trajectory, with_clients,
 };
 use crate::graphql::{ContextExt, parse_id};
 
@@ -20,11 +20,6 @@ pub struct OpenTrajectoryInput {
     pub kind: Option<TrajectoryKind>,
     pub protocol_id: Option<ID>,
     pub primary_coach_id: Option<ID>,
-}
-
-#[derive(InputObject)]
-pub struct CreateTeamInput {
-    pub name: String,
 }
 
 #[derive(InputObject)]
@@ -111,28 +106,22 @@ impl TrajectoryMutation {
         trajectory(ctx, model).await
     }
 
-    /// By an ADMINISTRATOR.
-    async fn create_team(&self, ctx: &Context<'_>, input: CreateTeamInput) -> FieldResult<Team> {
-        let op = ctx.operation()?;
-        let name = DisplayName::parse(&input.name).map_err(|e| e.at("input.name"))?;
-        Ok(Team(trajectories::create_team(&ctx.app().db, &op, name).await?))
-    }
-
-    /// By an ADMINISTRATOR.
-    async fn add_team_member(&self, ctx: &Context<'_>, team_id: ID, user_id: ID, role: String) -> FieldResult<Team> {
-        let op = ctx.operation()?;
-        let team_id = parse_id(&team_id, "teamId")?;
-        let user_id = parse_id(&user_id, "userId")?;
-        let role = trajectories::parse_role(&role).map_err(|e| e.at("role"))?;
-        Ok(Team(trajectories::add_team_member(&ctx.app().db, &op, team_id, user_id, role).await?))
-    }
-
     /// By whoever may add members to the trajectory.
     async fn assign_team(&self, ctx: &Context<'_>, trajectory_id: ID, team_id: ID) -> FieldResult<Trajectory> {
         let op = ctx.operation()?;
         let trajectory_id = parse_id(&trajectory_id, "trajectoryId")?;
         let team_id = parse_id(&team_id, "teamId")?;
         let model = trajectories::assign_team(&ctx.app().db, &op, trajectory_id, team_id).await?;
+        trajectory(ctx, model).await
+    }
+
+    /// By whoever may assign teams to the trajectory: the team's members lose their TEAM access
+    /// through it at once.
+    async fn unassign_team(&self, ctx: &Context<'_>, trajectory_id: ID, team_id: ID) -> FieldResult<Trajectory> {
+        let op = ctx.operation()?;
+        let trajectory_id = parse_id(&trajectory_id, "trajectoryId")?;
+        let team_id = parse_id(&team_id, "teamId")?;
+        let model = trajectories::unassign_team(&ctx.app().db, &op, trajectory_id, team_id).await?;
         trajectory(ctx, model).await
     }
 

@@ -1,10 +1,11 @@
 use async_graphql::{Context, ID, Object};
 
-use crate::domain::{delegations, trajectories};
+use crate::domain::{delegations, teams, trajectories};
 use crate::error::FieldResult;
-use crate::graphql::guard;
-use crate::graphql::types::trajectories::{Program, Provider, Team, Trajectory};
+use crate::graphql::enums::TrajectoryKind;
+use crate::graphql::types::trajectories::{Program, Protocol, Provider, Team, Trajectory};
 use crate::graphql::{ContextExt, parse_id};
+use crate::graphql::{guard, prefetch};
 
 #[derive(Default)]
 pub struct TrajectoryQuery;
@@ -25,7 +26,24 @@ impl TrajectoryQuery {
     async fn team(&self, ctx: &Context<'_>, id: ID) -> FieldResult<Option<Team>> {
         let viewer = ctx.viewer()?;
         let id = parse_id(&id, "id")?;
-        Ok(Some(Team(trajectories::find_team(ctx.app().db.conn(), viewer, id).await?)))
+        Ok(Some(Team(teams::find(ctx.app().db.conn(), viewer, id).await?)))
+    }
+
+    /// The organisation's trajectory teams, by name (for its professionals; empty for others).
+    async fn teams(&self, ctx: &Context<'_>) -> FieldResult<Vec<Team>> {
+        let viewer = ctx.viewer()?;
+        let rows = teams::of_organization(ctx.app().db.conn(), viewer).await?;
+        let ids: Vec<uuid::Uuid> = rows.iter().map(|team| team.id).collect();
+        prefetch::teams(ctx, &ids, &[ctx.look_ahead()]).await?;
+        Ok(rows.into_iter().map(Team).collect())
+    }
+
+    /// The organisation's protocols, of one kind when given, by name (for its professionals;
+    /// empty for others).
+    async fn protocols(&self, ctx: &Context<'_>, kind: Option<TrajectoryKind>) -> FieldResult<Vec<Protocol>> {
+        let viewer = ctx.viewer()?;
+        let rows = teams::protocols(ctx.app().db.conn(), viewer, kind.map(Into::into)).await?;
+        Ok(rows.into_iter().map(Protocol).collect())
     }
 
     /// A provider of the viewer's organisation; null with NOT_FOUND otherwise.

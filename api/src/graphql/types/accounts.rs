@@ -5,19 +5,19 @@ use inzage_entity::{organization, user};
 use uuid::Uuid;
 
 use super::client::{self, Client, Tool};
-use super::groups::{Conversation, Group, with_people};
+use super::groups::{Conversation, Group, NewsPost, with_people};
 use super::notifications::Notification;
 use super::trajectories::{Delegation, Protocol, Provider, Task, Trajectory, visible_trajectories, with_clients};
 use super::workflows::{ConsentRequest, Project, consent_requests};
 use crate::access::{Access, Listing};
 use crate::auth::Viewer as AuthViewer;
 use crate::domain::accounts;
-use crate::domain::{conversations, delegations, groups, notifications, trajectories, workflows};
+use crate::domain::{conversations, delegations, groups, news, notifications, trajectories, workflows};
 use crate::error::{ApiError, FieldResult};
 use crate::graphql::ContextExt;
 use crate::graphql::enums::{ConsentStatus, DelegationStatus, OrganizationKind, Role, TaskStatus, TrajectoryStatus};
-use crate::graphql::guard;
 use crate::graphql::pagination::{connection, cursor, page_size};
+use crate::graphql::{guard, prefetch};
 use crate::policy;
 use async_graphql::connection::Connection;
 use inzage_entity::AuditAction;
@@ -77,6 +77,12 @@ impl Organization {
         self.0.kind.into()
     }
 
+    /// The roles a trajectory or team member may be given; an organisation starts with a few
+    /// common ones.
+    async fn member_roles(&self, ctx: &Context<'_>) -> FieldResult<Vec<String>> {
+        Ok(ctx.loaders().member_roles.load_one(self.0.id).await?.unwrap_or_default())
+    }
+
     /// Default protocol for intervention guidance trajectories; null when none is set.
     async fn guidance_protocol(&self, ctx: &Context<'_>) -> FieldResult<Option<Protocol>> {
         let Some(id) = self.0.guidance_protocol_id else { return Ok(None) };
@@ -115,6 +121,32 @@ impl Viewer {
             guard::found(ctx, client, AuditAction::Read)?;
         }
         Ok(client::list(ctx, rows, &[ctx.look_ahead()]).await?)
+    }
+
+    /// News of every group the viewer is a member of, newest first, whatever the group's
+    /// visibility (`NewsPost.group` is null for an INVISIBLE group's members).
+    async fn news(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default_with = "Some(20)")] first: Option<i32>,
+        after: Option<String>,
+    ) -> FieldResult<Connection<String, NewsPost>> {
+        let limit = page_size(first)?;
+        let after = cursor(after.as_deref())?;
+        let (rows, visible) = news::of_viewer(ctx.app().db.conn(), &self.0, after, limit).await?;
+        let look_ahead = ctx.look_ahead();
+        let groups = [look_ahead.field("nodes").field("group"), look_ahead.field("edges").field("node").field("group")];
+        let shown: Vec<Uuid> =
+            rows.iter().filter(|row| visible.contains_key(&row.group_id)).map(|row| row.group_id).collect();
+        prefetch::group_people(ctx, &shown, &groups).await?;
+        let rows = rows
+            .into_iter()
+            .map(|model| {
+                let group = visible.get(&model.group_id).cloned();
+                NewsPost { model, group }
+            })
+            .collect();
+        Ok(connection(rows, limit, after, |post: &NewsPost| post.model.id))
     }
 
     /// The viewer's notifications, oldest first.

@@ -7,13 +7,14 @@ use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use inzage_entity::{audit_event, dossier_entry, tool, trajectory, user};
+use inzage_entity::{audit_event, dossier_entry, tool, tool_feedback, trajectory, user};
 use uuid::Uuid;
 
 use super::accounts::User;
+use super::emergency::EmergencyAccess;
 use super::groups::{Group, with_people};
-use super::trajectories::Trajectory;
-use super::workflows::Workflow;
+use super::trajectories::{Delegation, Trajectory};
+use super::workflows::{ConsentRequest, Workflow};
 use crate::access::{Access, ClientAccess};
 use crate::domain::{care, trajectories};
 use crate::error::{ApiError, ApiResult, FieldResult};
@@ -177,16 +178,116 @@ impl Client {
     }
 
     async fn viewer_access(&self) -> ViewerAccess {
-        let bases = self.access.bases;
-        ViewerAccess {
+        ViewerAccess::of(&self.access)
+    }
+
+    /// Everyone who can see something of this client now, and why, by display name: SELF and
+    /// GUARDIAN only (FORBIDDEN otherwise). The same policy decides each holder's flags as
+    /// decides their `viewerAccess`.
+    async fn access_holders(&self, ctx: &Context<'_>) -> FieldResult<Option<Vec<AccessHolder>>> {
+        self.guard(ctx, ClientData::AccessHolders, rules::read_access_holders(self.access.bases))?;
+        let op = ctx.operation()?;
+        let db = ctx.app().db.conn();
+        let holders = crate::access::holders::of_client(db, &self.model, op.now).await?;
+        let grants = care::grants_of(db, holders.values()).await?;
+        let users = load_all(&ctx.loaders().users, holders.keys().copied()).await?;
+        let client = ClientAccess { client: self.model.clone(), access: self.access.clone() };
+        let mut out: Vec<AccessHolder> = holders
+            .into_iter()
+            .filter_map(|(id, access)| {
+                let user = users.get(&id)?.clone();
+                Some(AccessHolder::new(user, access, &grants, &client))
+            })
+            .collect();
+        out.sort_by_key(|holder| (holder.user.0.display_name.to_lowercase(), holder.user.0.id));
+        Ok(Some(out))
+    }
+}
+
+impl ViewerAccess {
+    /// What `access` lets its holder read, as the policy decides it.
+    pub fn of(access: &Access) -> Self {
+        let bases = access.bases;
+        Self {
             bases: bases.iter().map(AccessBasis::from).collect(),
             can_read_contact: rules::read_contact(bases).is_allowed(),
             can_read_dossier: rules::read_dossier(bases).is_allowed(),
             can_write_dossier: rules::write_dossier(bases, EntryTarget::default()).is_allowed()
                 || rules::write_dossier(bases, EntryTarget { in_own_trajectory: true, ..EntryTarget::default() })
                     .is_allowed(),
-            expires_at: self.access.expires_at(),
+            expires_at: access.expires_at(),
         }
+    }
+}
+
+/// Someone who can see something of a client now, and on which bases.
+pub struct AccessHolder {
+    user: User,
+    flags: ViewerAccess,
+    consent_request: Option<ConsentRequest>,
+    delegation: Option<Delegation>,
+    emergency_access: Option<EmergencyAccess>,
+}
+
+impl AccessHolder {
+    fn new(user: user::Model, access: Access, grants: &care::Grants, client: &ClientAccess) -> Self {
+        // The grant that lasts longest, for each time-bound basis.
+        let consent = access.consents.iter().max_by_key(|grant| grant.until).and_then(|g| grants.consents.get(&g.id));
+        let delegation = access.delegation.and_then(|(id, _)| grants.delegations.get(&id));
+        let emergency = access.emergency.and_then(|(id, _)| grants.emergencies.get(&id));
+        Self {
+            user: User(user),
+            flags: ViewerAccess::of(&access),
+            consent_request: consent.map(|model| ConsentRequest {
+                model: model.clone(),
+                client: client.clone(),
+                related: None,
+            }),
+            delegation: delegation.map(|model| Delegation { model: model.clone(), client: client.clone() }),
+            emergency_access: emergency.map(|model| EmergencyAccess { model: model.clone(), client: client.clone() }),
+        }
+    }
+}
+
+#[Object]
+impl AccessHolder {
+    async fn user(&self) -> &User {
+        &self.user
+    }
+
+    async fn bases(&self) -> &[AccessBasis] {
+        &self.flags.bases
+    }
+
+    /// What the bases let this user read: the same flags as `Client.viewerAccess`.
+    async fn can_read_contact(&self) -> bool {
+        self.flags.can_read_contact
+    }
+
+    async fn can_read_dossier(&self) -> bool {
+        self.flags.can_read_dossier
+    }
+
+    async fn can_write_dossier(&self) -> bool {
+        self.flags.can_write_dossier
+    }
+
+    /// The grant behind a time-bound basis, where there is one.
+    async fn consent_request(&self) -> Option<&ConsentRequest> {
+        self.consent_request.as_ref()
+    }
+
+    async fn delegation(&self) -> Option<&Delegation> {
+        self.delegation.as_ref()
+    }
+
+    async fn emergency_access(&self) -> Option<&EmergencyAccess> {
+        self.emergency_access.as_ref()
+    }
+
+    /// When the earliest time-bound basis of this user ends; null when none does.
+    async fn until(&self) -> Option<DateTime<Utc>> {
+        self.flags.expires_at
     }
 }
 
@@ -302,6 +403,38 @@ impl Tool {
         let decision = rules::read_tool_content(self.owner_access.bases);
         guard::read(ctx, self.model.owner_id, &self.owner_access, ClientData::ToolContent, decision)?;
         Ok(Some(&self.model.content))
+    }
+
+    /// The counselors' feedback on this tool, oldest first; the same readers as content
+    /// (FORBIDDEN for SECRETARY).
+    async fn feedback(&self, ctx: &Context<'_>) -> FieldResult<Option<Vec<ToolFeedback>>> {
+        let decision = rules::read_tool_content(self.owner_access.bases);
+        guard::read(ctx, self.model.owner_id, &self.owner_access, ClientData::ToolFeedback, decision)?;
+        let rows = ctx.loaders().tool_feedback.load_one(self.model.id).await?.unwrap_or_default();
+        Ok(Some(rows.into_iter().map(ToolFeedback).collect()))
+    }
+}
+
+/// A counselor's feedback on a tool.
+pub struct ToolFeedback(pub tool_feedback::Model);
+
+#[Object]
+impl ToolFeedback {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+
+    async fn author(&self, ctx: &Context<'_>) -> FieldResult<User> {
+        let author = ctx.loaders().users.load_one(self.0.author_id).await?;
+        Ok(User(author.ok_or_else(|| ApiError::internal("feedback without author"))?))
+    }
+
+    async fn body(&self) -> &str {
+        &self.0.body
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
     }
 }
 

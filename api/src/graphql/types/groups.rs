@@ -3,12 +3,12 @@
 use async_graphql::connection::Connection;
 use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};
-use inzage_entity::{conversation, group_report, message};
+use inzage_entity::{conversation, group_report, message, news_post};
 use uuid::Uuid;
 
 use super::accounts::User;
-use crate::domain::conversations;
 use crate::domain::groups::{self, VisibleGroup};
+use crate::domain::{conversations, news};
 use crate::error::{ApiError, FieldResult};
 use crate::graphql::enums::GroupVisibility;
 use crate::graphql::pagination::{connection, cursor, page_size};
@@ -78,6 +78,57 @@ impl Group {
         let rows = groups::reports_page(ctx.app().db.conn(), self.group.model.id, after, limit).await?;
         let rows = rows.into_iter().map(GroupReport).collect();
         Ok(Some(connection(rows, limit, after, |r: &GroupReport| r.0.id)))
+    }
+
+    /// News posted in this group, newest first.
+    async fn news(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default_with = "Some(20)")] first: Option<i32>,
+        after: Option<String>,
+    ) -> FieldResult<Connection<String, NewsPost>> {
+        let limit = page_size(first)?;
+        let after = cursor(after.as_deref())?;
+        let rows = news::of_group(ctx.app().db.conn(), self.group.model.id, after, limit).await?;
+        let rows = rows.into_iter().map(|model| NewsPost { model, group: Some(self.group.clone()) }).collect();
+        Ok(connection(rows, limit, after, |post: &NewsPost| post.model.id))
+    }
+}
+
+/// News posted in a group.
+pub struct NewsPost {
+    pub model: news_post::Model,
+    /// The group, where the viewer may see it.
+    pub group: Option<VisibleGroup>,
+}
+
+#[Object]
+impl NewsPost {
+    async fn id(&self) -> ID {
+        ID(self.model.id.to_string())
+    }
+
+    async fn title(&self) -> &str {
+        &self.model.title
+    }
+
+    async fn body(&self) -> &str {
+        &self.model.body
+    }
+
+    async fn author(&self, ctx: &Context<'_>) -> FieldResult<User> {
+        let author = ctx.loaders().users.load_one(self.model.author_id).await?;
+        Ok(User(author.ok_or_else(|| ApiError::internal("news without author"))?))
+    }
+
+    async fn posted_at(&self) -> DateTime<Utc> {
+        self.model.posted_at
+    }
+
+    /// The group it was posted in, where the viewer may see that group; null for members of an
+    /// INVISIBLE group.
+    async fn group(&self) -> Option<Group> {
+        self.group.clone().map(Group::from)
     }
 }
 

@@ -6,5 +6,6 @@ pub mod emergency;
 pub mod export;
 pub mod groups;
 pub mod notifications;
+pub mod registrations;
 pub mod trajectories;
 pub mod workflows;
