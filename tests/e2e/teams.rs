@@ -257,7 +257,22 @@ async fn members_are_given_one_of_the_organisations_roles(backend: Backend) {
     assert_eq!(roles(&app.as_user(w.stranger_admin, MEMBER_ROLES, json!({})).await), defaults);
 }
 
+async fn taking_a_member_off_on_one_instance_ends_their_access_on_another(backend: Backend) {
+    let app = TestApp::spawn(&backend).await;
+    let w = world(&app).await;
+    let other = app.sibling().await;
+    let (team, trajectory) = team_on_trajectory(&app, &w, "Back office", &[w.sofie, w.koen]).await;
+    // Both instances serve the access, before and after a change made on the first one.
+    assert!(finds(&other, w.sofie, w.lotte).await && finds(&other, w.koen, w.lotte).await);
+    data(&app.as_user(w.admin, REMOVE_TEAM_MEMBER, json!({"t": team, "u": w.koen})).await);
+    assert!(!finds(&other, w.koen, w.lotte).await, "the next request on the other instance");
+    assert!(finds(&other, w.sofie, w.lotte).await);
+    data(&app.as_user(w.carla, UNASSIGN_TEAM, json!({"t": trajectory, "team": team})).await);
+    assert!(!finds(&other, w.sofie, w.lotte).await, "the team is off the trajectory there too");
+}
+
 on_every_database!(
+    taking_a_member_off_on_one_instance_ends_their_access_on_another,
     the_organisations_teams_and_protocols_are_listed_for_its_professionals_only,
     the_administrator_renames_a_team_and_takes_members_off_with_their_access,
     deleting_or_unassigning_a_team_ends_its_members_access_at_once,
