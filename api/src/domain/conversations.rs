@@ -126,9 +126,22 @@ async fn relations(
         )
         .all(db)
         .await?;
+    // The recipients who are members of one of the sender's MUTUAL groups, in one query.
+    let peers: HashSet<Uuid> = if my_mutual.is_empty() {
+        HashSet::new()
+    } else {
+        group_member::Entity::find()
+            .filter(group_member::Column::GroupId.is_in(my_mutual.iter().copied()))
+            .filter(group_member::Column::UserId.is_in(ids.iter().copied()))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|member| member.user_id)
+            .collect()
+    };
     let mut out = HashMap::new();
     for recipient in recipients {
-        let peers = !my_mutual.is_empty() && !mutual_groups(db, recipient.id).await?.is_disjoint(&my_mutual);
+        let peers = peers.contains(&recipient.id);
         out.insert(
             recipient.id,
             MessageRelation {
