@@ -92,8 +92,13 @@ impl App {
         let metrics = Metrics::new(&db);
         let rate_limits = Arc::new(RateLimits::new(&settings));
         let emergency_duration = chrono::Duration::minutes(i64::from(settings.emergency_minutes));
-        let data =
-            AppData { db: db.clone(), clock: clock.clone(), emergency_duration, rate_limits: rate_limits.clone() };
+        let data = AppData {
+            db: db.clone(),
+            clock: clock.clone(),
+            emergency_duration,
+            rate_limits: rate_limits.clone(),
+            live: Arc::new(crate::graphql::LiveLoaders::new(&db)),
+        };
         let schema = build_schema(data, limits, settings.field_suggestions_enabled());
         let warning = chrono::Duration::from_std(settings.expiry_warning).unwrap_or(chrono::Duration::hours(24));
         let scheduler = Arc::new(Scheduler::new(db.clone(), clock.clone(), warning, metrics.clone()));

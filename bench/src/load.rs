@@ -440,9 +440,9 @@ async fn guards(load: &Arc<Load>, cast: &Arc<Cast>, args: &LoadArgs) -> Result<(
     let (counselor, _) = &cast.counselors[0];
     let viewer = inzage_api::auth::load_viewer(app.db.conn(), *counselor).await?.ok_or("no such counselor")?;
     let now = app.clock.now();
-    let ids = access::page_ids(app.db.conn(), &viewer, now, Listing::Caseload, None, None, 10_000).await?;
+    let page = access::page(app.db.conn(), &viewer, now, Listing::Caseload, None, None, 10_000).await?;
     let clients: Vec<access::ClientAccess> =
-        access::load(app.db.conn(), &viewer, now, &ids).await?.into_values().collect();
+        access::load_for(app.db.conn(), &viewer, now, page).await?.into_values().collect();
     let note = |log: &ReadLog, client: &access::ClientAccess, object_type: &'static str, decision: Decision| {
         let id = client.client.id;
         log.record(match decision {

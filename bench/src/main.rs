@@ -44,6 +44,10 @@ use uuid::Uuid;
 mod load;
 mod seed;
 
+/// The allocator of the `inzage` binary, so that the servers measured here allocate as it does.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 type Result<T, E = BoxError> = std::result::Result<T, E>;
 

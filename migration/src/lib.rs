@@ -13,6 +13,7 @@ mod m20261123_000007_groups;
 mod m20261202_000008_member_roles;
 mod m20261202_000009_feedback_and_news;
 mod m20261202_000010_registrations;
+mod m20261206_000011_access_log_kinds;
 mod util;
 
 /// Every migration, in the order it is applied.
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000008_member_roles::Migration),
             Box::new(m20261202_000009_feedback_and_news::Migration),
             Box::new(m20261202_000010_registrations::Migration),
+            Box::new(m20261206_000011_access_log_kinds::Migration),
         ]
     }
 }

@@ -314,6 +314,12 @@ pub fn error_codes(response: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// Whether an access-log row (queried with `objectTypes`) covers the kind of object `kind`: a
+/// read row lists every kind read of the client in one request on one basis.
+pub fn covers(row: &Value, kind: &str) -> bool {
+    row["objectTypes"].as_array().is_some_and(|kinds| kinds.iter().any(|k| k == kind))
+}
+
 /// Asserts the response has no errors and returns its `data`.
 #[track_caller]
 pub fn data(response: &Value) -> &Value {

@@ -4,7 +4,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use inzage_testkit::on_every_database;
-use inzage_testkit::{Backend, TestApp, data, error_code};
+use inzage_testkit::{Backend, TestApp, covers, data, error_code};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -126,11 +126,11 @@ async fn every_holder_is_listed_with_what_their_own_view_of_the_client_says(back
         assert!(refused["data"]["client"].is_null() || refused["data"]["client"]["accessHolders"].is_null());
     }
     let log =
-        "query($c: ID!) { client(id: $c) { accessLog(first: 200) { nodes { objectType outcome actor { id } } } } }";
+        "query($c: ID!) { client(id: $c) { accessLog(first: 200) { nodes { objectTypes outcome actor { id } } } } }";
     let log = app.as_user(lotte, log, json!({"c": lotte})).await;
     let rows = data(&log)["client"]["accessLog"]["nodes"].as_array().unwrap().clone();
-    assert!(rows.iter().any(|r| r["objectType"] == "AccessHolders" && r["actor"]["id"] == guardian.to_string()));
-    assert!(rows.iter().any(|r| r["objectType"] == "AccessHolders" && r["outcome"] == "DENIED"));
+    assert!(rows.iter().any(|r| covers(r, "AccessHolders") && r["actor"]["id"] == guardian.to_string()));
+    assert!(rows.iter().any(|r| covers(r, "AccessHolders") && r["outcome"] == "DENIED"));
 }
 
 on_every_database!(every_holder_is_listed_with_what_their_own_view_of_the_client_says,);

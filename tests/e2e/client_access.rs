@@ -2,7 +2,7 @@
 
 use inzage_entity::Role;
 use inzage_testkit::on_every_database;
-use inzage_testkit::{Backend, TestApp, data, error_code, paths_with};
+use inzage_testkit::{Backend, TestApp, covers, data, error_code, paths_with};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -202,7 +202,7 @@ async fn client_sees_own_dossier_and_access_log(backend: Backend) {
         .as_user(
             org.lotte,
             r#"query($id: ID!) { client(id: $id) { dossier { nodes { title } } relatives { displayName }
-                accessLog(first: 200) { nodes { actor { displayName } action objectType basis outcome } } } }"#,
+                accessLog(first: 200) { nodes { actor { displayName } action objectTypes basis outcome } } } }"#,
             json!({"id": org.lotte}),
         )
         .await;
@@ -212,7 +212,7 @@ async fn client_sees_own_dossier_and_access_log(backend: Backend) {
     let log = client["accessLog"]["nodes"].as_array().expect("log");
     assert!(
         log.iter().any(|e| e["actor"]["displayName"] == "carla"
-            && e["objectType"] == "DossierEntry"
+            && covers(e, "DossierEntry")
             && e["action"] == "READ"
             && e["basis"] == "CASELOAD"),
         "Carla's dossier read is logged with her basis: {log:#?}"
@@ -225,6 +225,40 @@ async fn client_sees_own_dossier_and_access_log(backend: Backend) {
         )
         .await;
     assert_eq!(paths_with(&others, "FORBIDDEN"), vec!["client.accessLog"]);
+}
+
+/// One request of a counselor reading several kinds of a client's data on one basis is one row
+/// of the client's access log, naming each kind read; what the same request was refused is a
+/// row of its own.
+async fn a_request_logs_one_row_per_client_and_basis_naming_every_kind_read(backend: Backend) {
+    let app = TestApp::spawn(&backend).await;
+    let org = care_org(&app).await;
+    // Koen counsels Milan only: Lotte's lookup is refused, Milan's fields are read.
+    let read = r#"query($m: ID!, $l: ID!) {
+        milan: client(id: $m) { displayName contact { email } counselors { displayName } dossier { nodes { title } } }
+        lotte: client(id: $l) { displayName } }"#;
+    let response = app.as_user(org.koen, read, json!({"m": org.milan, "l": org.lotte})).await;
+    assert_eq!(error_code(&response), Some("NOT_FOUND"));
+    assert_eq!(response["data"]["milan"]["contact"]["email"], "milan@linde.example");
+    let log = "query($c: ID!) { client(id: $c) { accessLog(first: 200) {
+        nodes { actor { displayName } action objectType objectTypes basis outcome } } } }";
+    let milan = app.as_user(org.milan, log, json!({"c": org.milan})).await;
+    let rows: Vec<Value> = data(&milan)["client"]["accessLog"]["nodes"].as_array().expect("log").clone();
+    let by_koen: Vec<&Value> = rows.iter().filter(|r| r["actor"]["displayName"] == "koen").collect();
+    assert_eq!(by_koen.len(), 1, "one row for the request: {by_koen:#?}");
+    let row = by_koen[0];
+    assert_eq!(
+        (&row["action"], &row["basis"], &row["outcome"]),
+        (&json!("READ"), &json!("CASELOAD"), &json!("SUCCESS"))
+    );
+    assert_eq!(row["objectTypes"], json!(["Client", "ContactDetails", "Counselors", "DossierEntry"]));
+    assert_eq!(row["objectType"], "Client,ContactDetails,Counselors,DossierEntry");
+
+    let lotte = app.as_user(org.lotte, log, json!({"c": org.lotte})).await;
+    let rows: Vec<Value> = data(&lotte)["client"]["accessLog"]["nodes"].as_array().expect("log").clone();
+    let refused: Vec<&Value> = rows.iter().filter(|r| r["actor"]["displayName"] == "koen").collect();
+    assert_eq!(refused.len(), 1, "{refused:#?}");
+    assert_eq!((&refused[0]["outcome"], &refused[0]["objectTypes"]), (&json!("DENIED"), &json!(["Client"])));
 }
 
 async fn relative_and_client_cannot_see_each_others_tools(backend: Backend) {
@@ -362,6 +396,7 @@ on_every_database!(
     a_linked_counselor_links_a_colleague_and_an_unlinked_one_cannot,
     supervisor_reads_the_dossier_but_cannot_write_it,
     client_sees_own_dossier_and_access_log,
+    a_request_logs_one_row_per_client_and_basis_naming_every_kind_read,
     relative_and_client_cannot_see_each_others_tools,
     guardian_acts_for_the_client,
     data_analyst_exports_pseudonyms_and_data_officer_identities,

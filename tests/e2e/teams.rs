@@ -4,7 +4,7 @@
 
 use inzage_entity::Role;
 use inzage_testkit::on_every_database;
-use inzage_testkit::{Backend, TestApp, data, error_code};
+use inzage_testkit::{Backend, TestApp, covers, data, error_code};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -32,7 +32,7 @@ const MEMBER_ROLES: &str = "{ viewer { organization { memberRoles } } }";
 const SET_MEMBER_ROLES: &str = "mutation($r: [String!]!) { setMemberRoles(roles: $r) { memberRoles } }";
 const CLIENT_CONTACT: &str = "query($c: ID!) { client(id: $c) { displayName } }";
 const ACCESS_LOG: &str = "query($c: ID!) { client(id: $c) {
-    accessLog(first: 200) { nodes { action objectType outcome actor { id } } } } }";
+    accessLog(first: 200) { nodes { action objectTypes outcome actor { id } } } } }";
 
 struct World {
     admin: Uuid,
@@ -104,7 +104,7 @@ async fn ends_logged(app: &TestApp, w: &World, object_type: &str) -> Vec<Uuid> {
     let log = app.as_user(w.lotte, ACCESS_LOG, json!({"c": w.lotte})).await;
     let rows = data(&log)["client"]["accessLog"]["nodes"].as_array().expect("rows").clone();
     rows.iter()
-        .filter(|row| row["action"] == "DELETE" && row["objectType"] == object_type && row["outcome"] == "SUCCESS")
+        .filter(|row| row["action"] == "DELETE" && covers(row, object_type) && row["outcome"] == "SUCCESS")
         .map(|row| id(&row["actor"]["id"]))
         .collect()
 }

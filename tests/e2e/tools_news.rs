@@ -7,7 +7,7 @@ use std::time::Duration;
 use inzage_entity::Role;
 use inzage_testkit::live::{connect, next_notification, subscribe_notifications};
 use inzage_testkit::on_every_database;
-use inzage_testkit::{Backend, TestApp, data, error_code};
+use inzage_testkit::{Backend, TestApp, covers, data, error_code};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -31,7 +31,7 @@ const GROUP_NEWS: &str = "query($g: ID!) { group(id: $g) { news(first: 10) { nod
 const MY_NEWS: &str = "{ viewer { news(first: 10) { nodes { title body group { id name } } } } }";
 const NOTIFICATIONS: &str = "{ viewer { notifications(first: 100) { nodes { kind title } } } }";
 const ACCESS_LOG: &str = "query($c: ID!) { client(id: $c) {
-    accessLog(first: 200) { nodes { action objectType basis outcome actor { id } } } } }";
+    accessLog(first: 200) { nodes { action objectTypes basis outcome actor { id } } } } }";
 
 /// A care organisation: a group manager, counselors and clients.
 struct World {
@@ -138,7 +138,7 @@ async fn counselors_give_feedback_that_the_readers_of_the_tool_read(backend: Bac
     let log = app.as_user(w.lotte, ACCESS_LOG, json!({"c": w.lotte})).await;
     let rows: Vec<(String, Option<String>, String)> = list(&data(&log)["client"]["accessLog"]["nodes"])
         .iter()
-        .filter(|row| row["objectType"] == "ToolFeedback" && row["action"] == "CREATE")
+        .filter(|row| covers(row, "ToolFeedback") && row["action"] == "CREATE")
         .map(|row| {
             (
                 row["outcome"].as_str().unwrap().to_owned(),

@@ -9,7 +9,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use inzage_entity::{OrganizationKind, Role};
 use inzage_testkit::live::{self, Socket, assert_silent, connect};
-use inzage_testkit::{Backend, TestApp, data, error_code, paths_with};
+use inzage_testkit::{Backend, TestApp, covers, data, error_code, paths_with};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -248,7 +248,7 @@ async fn log_of(app: &TestApp, client: Uuid) -> Vec<Value> {
         .as_user(
             client,
             "query($id: ID!) { client(id: $id) { accessLog(first: 200) {
-                nodes { actor { displayName } action objectType basis outcome } } } }",
+                nodes { actor { displayName } action objectTypes basis outcome } } } }",
             json!({"id": client}),
         )
         .await;
@@ -573,7 +573,7 @@ async fn those_who_work_in_a_trajectory_see_the_name_and_only_its_entries(backen
     for (name, basis) in [("koen", "TRAJECTORY"), ("sofie", "TEAM")] {
         assert!(
             log.iter().any(|e| e["actor"]["displayName"] == name
-                && e["objectType"] == "DossierEntry"
+                && covers(e, "DossierEntry")
                 && e["action"] == "READ"
                 && e["outcome"] == "SUCCESS"
                 && e["basis"] == basis),
@@ -769,7 +769,7 @@ async fn confirming_an_intervention_delegates_the_dossier_to_the_executor_at_onc
     let log = log_of(&app, w.lotte).await;
     let by_eva: Vec<&Value> = log.iter().filter(|e| e["actor"]["displayName"] == "Eva").collect();
     assert!(
-        by_eva.iter().any(|e| e["objectType"] == "DossierEntry"
+        by_eva.iter().any(|e| covers(e, "DossierEntry")
             && e["action"] == "READ"
             && e["outcome"] == "SUCCESS"
             && e["basis"] == "DELEGATION"),

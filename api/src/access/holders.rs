@@ -16,6 +16,7 @@ use sea_orm::{ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, Query
 use uuid::Uuid;
 
 use super::{Access, ConsentGrant, mutual_groups_of};
+use crate::db::AmongIds;
 use crate::policy::RoleSet;
 use crate::policy::client::Basis;
 
@@ -118,7 +119,7 @@ pub async fn of_client(
         .await?;
     let open_ids: Vec<Uuid> = open.iter().map(|t| t.id).collect();
     let members = trajectory_member::Entity::find()
-        .filter(trajectory_member::Column::TrajectoryId.is_in(open_ids.iter().copied()));
+        .filter(trajectory_member::Column::TrajectoryId.among(db, open_ids.iter().copied()));
     let members = members.all(db).await?;
     let mut in_trajectory = |holder: Uuid, trajectory: Uuid, basis: Basis| {
         let access = found.entry(holder).or_default();
@@ -136,11 +137,11 @@ pub async fn of_client(
         }
     }
     let teams = trajectory_team::Entity::find()
-        .filter(trajectory_team::Column::TrajectoryId.is_in(open_ids.iter().copied()))
+        .filter(trajectory_team::Column::TrajectoryId.among(db, open_ids.iter().copied()))
         .all(db)
         .await?;
     let team_members = team_member::Entity::find()
-        .filter(team_member::Column::TeamId.is_in(teams.iter().map(|t| t.team_id)))
+        .filter(team_member::Column::TeamId.among(db, teams.iter().map(|t| t.team_id)))
         .all(db)
         .await?;
     for t in &open {
@@ -174,7 +175,7 @@ pub async fn of_client(
     // Narrowed to each holder's roles, as for a viewer; inactive accounts see nothing.
     let holders: Vec<Uuid> = found.keys().copied().collect();
     let active: std::collections::HashSet<Uuid> = user::Entity::find()
-        .filter(user::Column::Id.is_in(holders.iter().copied()))
+        .filter(user::Column::Id.among(db, holders.iter().copied()))
         .filter(user::Column::Active.eq(true))
         .all(db)
         .await?

@@ -6,23 +6,25 @@
 //! other way: everyone with a basis towards one client.
 
 pub mod holders;
+pub mod links;
 
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use inzage_entity::{
-    ConsentStatus, DelegationStatus, GroupVisibility, Role, TrajectoryStatus, care_group, caseload_link,
-    consent_request, delegation, emergency_access, group_counselor, group_member, guardian_link, relative_link,
-    supervision_link, team_member, trajectory, trajectory_member, trajectory_team, user, user_role,
+    DelegationStatus, GroupVisibility, Role, care_group, delegation, group_member, team_member, trajectory,
+    trajectory_member, trajectory_team, user, user_role,
 };
-use sea_orm::sea_query::{Expr, ExprTrait, Func, Query, SelectStatement};
-use sea_orm::{ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Query, SelectStatement};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect,
+};
 use uuid::Uuid;
 
 use crate::auth::Viewer;
+use crate::db::AmongIds;
 use crate::policy::client::{Basis, BasisSet, effective_bases};
-use crate::policy::links::{CARE_ROLES, EMERGENCY_ROLES, GROUP_MEMBER_ROLES, WORKFLOW_ROLES};
-use crate::policy::{COUNSELOR_ROLES, Link, RoleSet};
+use crate::policy::{Link, RoleSet};
 
 /// What one viewer has towards one client.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -107,8 +109,8 @@ pub fn holds(holder: impl ColumnTrait, link: Link) -> sea_orm::sea_query::Simple
 }
 
 /// Accounts among `ids` that are clients.
-fn clients_among(ids: &[Uuid]) -> Condition {
-    Condition::all().add(user::Column::Id.is_in(ids.iter().copied())).add(is_client())
+fn clients_among(db: &impl ConnectionTrait, ids: &[Uuid]) -> Condition {
+    Condition::all().add(user::Column::Id.among(db, ids.iter().copied())).add(is_client())
 }
 
 /// `EXISTS (SELECT 1 FROM user_role WHERE user_id = app_user.id AND role = 'CLIENT')`: a
@@ -130,6 +132,9 @@ fn is_client() -> sea_orm::sea_query::SimpleExpr {
 
 /// Loads the viewer's access to each of `ids` that is a client; ids that are not clients, or
 /// that the viewer has no basis for, map to an empty `Access` (or are absent).
+///
+/// Two statements whatever the number of clients and the viewer's roles, run side by side: the
+/// client accounts, and the viewer's links to them (see [`links`]).
 pub async fn load(
     db: &impl ConnectionTrait,
     viewer: &Viewer,
@@ -139,14 +144,35 @@ pub async fn load(
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let clients = user::Entity::find().filter(clients_among(ids)).all(db).await?;
-    let mut found: HashMap<Uuid, Access> = clients.iter().map(|c| (c.id, Access::default())).collect();
-    let client_ids: Vec<Uuid> = found.keys().copied().collect();
-    if client_ids.is_empty() {
+    let clients = user::Entity::find().filter(clients_among(db, ids)).all(db);
+    let (clients, links) = futures_util::try_join!(clients, links_to(db, viewer, now, ids))?;
+    Ok(with_links(viewer, now, clients, links))
+}
+
+/// The viewer's access to each of `clients` (client accounts, loaded already): one statement.
+pub async fn load_for(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    now: DateTime<Utc>,
+    clients: Vec<user::Model>,
+) -> Result<HashMap<Uuid, ClientAccess>, DbErr> {
+    if clients.is_empty() {
         return Ok(HashMap::new());
     }
-    let roles = viewer.roles;
+    let ids: Vec<Uuid> = clients.iter().map(|c| c.id).collect();
+    let links = links_to(db, viewer, now, &ids).await?;
+    Ok(with_links(viewer, now, clients, links))
+}
 
+/// The access the viewer's `links` give them to each of `clients`.
+fn with_links(
+    viewer: &Viewer,
+    now: DateTime<Utc>,
+    clients: Vec<user::Model>,
+    links: Vec<links::LinkRow>,
+) -> HashMap<Uuid, ClientAccess> {
+    let roles = viewer.roles;
+    let mut found: HashMap<Uuid, Access> = clients.iter().map(|c| (c.id, Access::default())).collect();
     if let Some(access) = found.get_mut(&viewer.user_id) {
         access.bases.insert(Basis::Own);
     }
@@ -157,144 +183,72 @@ pub async fn load(
             }
         }
     }
-    if !roles.is_disjoint(COUNSELOR_ROLES) {
-        let rows = caseload_link::Entity::find()
-            .filter(caseload_link::Column::CounselorId.eq(viewer.user_id))
-            .filter(caseload_link::Column::ClientId.is_in(client_ids.iter().copied()))
-            .all(db)
-            .await?;
-        mark(&mut found, rows.into_iter().map(|r| r.client_id), Basis::Caseload);
-        // A counselor of a group is a linked counselor of every member.
-        let rows = group_member::Entity::find()
-            .filter(group_member::Column::UserId.is_in(client_ids.iter().copied()))
-            .filter(group_member::Column::GroupId.in_subquery(counselor_groups(viewer.user_id)))
-            .all(db)
-            .await?;
-        mark(&mut found, rows.into_iter().map(|r| r.user_id), Basis::Caseload);
-    }
-    if !roles.is_disjoint(GROUP_MEMBER_ROLES) {
-        let rows = group_member::Entity::find()
-            .filter(group_member::Column::UserId.is_in(client_ids.iter().copied()))
-            .filter(group_member::Column::UserId.ne(viewer.user_id))
-            .filter(group_member::Column::GroupId.in_subquery(mutual_groups_of(viewer.user_id)))
-            .all(db)
-            .await?;
-        mark(&mut found, rows.into_iter().map(|r| r.user_id), Basis::GroupPeer);
-    }
-    if roles.contains(Role::Supervisor) {
-        let rows = supervision_link::Entity::find()
-            .filter(supervision_link::Column::SupervisorId.eq(viewer.user_id))
-            .filter(supervision_link::Column::ClientId.is_in(client_ids.iter().copied()))
-            .all(db)
-            .await?;
-        mark(&mut found, rows.into_iter().map(|r| r.client_id), Basis::Supervisor);
-    }
-    if roles.contains(Role::Guardian) {
-        let rows = guardian_link::Entity::find()
-            .filter(guardian_link::Column::GuardianId.eq(viewer.user_id))
-            .filter(guardian_link::Column::ClientId.is_in(client_ids.iter().copied()))
-            .all(db)
-            .await?;
-        mark(&mut found, rows.into_iter().map(|r| r.client_id), Basis::Guardian);
-    }
-    if roles.contains(Role::Relative) {
-        let rows = relative_link::Entity::find()
-            .filter(relative_link::Column::RelativeId.eq(viewer.user_id))
-            .filter(relative_link::Column::ClientId.is_in(client_ids.iter().copied()))
-            .all(db)
-            .await?;
-        mark(&mut found, rows.into_iter().map(|r| r.client_id), Basis::Relative);
-    }
-    if !roles.is_disjoint(EMERGENCY_ROLES) {
-        let rows = emergency_access::Entity::find()
-            .filter(emergency_access::Column::UserId.eq(viewer.user_id))
-            .filter(emergency_access::Column::ClientId.is_in(client_ids.iter().copied()))
-            .filter(emergency_access::Column::StartsAt.lte(now))
-            .filter(emergency_access::Column::EndsAt.gt(now))
-            .all(db)
-            .await?;
-        for row in rows {
-            if let Some(access) = found.get_mut(&row.client_id) {
-                access.bases.insert(Basis::Emergency);
+    for link in links {
+        let (Some(access), Some(basis)) = (found.get_mut(&link.client_id), Basis::from_name(&link.basis)) else {
+            continue;
+        };
+        access.bases.insert(basis);
+        match (basis, link.grant_id) {
+            (Basis::Emergency, Some(id)) => {
+                let ends = link.until.unwrap_or(now);
                 // Keep the one that lasts longest.
-                if access.emergency.is_none_or(|(_, ends)| ends < row.ends_at) {
-                    access.emergency = Some((row.id, row.ends_at));
+                if access.emergency.is_none_or(|(_, current)| current < ends) {
+                    access.emergency = Some((id, ends));
                 }
             }
-        }
-    }
-    if !roles.is_disjoint(WORKFLOW_ROLES) {
-        let rows = consent_request::Entity::find()
-            .filter(granted_consents(viewer.user_id, now))
-            .filter(consent_request::Column::ClientId.is_in(client_ids.iter().copied()))
-            .order_by_asc(consent_request::Column::Id)
-            .all(db)
-            .await?;
-        for row in rows {
-            if let (Some(access), Some(until)) = (found.get_mut(&row.client_id), row.granted_until) {
-                access.bases.insert(Basis::Consent);
-                access.consents.push(ConsentGrant { id: row.id, workflow_id: row.workflow_id, until });
-            }
-        }
-    }
-
-    if !roles.is_disjoint(CARE_ROLES) {
-        let open = trajectory::Entity::find()
-            .filter(trajectory::Column::ClientId.is_in(client_ids.iter().copied()))
-            .filter(trajectory::Column::Status.eq(TrajectoryStatus::Open));
-        let coached_or_member = open
-            .clone()
-            .filter(
-                Condition::any()
-                    .add(trajectory::Column::PrimaryCoachId.eq(viewer.user_id))
-                    .add(trajectory::Column::Id.in_subquery(member_of(viewer.user_id))),
-            )
-            .all(db)
-            .await?;
-        for row in coached_or_member {
-            if let Some(access) = found.get_mut(&row.client_id) {
-                access.bases.insert(Basis::Trajectory);
-                access.trajectories.push(row.id);
-            }
-        }
-        let through_team =
-            open.filter(trajectory::Column::Id.in_subquery(team_trajectories(viewer.user_id))).all(db).await?;
-        for row in through_team {
-            if let Some(access) = found.get_mut(&row.client_id) {
-                access.bases.insert(Basis::Team);
-                if !access.trajectories.contains(&row.id) {
-                    access.trajectories.push(row.id);
+            (Basis::Consent, Some(id)) => {
+                if let (Some(workflow_id), Some(until)) = (link.workflow_id, link.until) {
+                    access.consents.push(ConsentGrant { id, workflow_id, until });
                 }
             }
-        }
-        let delegations = delegation::Entity::find()
-            .filter(active_delegations(viewer.user_id, now))
-            .filter(delegation::Column::ClientId.is_in(client_ids.iter().copied()))
-            .order_by_asc(delegation::Column::Id)
-            .all(db)
-            .await?;
-        for row in delegations {
-            if let Some(access) = found.get_mut(&row.client_id) {
-                access.bases.insert(Basis::Delegation);
+            (Basis::Trajectory | Basis::Team, Some(id)) if !access.trajectories.contains(&id) => {
+                access.trajectories.push(id);
+            }
+            (Basis::Delegation, Some(id)) => {
                 // Keep the one that lasts longest (no end lasts longest).
                 let longer = match access.delegation {
                     None => true,
-                    Some((_, current)) => current.is_some() && row.ends_at.is_none_or(|ends| Some(ends) > current),
+                    Some((_, current)) => current.is_some() && link.until.is_none_or(|ends| Some(ends) > current),
                 };
                 if longer {
-                    access.delegation = Some((row.id, row.ends_at));
+                    access.delegation = Some((id, link.until));
                 }
             }
+            _ => {}
         }
     }
-
-    Ok(clients
+    clients
         .into_iter()
         .map(|client| {
             let access = narrow(found.remove(&client.id).unwrap_or_default(), roles);
             (client.id, ClientAccess { client, access })
         })
-        .collect())
+        .collect()
+}
+
+/// The viewer's links to any of `ids`, in one statement, in a fixed order: by basis (trajectory
+/// links before team links), then grant, so that the grant a basis is logged with does not
+/// depend on the order the database returns rows in.
+async fn links_to(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    now: DateTime<Utc>,
+    ids: &[Uuid],
+) -> Result<Vec<links::LinkRow>, DbErr> {
+    let Some(union) = links::union(viewer, now, links::Kinds::All) else {
+        return Ok(Vec::new());
+    };
+    // A client in the caseload directly and through a group, or a trajectory the viewer both
+    // coaches and is a member of, is one fact for the bases: sent once.
+    let query = Query::select()
+        .distinct()
+        .column(sea_orm::sea_query::Asterisk)
+        .from_subquery(union, Alias::new(links::LINK))
+        .and_where(crate::db::among(db, (Alias::new(links::LINK), Alias::new(links::CLIENT)), ids.iter().copied()))
+        .to_owned();
+    let mut rows = links::LinkRow::find_by_statement(db.get_database_backend().build(&query)).all(db).await?;
+    rows.sort_by_key(|row| (Basis::from_name(&row.basis), row.grant_id));
+    Ok(rows)
 }
 
 /// `access` as someone with `roles` has it: only the bases their roles let count (see
@@ -314,25 +268,6 @@ fn narrow(mut access: Access, roles: RoleSet) -> Access {
         access.delegation = None;
     }
     access
-}
-
-/// Consents granted to `professional` that still run at `now`. A revoked or expired consent is
-/// no longer GRANTED; one past its end counts as expired whether or not the scheduler has
-/// recorded that yet.
-fn granted_consents(professional: Uuid, now: DateTime<Utc>) -> Condition {
-    Condition::all()
-        .add(consent_request::Column::ProfessionalId.eq(professional))
-        .add(consent_request::Column::Status.eq(ConsentStatus::Granted))
-        .add(consent_request::Column::GrantedUntil.gt(now))
-}
-
-/// The groups `user_id` is a counselor of.
-fn counselor_groups(user_id: Uuid) -> SelectStatement {
-    Query::select()
-        .column(group_counselor::Column::GroupId)
-        .from(group_counselor::Entity)
-        .and_where(group_counselor::Column::UserId.eq(user_id))
-        .to_owned()
 }
 
 /// The MUTUAL groups `user_id` is a member of.
@@ -388,14 +323,6 @@ pub fn active_delegations(delegate: Uuid, now: DateTime<Utc>) -> Condition {
         .add(Condition::any().add(delegation::Column::EndsAt.is_null()).add(delegation::Column::EndsAt.gt(now)))
 }
 
-fn mark(found: &mut HashMap<Uuid, Access>, client_ids: impl Iterator<Item = Uuid>, basis: Basis) {
-    for id in client_ids {
-        if let Some(access) = found.get_mut(&id) {
-            access.bases.insert(basis);
-        }
-    }
-}
-
 /// Loads one client the viewer has a basis for; `None` when it is not a client or has no basis.
 pub async fn load_one(
     db: &impl ConnectionTrait,
@@ -415,10 +342,10 @@ pub enum Listing {
     Caseload,
 }
 
-/// The ids of one page of clients the viewer has a basis for, ordered by id, after the cursor
+/// One page of the client accounts the viewer has a basis for, ordered by id, after the cursor
 /// `after`, optionally whose display name contains `search` (case-insensitive). Returns at most
-/// `limit + 1` ids so the caller can tell whether there is a next page.
-pub async fn page_ids(
+/// `limit + 1` accounts so the caller can tell whether there is a next page.
+pub async fn page(
     db: &impl ConnectionTrait,
     viewer: &Viewer,
     now: DateTime<Utc>,
@@ -426,7 +353,7 @@ pub async fn page_ids(
     search: Option<&str>,
     after: Option<Uuid>,
     limit: u64,
-) -> Result<Vec<Uuid>, DbErr> {
+) -> Result<Vec<user::Model>, DbErr> {
     let Some(reachable) = reachable_condition(viewer, now, listing) else {
         return Ok(Vec::new());
     };
@@ -442,7 +369,7 @@ pub async fn page_ids(
                 .like(sea_orm::sea_query::LikeExpr::new(pattern).escape('\\')),
         );
     }
-    query.select_only().column(user::Column::Id).into_tuple().all(db).await
+    query.all(db).await
 }
 
 fn escape_like(text: &str) -> String {
@@ -452,115 +379,26 @@ fn escape_like(text: &str) -> String {
 /// The condition "the viewer has some basis for this account", from the same links that
 /// [`load`] reads; `None` when the viewer can reach no client at all.
 ///
-/// Each kind of link gives a set of ids, and the condition is membership of their `UNION`: an
+/// Each kind of link gives a set of ids, and the condition is membership of their union: an
 /// `OR` of `IN (subquery)` conditions cannot use an index, so the database would walk every
 /// account (a million of them, for a large care provider) to find a caseload of 200.
 fn reachable_condition(viewer: &Viewer, now: DateTime<Utc>, listing: Listing) -> Option<Condition> {
     let roles: RoleSet = viewer.roles;
     let me = viewer.user_id;
-    let mut sources: Vec<SelectStatement> = Vec::new();
-    let ids_where = |column: user::Column, condition: Condition| {
-        Query::select().column(column).from(user::Entity).cond_where(condition).to_owned()
+    let kinds = match listing {
+        Listing::Visible => links::Kinds::All,
+        Listing::Caseload => links::Kinds::Caseload,
     };
-    if !roles.is_disjoint(COUNSELOR_ROLES) {
-        sources.push(
-            Query::select()
-                .column(caseload_link::Column::ClientId)
-                .from(caseload_link::Entity)
-                .and_where(caseload_link::Column::CounselorId.eq(me))
-                .to_owned(),
-        );
-        sources.push(
-            Query::select()
-                .column(group_member::Column::UserId)
-                .from(group_member::Entity)
-                .and_where(group_member::Column::GroupId.in_subquery(counselor_groups(me)))
-                .to_owned(),
-        );
-    }
+    let mut sources: Vec<SelectStatement> = links::clients(viewer, now, kinds).into_iter().collect();
     if listing == Listing::Visible {
+        let ids_where = |condition: Condition| {
+            Query::select().column(user::Column::Id).from(user::Entity).cond_where(condition).to_owned()
+        };
         if roles.contains(Role::Client) {
-            sources.push(ids_where(user::Column::Id, Condition::all().add(user::Column::Id.eq(me))));
-        }
-        if !roles.is_disjoint(GROUP_MEMBER_ROLES) {
-            sources.push(
-                Query::select()
-                    .column(group_member::Column::UserId)
-                    .from(group_member::Entity)
-                    .and_where(group_member::Column::GroupId.in_subquery(mutual_groups_of(me)))
-                    .and_where(group_member::Column::UserId.ne(me))
-                    .to_owned(),
-            );
+            sources.push(ids_where(Condition::all().add(user::Column::Id.eq(me))));
         }
         if roles.contains(Role::Secretary) {
-            sources.push(ids_where(
-                user::Column::Id,
-                Condition::all().add(user::Column::OrganizationId.eq(viewer.organization_id)),
-            ));
-        }
-        if roles.contains(Role::Supervisor) {
-            sources.push(
-                Query::select()
-                    .column(supervision_link::Column::ClientId)
-                    .from(supervision_link::Entity)
-                    .and_where(supervision_link::Column::SupervisorId.eq(me))
-                    .to_owned(),
-            );
-        }
-        if roles.contains(Role::Guardian) {
-            sources.push(
-                Query::select()
-                    .column(guardian_link::Column::ClientId)
-                    .from(guardian_link::Entity)
-                    .and_where(guardian_link::Column::GuardianId.eq(me))
-                    .to_owned(),
-            );
-        }
-        if roles.contains(Role::Relative) {
-            sources.push(
-                Query::select()
-                    .column(relative_link::Column::ClientId)
-                    .from(relative_link::Entity)
-                    .and_where(relative_link::Column::RelativeId.eq(me))
-                    .to_owned(),
-            );
-        }
-        if !roles.is_disjoint(EMERGENCY_ROLES) {
-            sources.push(
-                Query::select()
-                    .column(emergency_access::Column::ClientId)
-                    .from(emergency_access::Entity)
-                    .and_where(emergency_access::Column::UserId.eq(me))
-                    .and_where(emergency_access::Column::StartsAt.lte(now))
-                    .and_where(emergency_access::Column::EndsAt.gt(now))
-                    .to_owned(),
-            );
-        }
-        if !roles.is_disjoint(CARE_ROLES) {
-            sources.push(
-                Query::select()
-                    .column(trajectory::Column::ClientId)
-                    .from(trajectory::Entity)
-                    .and_where(trajectory::Column::Status.eq(TrajectoryStatus::Open))
-                    .and_where(trajectory::Column::Id.in_subquery(union_of(trajectories_worked_in(me))?))
-                    .to_owned(),
-            );
-            sources.push(
-                Query::select()
-                    .column(delegation::Column::ClientId)
-                    .from(delegation::Entity)
-                    .cond_where(active_delegations(me, now))
-                    .to_owned(),
-            );
-        }
-        if !roles.is_disjoint(WORKFLOW_ROLES) {
-            sources.push(
-                Query::select()
-                    .column(consent_request::Column::ClientId)
-                    .from(consent_request::Entity)
-                    .cond_where(granted_consents(me, now))
-                    .to_owned(),
-            );
+            sources.push(ids_where(Condition::all().add(user::Column::OrganizationId.eq(viewer.organization_id))));
         }
     }
     let union = union_of(sources)?;
@@ -608,28 +446,23 @@ impl AccessCache {
         now: DateTime<Utc>,
         ids: &[Uuid],
     ) -> Result<HashMap<Uuid, ClientAccess>, DbErr> {
-        let _one_at_a_time = self.loading.lock().await;
-        let generation = db.commits();
-        let missing: Vec<Uuid> = {
-            let mut entries = self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            if entries.0 != generation {
-                *entries = (generation, HashMap::new());
-            }
-            let mut missing: Vec<Uuid> = ids.iter().copied().filter(|id| !entries.1.contains_key(id)).collect();
+        {
+            let _one_at_a_time = self.loading.lock().await;
+            let generation = db.commits();
+            let mut missing = self.missing(generation, ids.iter().copied());
             // The same client may be asked for more than once (several rows of one person).
             missing.sort_unstable();
             missing.dedup();
-            missing
-        };
-        if !missing.is_empty() {
-            let mut loaded = load(db.conn(), viewer, now, &missing).await?;
-            self.remember(generation, missing.into_iter().map(|id| (id, loaded.remove(&id))));
+            if !missing.is_empty() {
+                let mut loaded = load(db.conn(), viewer, now, &missing).await?;
+                self.remember(generation, missing.into_iter().map(|id| (id, loaded.remove(&id))));
+            }
         }
-        let entries = self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        Ok(ids.iter().filter_map(|id| entries.1.get(id).cloned().flatten().map(|found| (*id, found))).collect())
+        Ok(self.cached(ids))
     }
 
-    /// One page of clients the viewer has a basis for (see [`page_ids`]), in order.
+    /// One page of clients the viewer has a basis for (see [`page`]), in order: the accounts
+    /// and then, for those the request has not loaded yet, the viewer's links to them.
     #[allow(clippy::too_many_arguments)]
     pub async fn list(
         &self,
@@ -641,9 +474,38 @@ impl AccessCache {
         after: Option<Uuid>,
         limit: u64,
     ) -> Result<Vec<ClientAccess>, DbErr> {
-        let ids = page_ids(db.conn(), viewer, now, listing, search, after, limit).await?;
-        let mut found = self.load(db, viewer, now, &ids).await?;
+        let accounts = page(db.conn(), viewer, now, listing, search, after, limit).await?;
+        let ids: Vec<Uuid> = accounts.iter().map(|account| account.id).collect();
+        {
+            let _one_at_a_time = self.loading.lock().await;
+            let generation = db.commits();
+            let missing: std::collections::HashSet<Uuid> =
+                self.missing(generation, ids.iter().copied()).into_iter().collect();
+            let missing: Vec<user::Model> =
+                accounts.into_iter().filter(|account| missing.contains(&account.id)).collect();
+            if !missing.is_empty() {
+                let asked: Vec<Uuid> = missing.iter().map(|account| account.id).collect();
+                let mut loaded = load_for(db.conn(), viewer, now, missing).await?;
+                self.remember(generation, asked.into_iter().map(|id| (id, loaded.remove(&id))));
+            }
+        }
+        let mut found = self.cached(&ids);
         Ok(ids.into_iter().filter_map(|id| found.remove(&id)).filter(|c| !c.access.bases.is_empty()).collect())
+    }
+
+    /// Those of `ids` not loaded in this generation (which empties the cache when it moved on).
+    fn missing(&self, generation: u64, ids: impl Iterator<Item = Uuid>) -> Vec<Uuid> {
+        let mut entries = self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if entries.0 != generation {
+            *entries = (generation, HashMap::new());
+        }
+        ids.filter(|id| !entries.1.contains_key(id)).collect()
+    }
+
+    /// What is cached of `ids`: clients with their access.
+    fn cached(&self, ids: &[Uuid]) -> HashMap<Uuid, ClientAccess> {
+        let entries = self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        ids.iter().filter_map(|id| entries.1.get(id).cloned().flatten().map(|found| (*id, found))).collect()
     }
 
     fn remember(&self, generation: u64, found: impl IntoIterator<Item = (Uuid, Option<ClientAccess>)>) {

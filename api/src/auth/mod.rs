@@ -13,7 +13,7 @@ mod keys;
 pub use keys::{NO_KEY_CONFIGURED, TokenSigner, TokenVerifier, VerifiedToken, load_keys};
 
 use inzage_entity::{user, user_role};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::ConnectionTrait;
 use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult};
@@ -114,20 +114,48 @@ pub async fn authenticate_token(
     (auth, Some(verified.expires_at))
 }
 
-/// Loads an active account and its roles; `None` when unknown or deactivated.
+/// Loads an active account and its roles, in one statement (a row per role); `None` when
+/// unknown or deactivated.
 pub async fn load_viewer(db: &impl ConnectionTrait, user_id: Uuid) -> Result<Option<Viewer>, sea_orm::DbErr> {
-    let Some(account) = user::Entity::find_by_id(user_id).one(db).await? else {
-        return Ok(None);
-    };
-    if !account.active {
-        return Ok(None);
+    Ok(load_viewers(db, &[user_id]).await?.remove(&user_id))
+}
+
+/// [`load_viewer`] for many accounts at once: one statement whatever their number; unknown and
+/// deactivated accounts are absent.
+pub async fn load_viewers(
+    db: &impl ConnectionTrait,
+    user_ids: &[Uuid],
+) -> Result<std::collections::HashMap<Uuid, Viewer>, sea_orm::DbErr> {
+    use crate::db::AmongIds;
+    use sea_orm::sea_query::{Expr, ExprTrait, JoinType, Query};
+    let query = Query::select()
+        .column((user::Entity, user::Column::Id))
+        .column((user::Entity, user::Column::OrganizationId))
+        .column((user::Entity, user::Column::DisplayName))
+        .column((user_role::Entity, user_role::Column::Role))
+        .from(user::Entity)
+        .join(
+            JoinType::LeftJoin,
+            user_role::Entity,
+            Expr::col((user_role::Entity, user_role::Column::UserId)).equals((user::Entity, user::Column::Id)),
+        )
+        .and_where(user::Column::Id.among(db, user_ids.iter().copied()))
+        .and_where(Expr::col((user::Entity, user::Column::Active)).eq(true))
+        .to_owned();
+    let mut viewers = std::collections::HashMap::new();
+    for row in db.query_all(&query).await? {
+        let user_id: Uuid = row.try_get("", "id")?;
+        let viewer = match viewers.entry(user_id) {
+            std::collections::hash_map::Entry::Occupied(found) => found.into_mut(),
+            std::collections::hash_map::Entry::Vacant(first) => {
+                let organization_id: Uuid = row.try_get("", "organization_id")?;
+                let display_name: String = row.try_get("", "display_name")?;
+                first.insert(Viewer { user_id, organization_id, roles: RoleSet::new(), display_name })
+            }
+        };
+        if let Some(role) = row.try_get::<Option<inzage_entity::Role>>("", "role")? {
+            viewer.roles.insert(role);
+        }
     }
-    let roles = user_role::Entity::find()
-        .filter(user_role::Column::UserId.eq(user_id))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|row| row.role)
-        .collect();
-    Ok(Some(Viewer { user_id, organization_id: account.organization_id, roles, display_name: account.display_name }))
+    Ok(viewers)
 }

@@ -15,6 +15,7 @@ use super::Operation;
 use super::values::{Address, DisplayName, Email, Phone};
 use crate::audit::AuditEntry;
 use crate::auth::Viewer;
+use crate::db::AmongIds;
 use crate::db::{Database, WriteTransaction};
 use crate::error::{ApiError, ApiResult, OnConstraint};
 use crate::events::Event;
@@ -89,12 +90,48 @@ pub async fn care_professional(
 
 /// The roles of each of `ids` (accounts without roles are absent).
 pub async fn roles_of(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<HashMap<Uuid, RoleSet>, sea_orm::DbErr> {
-    let rows = user_role::Entity::find().filter(user_role::Column::UserId.is_in(ids.iter().copied())).all(db).await?;
+    let rows =
+        user_role::Entity::find().filter(user_role::Column::UserId.among(db, ids.iter().copied())).all(db).await?;
     let mut roles: HashMap<Uuid, RoleSet> = HashMap::new();
     for row in rows {
         roles.entry(row.user_id).or_default().insert(row.role);
     }
     Ok(roles)
+}
+
+/// The accounts `ids` (repeats allowed) with their roles, in one statement (a row per role).
+pub async fn with_roles(
+    db: &impl ConnectionTrait,
+    ids: &[Uuid],
+) -> Result<HashMap<Uuid, (user::Model, RoleSet)>, sea_orm::DbErr> {
+    use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, JoinType, Query};
+    let mut ids = ids.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let query = Query::select()
+        .column((user::Entity, Asterisk))
+        .expr_as(Expr::col((user_role::Entity, user_role::Column::Role)), Alias::new("held_role"))
+        .from(user::Entity)
+        .join(
+            JoinType::LeftJoin,
+            user_role::Entity,
+            Expr::col((user_role::Entity, user_role::Column::UserId)).equals((user::Entity, user::Column::Id)),
+        )
+        .and_where(user::Column::Id.among(db, ids))
+        .to_owned();
+    let mut found: HashMap<Uuid, (user::Model, RoleSet)> = HashMap::new();
+    for row in db.query_all(&query).await? {
+        let role: Option<Role> = row.try_get("", "held_role")?;
+        let account = <user::Model as sea_orm::FromQueryResult>::from_query_result(&row, "")?;
+        let entry = found.entry(account.id).or_insert_with(|| (account, RoleSet::new()));
+        if let Some(role) = role {
+            entry.1.insert(role);
+        }
+    }
+    Ok(found)
 }
 
 /// Those of `ids` who hold a role for which `link` counts (see [`Link`]).
@@ -107,7 +144,7 @@ pub async fn holding(
         return Ok(std::collections::HashSet::new());
     }
     let found: Vec<Uuid> = user_role::Entity::find()
-        .filter(user_role::Column::UserId.is_in(ids.iter().copied()))
+        .filter(user_role::Column::UserId.among(db, ids.iter().copied()))
         .filter(user_role::Column::Role.is_in(link.roles().iter()))
         .select_only()
         .column(user_role::Column::UserId)

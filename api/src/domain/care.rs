@@ -20,6 +20,7 @@ use super::notifications::{self, Links};
 use super::values::{DisplayName, Email, Invalid};
 use crate::access::{self, ClientAccess, holds};
 use crate::audit::AuditEntry;
+use crate::db::AmongIds;
 use crate::error::{ApiError, ApiResult};
 use crate::policy::client::{self as rules, Basis, DossierScope, EntryTarget};
 use crate::policy::{self, COUNSELOR_ROLES, Link};
@@ -127,7 +128,7 @@ pub async fn add_relative(
 /// pairs ordered by relative.
 pub async fn relatives_of(db: &impl ConnectionTrait, client_ids: &[Uuid]) -> Result<Vec<(Uuid, user::Model)>, DbErr> {
     let links = relative_link::Entity::find()
-        .filter(relative_link::Column::ClientId.is_in(client_ids.iter().copied()))
+        .filter(relative_link::Column::ClientId.among(db, client_ids.iter().copied()))
         .filter(holds(relative_link::Column::RelativeId, Link::Relative))
         .all(db)
         .await?;
@@ -135,7 +136,7 @@ pub async fn relatives_of(db: &impl ConnectionTrait, client_ids: &[Uuid]) -> Res
         return Ok(Vec::new());
     }
     let relatives = user::Entity::find()
-        .filter(user::Column::Id.is_in(links.iter().map(|l| l.relative_id)))
+        .filter(user::Column::Id.among(db, links.iter().map(|l| l.relative_id)))
         .order_by_asc(user::Column::Id)
         .all(db)
         .await?;
@@ -250,12 +251,12 @@ pub async fn dossier_page(
             parts = parts.add(
                 Condition::all()
                     .add(dossier_entry::Column::Kind.eq(DossierEntryKind::Result))
-                    .add(dossier_entry::Column::WorkflowId.is_in(consented_workflows.iter().copied())),
+                    .add(dossier_entry::Column::WorkflowId.among(db, consented_workflows.iter().copied())),
             );
             any = true;
         }
         if scope.own_trajectories && !own_trajectories.is_empty() {
-            parts = parts.add(dossier_entry::Column::TrajectoryId.is_in(own_trajectories.iter().copied()));
+            parts = parts.add(dossier_entry::Column::TrajectoryId.among(db, own_trajectories.iter().copied()));
             any = true;
         }
         if !any {
@@ -397,7 +398,7 @@ pub async fn give_tool_feedback(
 /// The feedback on each of `tool_ids`, oldest first.
 pub async fn feedback_on(db: &impl ConnectionTrait, tool_ids: &[Uuid]) -> Result<Vec<tool_feedback::Model>, DbErr> {
     tool_feedback::Entity::find()
-        .filter(tool_feedback::Column::ToolId.is_in(tool_ids.iter().copied()))
+        .filter(tool_feedback::Column::ToolId.among(db, tool_ids.iter().copied()))
         .order_by_asc(tool_feedback::Column::Id)
         .all(db)
         .await
@@ -442,7 +443,7 @@ pub async fn create_self_help_tool(
 /// The tools each of `owner_ids` owns, oldest first.
 pub async fn tools_of(db: &impl ConnectionTrait, owner_ids: &[Uuid]) -> Result<Vec<tool::Model>, DbErr> {
     tool::Entity::find()
-        .filter(tool::Column::OwnerId.is_in(owner_ids.iter().copied()))
+        .filter(tool::Column::OwnerId.among(db, owner_ids.iter().copied()))
         .order_by_asc(tool::Column::Id)
         .all(db)
         .await
@@ -452,13 +453,13 @@ pub async fn tools_of(db: &impl ConnectionTrait, owner_ids: &[Uuid]) -> Result<V
 /// counselor) pairs.
 pub async fn counselors_of(db: &impl ConnectionTrait, client_ids: &[Uuid]) -> Result<Vec<(Uuid, user::Model)>, DbErr> {
     let links = caseload_link::Entity::find()
-        .filter(caseload_link::Column::ClientId.is_in(client_ids.iter().copied()))
+        .filter(caseload_link::Column::ClientId.among(db, client_ids.iter().copied()))
         .filter(holds(caseload_link::Column::CounselorId, Link::Caseload))
         .all(db)
         .await?;
     let counselor_ids: Vec<Uuid> = links.iter().map(|l| l.counselor_id).collect();
     let counselors: std::collections::HashMap<Uuid, user::Model> = user::Entity::find()
-        .filter(Condition::all().add(user::Column::Id.is_in(counselor_ids)).add(user::Column::Active.eq(true)))
+        .filter(Condition::all().add(user::Column::Id.among(db, counselor_ids)).add(user::Column::Active.eq(true)))
         .all(db)
         .await?
         .into_iter()
@@ -468,6 +469,121 @@ pub async fn counselors_of(db: &impl ConnectionTrait, client_ids: &[Uuid]) -> Re
         links.into_iter().filter_map(|l| counselors.get(&l.counselor_id).map(|c| (l.client_id, c.clone()))).collect();
     pairs.sort_by_key(|(client, counselor)| (*client, counselor.id));
     Ok(pairs)
+}
+
+/// Everyone shown to each of `client_ids` as their counselor: their caseload counselors, the
+/// primary coaches and members of their open trajectories, and the counselors of their
+/// CLIENT_VISIBLE and MUTUAL groups; only active accounts that still hold the role their link
+/// needs, each once per client, in that order (then by id). Returns (client, counselor).
+///
+/// Two statements whatever the number of clients: the links, then the few accounts they name
+/// with their roles (checking each link's role in the database would look the same handful of
+/// counselors up once per client).
+pub async fn shown_counselors(
+    db: &impl ConnectionTrait,
+    client_ids: &[Uuid],
+) -> Result<Vec<(Uuid, user::Model)>, DbErr> {
+    use inzage_entity::{
+        GroupVisibility, TrajectoryStatus, care_group, group_counselor, group_member, trajectory, trajectory_member,
+    };
+    use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query, SelectStatement, UnionType};
+    if client_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    // Where each shown counselor comes from, in the order they are listed.
+    const ORDER: [Link; 4] = [Link::Caseload, Link::TrajectoryCoach, Link::TrajectoryMember, Link::GroupCounselor];
+    let ids = || client_ids.iter().copied();
+    // Each kind of link is one bit: its place in ORDER.
+    let pair = |client: Expr, counselor: Expr, place: usize| {
+        Query::select()
+            .expr_as(client, Alias::new("client_id"))
+            .expr_as(counselor, Alias::new("counselor_id"))
+            .expr_as(Expr::val(1i32 << place), Alias::new("link"))
+            .to_owned()
+    };
+    let caseload: SelectStatement = pair(
+        Expr::col((caseload_link::Entity, caseload_link::Column::ClientId)),
+        Expr::col((caseload_link::Entity, caseload_link::Column::CounselorId)),
+        0,
+    )
+    .from(caseload_link::Entity)
+    .and_where(caseload_link::Column::ClientId.among(db, ids()))
+    .to_owned();
+    let coaches = pair(
+        Expr::col((trajectory::Entity, trajectory::Column::ClientId)),
+        Expr::col((trajectory::Entity, trajectory::Column::PrimaryCoachId)),
+        1,
+    )
+    .from(trajectory::Entity)
+    .and_where(trajectory::Column::ClientId.among(db, ids()))
+    .and_where(trajectory::Column::Status.eq(TrajectoryStatus::Open))
+    .and_where(trajectory::Column::PrimaryCoachId.is_not_null())
+    .to_owned();
+    let members = pair(
+        Expr::col((trajectory::Entity, trajectory::Column::ClientId)),
+        Expr::col((trajectory_member::Entity, trajectory_member::Column::UserId)),
+        2,
+    )
+    .from(trajectory_member::Entity)
+    .inner_join(
+        trajectory::Entity,
+        Expr::col((trajectory::Entity, trajectory::Column::Id))
+            .equals((trajectory_member::Entity, trajectory_member::Column::TrajectoryId)),
+    )
+    .and_where(trajectory::Column::ClientId.among(db, ids()))
+    .and_where(trajectory::Column::Status.eq(TrajectoryStatus::Open))
+    .to_owned();
+    let groups = pair(
+        Expr::col((group_member::Entity, group_member::Column::UserId)),
+        Expr::col((group_counselor::Entity, group_counselor::Column::UserId)),
+        3,
+    )
+    .from(group_member::Entity)
+    .inner_join(
+        care_group::Entity,
+        Expr::col((care_group::Entity, care_group::Column::Id))
+            .equals((group_member::Entity, group_member::Column::GroupId)),
+    )
+    .inner_join(
+        group_counselor::Entity,
+        Expr::col((group_counselor::Entity, group_counselor::Column::GroupId))
+            .equals((group_member::Entity, group_member::Column::GroupId)),
+    )
+    .and_where(group_member::Column::UserId.among(db, ids()))
+    .and_where(care_group::Column::Visibility.ne(GroupVisibility::Invisible))
+    .to_owned();
+    let mut union = caseload;
+    for part in [coaches, members, groups] {
+        union.union(UnionType::All, part);
+    }
+    // One row per client and counselor, with the set of kinds of link between them as bits (a
+    // counselor is often the caseload counselor, the coach and a member at once).
+    let shown = Alias::new("shown");
+    let query = Query::select()
+        .column((shown.clone(), Alias::new("client_id")))
+        .column((shown.clone(), Alias::new("counselor_id")))
+        .expr_as(Expr::cust("SUM(DISTINCT \"shown\".\"link\")"), Alias::new("links"))
+        .from_subquery(union, shown.clone())
+        .group_by_col((shown.clone(), Alias::new("client_id")))
+        .group_by_col((shown, Alias::new("counselor_id")))
+        .to_owned();
+    let mut pairs: Vec<(Uuid, Uuid, i64)> = Vec::new();
+    for row in db.query_all(&query).await? {
+        pairs.push((row.try_get("", "client_id")?, row.try_get("", "counselor_id")?, row.try_get("", "links")?));
+    }
+    let named: Vec<Uuid> = pairs.iter().map(|(_, counselor, _)| *counselor).collect();
+    let accounts = accounts::with_roles(db, &named).await?;
+    // Listed by the first kind of link that counts for the counselor's roles, then by id.
+    let mut shown: Vec<(Uuid, usize, user::Model)> = pairs
+        .into_iter()
+        .filter_map(|(client, counselor, links)| {
+            let (account, roles) = accounts.get(&counselor).filter(|(account, _)| account.active)?;
+            let first = (0..ORDER.len()).find(|&place| links & (1 << place) != 0 && ORDER[place].counts_for(*roles))?;
+            Some((client, first, account.clone()))
+        })
+        .collect();
+    shown.sort_unstable_by_key(|(client, first, counselor)| (*client, *first, counselor.id));
+    Ok(shown.into_iter().map(|(client, _, counselor)| (client, counselor)).collect())
 }
 
 /// The grants behind time-bound bases, by id.
@@ -492,16 +608,19 @@ pub async fn grants_of<'a>(
     }
     let mut grants = Grants::default();
     if !consents.is_empty() {
-        let rows = consent_request::Entity::find().filter(consent_request::Column::Id.is_in(consents)).all(db).await?;
+        let rows =
+            consent_request::Entity::find().filter(consent_request::Column::Id.among(db, consents)).all(db).await?;
         grants.consents = rows.into_iter().map(|row| (row.id, row)).collect();
     }
     if !delegations.is_empty() {
-        let rows = delegation::Entity::find().filter(delegation::Column::Id.is_in(delegations)).all(db).await?;
+        let rows = delegation::Entity::find().filter(delegation::Column::Id.among(db, delegations)).all(db).await?;
         grants.delegations = rows.into_iter().map(|row| (row.id, row)).collect();
     }
     if !emergencies.is_empty() {
-        let rows =
-            emergency_access::Entity::find().filter(emergency_access::Column::Id.is_in(emergencies)).all(db).await?;
+        let rows = emergency_access::Entity::find()
+            .filter(emergency_access::Column::Id.among(db, emergencies))
+            .all(db)
+            .await?;
         grants.emergencies = rows.into_iter().map(|row| (row.id, row)).collect();
     }
     Ok(grants)

@@ -16,8 +16,9 @@ use uuid::Uuid;
 
 use super::notifications::{self, Links};
 use super::values::Invalid;
-use super::{Operation, accounts, care, groups, trajectories};
+use super::{Operation, accounts, care, groups};
 use crate::auth::Viewer;
+use crate::db::AmongIds;
 use crate::db::{Database, WriteTransaction};
 use crate::error::{ApiError, ApiResult};
 use crate::policy::client::Basis;
@@ -69,10 +70,7 @@ pub async fn taking_part(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<Hash
 /// The people shown as `client_id`'s counselors: caseload, visible groups' counselors, and the
 /// coaches and members of their open trajectories.
 async fn linked_counselors(db: &impl ConnectionTrait, client_ids: &[Uuid]) -> Result<HashSet<Uuid>, DbErr> {
-    let mut linked: HashSet<Uuid> = care::counselors_of(db, client_ids).await?.into_iter().map(|(_, c)| c.id).collect();
-    linked.extend(groups::visible_counselors_of(db, client_ids).await?.into_iter().map(|(_, c)| c));
-    linked.extend(trajectories::coaches_of(db, client_ids).await?.into_iter().map(|(_, c)| c));
-    Ok(linked)
+    Ok(care::shown_counselors(db, client_ids).await?.into_iter().map(|(_, counselor)| counselor.id).collect())
 }
 
 /// The MUTUAL groups `user_id` is a member of.
@@ -85,7 +83,7 @@ async fn mutual_groups(db: &impl ConnectionTrait, user_id: Uuid) -> Result<HashS
         .all(db)
         .await?;
     let mutual: Vec<Uuid> = care_group::Entity::find()
-        .filter(care_group::Column::Id.is_in(joined))
+        .filter(care_group::Column::Id.among(db, joined))
         .filter(care_group::Column::Visibility.eq(GroupVisibility::Mutual))
         .select_only()
         .column(care_group::Column::Id)
@@ -121,8 +119,16 @@ async fn relations(
     let relatives = relative_link::Entity::find()
         .filter(
             sea_orm::Condition::any()
-                .add(relative_link::Column::RelativeId.eq(me).and(relative_link::Column::ClientId.is_in(ids.clone())))
-                .add(relative_link::Column::ClientId.eq(me).and(relative_link::Column::RelativeId.is_in(ids.clone()))),
+                .add(
+                    relative_link::Column::RelativeId
+                        .eq(me)
+                        .and(relative_link::Column::ClientId.among(db, ids.clone())),
+                )
+                .add(
+                    relative_link::Column::ClientId
+                        .eq(me)
+                        .and(relative_link::Column::RelativeId.among(db, ids.clone())),
+                ),
         )
         .all(db)
         .await?;
@@ -131,8 +137,8 @@ async fn relations(
         HashSet::new()
     } else {
         group_member::Entity::find()
-            .filter(group_member::Column::GroupId.is_in(my_mutual.iter().copied()))
-            .filter(group_member::Column::UserId.is_in(ids.iter().copied()))
+            .filter(group_member::Column::GroupId.among(db, my_mutual.iter().copied()))
+            .filter(group_member::Column::UserId.among(db, ids.iter().copied()))
             .all(db)
             .await?
             .into_iter()
@@ -187,7 +193,7 @@ pub async fn send(
             if distinct.len() != ids.len() || distinct.contains(&op.viewer.user_id) {
                 return Err(ApiError::bad_input("input.recipientIds", "must name other people, each once"));
             }
-            let recipients = user::Entity::find().filter(user::Column::Id.is_in(ids.clone())).all(&*txn).await?;
+            let recipients = user::Entity::find().filter(user::Column::Id.among(&*txn, ids.clone())).all(&*txn).await?;
             let refused = || ApiError::forbidden("you may not message this person");
             if recipients.len() != ids.len() || recipients.iter().any(|r| !r.active) {
                 return Err(refused());
@@ -302,7 +308,7 @@ pub async fn of_viewer(db: &impl ConnectionTrait, viewer: &Viewer) -> Result<Vec
         .filter(|id| taking_part.get(id).is_some_and(|people| people.contains(&viewer.user_id)))
         .collect();
     conversation::Entity::find()
-        .filter(conversation::Column::Id.is_in(mine))
+        .filter(conversation::Column::Id.among(db, mine))
         .order_by_desc(conversation::Column::Id)
         .all(db)
         .await
@@ -311,7 +317,7 @@ pub async fn of_viewer(db: &impl ConnectionTrait, viewer: &Viewer) -> Result<Vec
 /// The participants of each conversation: (conversation, user), in the order they joined.
 async fn participants_of(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<Vec<(Uuid, Uuid)>, DbErr> {
     Ok(conversation_participant::Entity::find()
-        .filter(conversation_participant::Column::ConversationId.is_in(ids.iter().copied()))
+        .filter(conversation_participant::Column::ConversationId.among(db, ids.iter().copied()))
         .order_by_asc(conversation_participant::Column::AddedAt)
         .order_by_asc(conversation_participant::Column::UserId)
         .all(db)
@@ -366,7 +372,7 @@ pub async fn sharing_with(db: &impl ConnectionTrait, viewer_id: Uuid) -> Result<
         return Ok(HashSet::new());
     }
     Ok(conversation_participant::Entity::find()
-        .filter(conversation_participant::Column::ConversationId.is_in(mine))
+        .filter(conversation_participant::Column::ConversationId.among(db, mine))
         .all(db)
         .await?
         .into_iter()

@@ -17,6 +17,7 @@ use uuid::Uuid;
 
 use super::Operation;
 use crate::audit::{self, AuditEntry};
+use crate::db::AmongIds;
 use crate::db::Database;
 use crate::error::ApiResult;
 use crate::policy::client::{self as rules, ExportView};
@@ -61,7 +62,7 @@ pub async fn export_page(
     let client_ids: BTreeSet<Uuid> = entries.iter().map(|e| e.client_id).collect();
     let names: HashMap<Uuid, String> = match view {
         ExportView::Identified => user::Entity::find()
-            .filter(user::Column::Id.is_in(client_ids.iter().copied()))
+            .filter(user::Column::Id.among(&*txn, client_ids.iter().copied()))
             .all(&*txn)
             .await?
             .into_iter()

@@ -20,6 +20,7 @@ use crate::access::ClientAccess;
 use crate::access::holds;
 use crate::audit::AuditEntry;
 use crate::auth::Viewer;
+use crate::db::AmongIds;
 use crate::db::Database;
 use crate::error::{ApiError, ApiResult, OnConstraint};
 use crate::policy::groups::{self as rules, GroupRelation};
@@ -73,8 +74,8 @@ pub async fn of_viewer(db: &impl ConnectionTrait, viewer: &Viewer) -> Result<Vec
         .await?;
     let mut query = care_group::Entity::find().order_by_asc(care_group::Column::Id);
     let mut any = sea_orm::Condition::any()
-        .add(care_group::Column::Id.is_in(counseled.iter().copied()))
-        .add(care_group::Column::Id.is_in(joined.iter().copied()));
+        .add(care_group::Column::Id.among(db, counseled.iter().copied()))
+        .add(care_group::Column::Id.among(db, joined.iter().copied()));
     // A counselor-plus manages, and an administrator configures, every group of the organisation.
     if !viewer.roles.is_disjoint(inzage_entity::Role::CounselorPlus | inzage_entity::Role::Administrator) {
         any = any.add(care_group::Column::OrganizationId.eq(viewer.organization_id));
@@ -104,7 +105,7 @@ pub async fn of_clients(
     client_ids: &[Uuid],
 ) -> Result<HashMap<Uuid, Vec<VisibleGroup>>, DbErr> {
     let memberships = group_member::Entity::find()
-        .filter(group_member::Column::UserId.is_in(client_ids.iter().copied()))
+        .filter(group_member::Column::UserId.among(db, client_ids.iter().copied()))
         .all(db)
         .await?;
     if memberships.is_empty() {
@@ -377,7 +378,7 @@ pub async fn counselors_of(
     group_ids: &[Uuid],
 ) -> Result<HashMap<Uuid, Vec<user::Model>>, DbErr> {
     let links = group_counselor::Entity::find()
-        .filter(group_counselor::Column::GroupId.is_in(group_ids.iter().copied()))
+        .filter(group_counselor::Column::GroupId.among(db, group_ids.iter().copied()))
         .filter(holds(group_counselor::Column::UserId, Link::GroupCounselor))
         .order_by_asc(group_counselor::Column::AddedAt)
         .all(db)
@@ -391,7 +392,7 @@ pub async fn members_of(
     group_ids: &[Uuid],
 ) -> Result<HashMap<Uuid, Vec<user::Model>>, DbErr> {
     let links = group_member::Entity::find()
-        .filter(group_member::Column::GroupId.is_in(group_ids.iter().copied()))
+        .filter(group_member::Column::GroupId.among(db, group_ids.iter().copied()))
         .filter(holds(group_member::Column::UserId, Link::GroupMember))
         .order_by_asc(group_member::Column::AddedAt)
         .all(db)
@@ -405,7 +406,7 @@ async fn grouped_users(
 ) -> Result<HashMap<Uuid, Vec<user::Model>>, DbErr> {
     let ids: Vec<Uuid> = pairs.iter().map(|(_, u)| *u).collect();
     let users: HashMap<Uuid, user::Model> = user::Entity::find()
-        .filter(user::Column::Id.is_in(ids))
+        .filter(user::Column::Id.among(db, ids))
         .all(db)
         .await?
         .into_iter()
@@ -418,41 +419,6 @@ async fn grouped_users(
         }
     }
     Ok(grouped)
-}
-
-/// The counselors of the CLIENT_VISIBLE and MUTUAL groups each client is in: (client, counselor).
-pub async fn visible_counselors_of(db: &impl ConnectionTrait, client_ids: &[Uuid]) -> Result<Vec<(Uuid, Uuid)>, DbErr> {
-    let memberships = group_member::Entity::find()
-        .filter(group_member::Column::UserId.is_in(client_ids.iter().copied()))
-        .all(db)
-        .await?;
-    if memberships.is_empty() {
-        return Ok(Vec::new());
-    }
-    let group_ids: Vec<Uuid> = memberships.iter().map(|m| m.group_id).collect();
-    let visible: Vec<Uuid> = care_group::Entity::find()
-        .filter(care_group::Column::Id.is_in(group_ids.iter().copied()))
-        .filter(care_group::Column::Visibility.ne(GroupVisibility::Invisible))
-        .select_only()
-        .column(care_group::Column::Id)
-        .into_tuple()
-        .all(db)
-        .await?;
-    if visible.is_empty() {
-        return Ok(Vec::new());
-    }
-    let counselors = group_counselor::Entity::find()
-        .filter(group_counselor::Column::GroupId.is_in(visible.iter().copied()))
-        .filter(holds(group_counselor::Column::UserId, Link::GroupCounselor))
-        .all(db)
-        .await?;
-    let mut pairs = Vec::new();
-    for membership in memberships.iter().filter(|m| visible.contains(&m.group_id)) {
-        for counselor in counselors.iter().filter(|c| c.group_id == membership.group_id) {
-            pairs.push((membership.user_id, counselor.user_id));
-        }
-    }
-    Ok(pairs)
 }
 
 /// Sets a tool ready for every CLIENT member of a group (its counselors and a COUNSELOR_PLUS of

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use inzage_entity::{NotificationKind, notification};
 use sea_orm::{ActiveValue::Set, ConnectionTrait, DbBackend, DbErr, EntityTrait};
 
+use crate::db::AmongIds;
 use crate::db::WriteTransaction;
 use crate::events::Event;
 use uuid::Uuid;
@@ -142,7 +143,7 @@ pub async fn mark_read(
     let result = notification::Entity::update_many()
         .col_expr(notification::Column::ReadAt, Expr::value(now))
         .filter(notification::Column::RecipientId.eq(recipient))
-        .filter(notification::Column::Id.is_in(ids.iter().copied()))
+        .filter(notification::Column::Id.among(&*txn, ids.iter().copied()))
         .filter(notification::Column::ReadAt.is_null())
         .exec(&*txn)
         .await?;

@@ -15,9 +15,10 @@ use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, Query};
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
-use super::{accounts, care, conversations, groups, trajectories};
+use super::{accounts, care, conversations, trajectories};
 use crate::access::holds;
 use crate::auth::Viewer;
+use crate::db::AmongIds;
 use crate::error::ApiResult;
 use crate::policy::accounts::{self as rules, PeopleScope};
 use crate::policy::trajectories as trajectory_rules;
@@ -47,7 +48,7 @@ pub async fn find(
     let mut query = user::Entity::find();
     query = match rules::people_scope(viewer.roles) {
         PeopleScope::Organization => query.filter(user::Column::OrganizationId.eq(viewer.organization_id)),
-        PeopleScope::Linked => query.filter(user::Column::Id.is_in(linked_to(db, viewer).await?)),
+        PeopleScope::Linked => query.filter(user::Column::Id.among(db, linked_to(db, viewer).await?)),
     };
     if !filter.roles.is_empty() {
         query = query.filter(
@@ -133,11 +134,9 @@ pub async fn linked_to(db: &impl ConnectionTrait, viewer: &Viewer) -> Result<Has
         speaks_for.extend(wards);
     }
     linked.extend(speaks_for.iter().copied());
-    linked.extend(care::counselors_of(db, &speaks_for).await?.into_iter().map(|(_, counselor)| counselor.id));
-    linked.extend(groups::visible_counselors_of(db, &speaks_for).await?.into_iter().map(|(_, counselor)| counselor));
-    linked.extend(trajectories::coaches_of(db, &speaks_for).await?.into_iter().map(|(_, coach)| coach));
+    linked.extend(care::shown_counselors(db, &speaks_for).await?.into_iter().map(|(_, counselor)| counselor.id));
     let supervisors: Vec<Uuid> = supervision_link::Entity::find()
-        .filter(supervision_link::Column::ClientId.is_in(speaks_for.iter().copied()))
+        .filter(supervision_link::Column::ClientId.among(db, speaks_for.iter().copied()))
         .filter(holds(supervision_link::Column::SupervisorId, Link::Supervision))
         .select_only()
         .column(supervision_link::Column::SupervisorId)
@@ -148,14 +147,14 @@ pub async fn linked_to(db: &impl ConnectionTrait, viewer: &Viewer) -> Result<Has
     let relatives = relative_link::Entity::find()
         .filter(
             Condition::any()
-                .add(relative_link::Column::ClientId.is_in(speaks_for.iter().copied()))
+                .add(relative_link::Column::ClientId.among(db, speaks_for.iter().copied()))
                 .add(relative_link::Column::RelativeId.eq(me)),
         )
         .all(db)
         .await?;
     linked.extend(relatives.into_iter().flat_map(|link| [link.client_id, link.relative_id]));
     let professionals: Vec<Option<Uuid>> = consent_request::Entity::find()
-        .filter(consent_request::Column::ClientId.is_in(speaks_for.iter().copied()))
+        .filter(consent_request::Column::ClientId.among(db, speaks_for.iter().copied()))
         .select_only()
         .column(consent_request::Column::ProfessionalId)
         .distinct()

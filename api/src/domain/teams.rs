@@ -19,6 +19,7 @@ use super::accounts::care_professional;
 use super::values::{DisplayName, Invalid};
 use crate::audit::AuditEntry;
 use crate::auth::Viewer;
+use crate::db::AmongIds;
 use crate::db::Database;
 use crate::error::{ApiError, ApiResult, OnConstraint};
 use crate::policy::trajectories as rules;
@@ -56,7 +57,7 @@ pub async fn member_roles_of(
     organization_ids: &[Uuid],
 ) -> Result<Vec<(Uuid, Vec<String>)>, DbErr> {
     let rows = member_role::Entity::find()
-        .filter(member_role::Column::OrganizationId.is_in(organization_ids.iter().copied()))
+        .filter(member_role::Column::OrganizationId.among(db, organization_ids.iter().copied()))
         .order_by_asc(member_role::Column::Position)
         .all(db)
         .await?;

@@ -23,6 +23,7 @@ use crate::access::ClientAccess;
 use crate::access::holds;
 use crate::audit::AuditEntry;
 use crate::auth::Viewer;
+use crate::db::AmongIds;
 use crate::db::{Database, WriteTransaction};
 use crate::error::{ApiError, ApiResult, OnConstraint};
 use crate::policy::client::{self as client_rules, Basis, BasisSet, TrajectoryScope};
@@ -70,7 +71,7 @@ pub async fn relations(
 ) -> Result<HashMap<Uuid, TrajectoryRelation>, DbErr> {
     let ids: Vec<Uuid> = trajectories.iter().map(|t| t.id).collect();
     let member: HashSet<Uuid> = trajectory_member::Entity::find()
-        .filter(trajectory_member::Column::TrajectoryId.is_in(ids.iter().copied()))
+        .filter(trajectory_member::Column::TrajectoryId.among(db, ids.iter().copied()))
         .filter(trajectory_member::Column::UserId.eq(viewer.user_id))
         .all(db)
         .await?
@@ -78,7 +79,7 @@ pub async fn relations(
         .map(|m| m.trajectory_id)
         .collect();
     let team_member: HashSet<Uuid> = trajectory_team::Entity::find()
-        .filter(trajectory_team::Column::TrajectoryId.is_in(ids.iter().copied()))
+        .filter(trajectory_team::Column::TrajectoryId.among(db, ids.iter().copied()))
         .filter(
             trajectory_team::Column::TeamId.in_subquery(
                 Query::select()
@@ -449,7 +450,7 @@ pub async fn close(db: &Database, op: &Operation<'_>, trajectory_id: Uuid) -> Ap
 /// The trajectories of each of `client_ids`, newest first.
 pub async fn of_clients(db: &impl ConnectionTrait, client_ids: &[Uuid]) -> Result<Vec<trajectory::Model>, DbErr> {
     trajectory::Entity::find()
-        .filter(trajectory::Column::ClientId.is_in(client_ids.iter().copied()))
+        .filter(trajectory::Column::ClientId.among(db, client_ids.iter().copied()))
         .order_by_desc(trajectory::Column::Id)
         .all(db)
         .await
@@ -493,7 +494,7 @@ pub async fn members_of(
     trajectory_ids: &[Uuid],
 ) -> Result<Vec<trajectory_member::Model>, DbErr> {
     trajectory_member::Entity::find()
-        .filter(trajectory_member::Column::TrajectoryId.is_in(trajectory_ids.iter().copied()))
+        .filter(trajectory_member::Column::TrajectoryId.among(db, trajectory_ids.iter().copied()))
         .filter(holds(trajectory_member::Column::UserId, Link::TrajectoryMember))
         .order_by_asc(trajectory_member::Column::AddedAt)
         .order_by_asc(trajectory_member::Column::UserId)
@@ -504,13 +505,13 @@ pub async fn members_of(
 /// The teams assigned to each trajectory: (trajectory id, team).
 pub async fn teams_of(db: &impl ConnectionTrait, trajectory_ids: &[Uuid]) -> Result<Vec<(Uuid, team::Model)>, DbErr> {
     let links = trajectory_team::Entity::find()
-        .filter(trajectory_team::Column::TrajectoryId.is_in(trajectory_ids.iter().copied()))
+        .filter(trajectory_team::Column::TrajectoryId.among(db, trajectory_ids.iter().copied()))
         .order_by_asc(trajectory_team::Column::AssignedAt)
         .all(db)
         .await?;
     let ids: HashSet<Uuid> = links.iter().map(|l| l.team_id).collect();
     let teams: HashMap<Uuid, team::Model> = team::Entity::find()
-        .filter(team::Column::Id.is_in(ids))
+        .filter(team::Column::Id.among(db, ids))
         .all(db)
         .await?
         .into_iter()
@@ -522,7 +523,7 @@ pub async fn teams_of(db: &impl ConnectionTrait, trajectory_ids: &[Uuid]) -> Res
 /// The members of each team who still hold a care role.
 pub async fn team_members_of(db: &impl ConnectionTrait, team_ids: &[Uuid]) -> Result<Vec<team_member::Model>, DbErr> {
     team_member::Entity::find()
-        .filter(team_member::Column::TeamId.is_in(team_ids.iter().copied()))
+        .filter(team_member::Column::TeamId.among(db, team_ids.iter().copied()))
         .filter(holds(team_member::Column::UserId, Link::TeamMember))
         .order_by_asc(team_member::Column::AddedAt)
         .order_by_asc(team_member::Column::UserId)
@@ -533,58 +534,45 @@ pub async fn team_members_of(db: &impl ConnectionTrait, team_ids: &[Uuid]) -> Re
 /// The tasks of each trajectory, oldest first.
 pub async fn tasks_of(db: &impl ConnectionTrait, trajectory_ids: &[Uuid]) -> Result<Vec<task::Model>, DbErr> {
     task::Entity::find()
-        .filter(task::Column::TrajectoryId.is_in(trajectory_ids.iter().copied()))
+        .filter(task::Column::TrajectoryId.among(db, trajectory_ids.iter().copied()))
         .order_by_asc(task::Column::Id)
         .all(db)
         .await
 }
 
-/// The primary coaches and members of each client's open trajectories who still hold a care
-/// role: (client id, user), the people shown to the client as counselors besides the caseload.
-pub async fn coaches_of(db: &impl ConnectionTrait, client_ids: &[Uuid]) -> Result<Vec<(Uuid, Uuid)>, DbErr> {
-    let open = trajectory::Entity::find()
-        .filter(trajectory::Column::ClientId.is_in(client_ids.iter().copied()))
-        .filter(trajectory::Column::Status.eq(TrajectoryStatus::Open))
-        .all(db)
-        .await?;
-    let ids: Vec<Uuid> = open.iter().map(|t| t.id).collect();
-    let client_of: HashMap<Uuid, Uuid> = open.iter().map(|t| (t.id, t.client_id)).collect();
-    let coach_ids: Vec<Uuid> = open.iter().filter_map(|t| t.primary_coach_id).collect();
-    let coaching = accounts::holding(db, &coach_ids, Link::TrajectoryCoach).await?;
-    let mut pairs: Vec<(Uuid, Uuid)> = open
-        .iter()
-        .filter_map(|t| t.primary_coach_id.filter(|coach| coaching.contains(coach)).map(|coach| (t.client_id, coach)))
-        .collect();
-    for member in members_of(db, &ids).await? {
-        if let Some(client) = client_of.get(&member.trajectory_id) {
-            pairs.push((*client, member.user_id));
-        }
-    }
-    Ok(pairs)
-}
-
 /// Open tasks, or all, of the trajectories the viewer works in, oldest first, each with its
-/// trajectory.
+/// trajectory: the tasks in one statement (their trajectories picked by the viewer's links in the
+/// database), then only their trajectories.
 pub async fn tasks_of_viewer(
     db: &impl ConnectionTrait,
     viewer: &Viewer,
     status: Option<TaskStatus>,
 ) -> Result<Vec<(task::Model, trajectory::Model)>, DbErr> {
-    let trajectories: HashMap<Uuid, trajectory::Model> = of_viewer(db, viewer, None)
-        .await?
-        .into_iter()
-        .filter(|t| t.client_id != viewer.user_id)
-        .map(|t| (t.id, t))
-        .collect();
-    let mut query = task::Entity::find()
-        .filter(task::Column::TrajectoryId.is_in(trajectories.keys().copied()))
-        .order_by_asc(task::Column::Id);
+    if !rules::can_join_trajectories(viewer.roles) {
+        return Ok(Vec::new());
+    }
+    let Some(worked_in) = crate::access::union_of(crate::access::trajectories_worked_in(viewer.user_id)) else {
+        return Ok(Vec::new());
+    };
+    let mut query =
+        task::Entity::find().filter(task::Column::TrajectoryId.in_subquery(worked_in)).order_by_asc(task::Column::Id);
     if let Some(status) = status {
         query = query.filter(task::Column::Status.eq(status));
     }
-    Ok(query
+    let tasks = query.all(db).await?;
+    if tasks.is_empty() {
+        return Ok(Vec::new());
+    }
+    // A professional who is also the client of a trajectory does not work on its tasks.
+    let trajectories: HashMap<Uuid, trajectory::Model> = trajectory::Entity::find()
+        .filter(trajectory::Column::Id.among(db, tasks.iter().map(|task| task.trajectory_id)))
+        .filter(trajectory::Column::ClientId.ne(viewer.user_id))
         .all(db)
         .await?
+        .into_iter()
+        .map(|t| (t.id, t))
+        .collect();
+    Ok(tasks
         .into_iter()
         .filter_map(|task| trajectories.get(&task.trajectory_id).cloned().map(|trajectory| (task, trajectory)))
         .collect())
@@ -618,5 +606,5 @@ pub async fn complete_task(txn: &WriteTransaction, op: &Operation<'_>, task: &ta
 
 /// Protocols by id.
 pub async fn protocols(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<Vec<protocol::Model>, DbErr> {
-    protocol::Entity::find().filter(protocol::Column::Id.is_in(ids.iter().copied())).all(db).await
+    protocol::Entity::find().filter(protocol::Column::Id.among(db, ids.iter().copied())).all(db).await
 }

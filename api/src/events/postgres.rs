@@ -6,11 +6,11 @@
 //! connection re-reads what it may have missed from the tables after it has listened again,
 //! so nothing committed in between is lost.
 
+use crate::db::AmongIds;
 use std::sync::Arc;
 use std::time::Duration;
 
 use inzage_entity::{notification, user};
-use sea_orm::sqlx::postgres::PgListener;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
@@ -25,7 +25,7 @@ pub fn spawn_listener(url: String, db: DatabaseConnection, hub: Arc<Hub>) -> tok
         // Notifications committed before this instance started have no live subscriber here.
         let mut last_seen = newest_notification(&db).await;
         loop {
-            let mut listener = match PgListener::connect(&url).await {
+            let mut listener = match crate::db::postgres_listener(&url).await {
                 Ok(listener) => listener,
                 Err(err) => {
                     tracing::warn!(error = %err, "cannot connect the event listener; retrying");
@@ -82,7 +82,7 @@ async fn resynchronise(db: &DatabaseConnection, hub: &Hub, last_seen: Option<Uui
     let mut newest = last_seen;
     if !recipients.is_empty() {
         let mut query = notification::Entity::find()
-            .filter(notification::Column::RecipientId.is_in(recipients))
+            .filter(notification::Column::RecipientId.among(db, recipients))
             .order_by_asc(notification::Column::Id);
         if let Some(after) = last_seen {
             query = query.filter(notification::Column::Id.gt(after));
@@ -100,7 +100,7 @@ async fn resynchronise(db: &DatabaseConnection, hub: &Hub, last_seen: Option<Uui
     let connected = hub.connected_users();
     if !connected.is_empty() {
         let inactive = user::Entity::find()
-            .filter(user::Column::Id.is_in(connected))
+            .filter(user::Column::Id.among(db, connected))
             .filter(user::Column::Active.eq(false))
             .select_only()
             .column(user::Column::Id)

@@ -22,6 +22,8 @@ pub struct AppData {
     pub emergency_duration: chrono::Duration,
     /// Per-person limits on mutations that could be abused.
     pub rate_limits: std::sync::Arc<RateLimits>,
+    /// What live subscribers load for each event, batched across every subscriber here.
+    pub live: std::sync::Arc<super::loaders::LiveLoaders>,
 }
 
 /// One request's identity.

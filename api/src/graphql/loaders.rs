@@ -6,13 +6,15 @@ use std::sync::Arc;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use inzage_entity::{
-    client_contact, consent_request, delegation, dossier_entry, organization, program, project, protocol, provider,
-    task, team, team_member, tool, tool_feedback, trajectory, trajectory_member, user, workflow, workflow_professional,
+    client_contact, consent_request, delegation, dossier_entry, notification, organization, program, project, protocol,
+    provider, task, team, team_member, tool, tool_feedback, trajectory, trajectory_member, user, workflow,
+    workflow_professional,
 };
-use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter};
+use sea_orm::{DbErr, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use crate::auth::Viewer;
+use crate::db::AmongIds;
 use crate::db::Database;
 use crate::domain::groups::VisibleGroup;
 use crate::domain::{accounts, care, delegations, groups, teams, trajectories, workflows};
@@ -162,6 +164,55 @@ impl LazyLoaders {
     }
 }
 
+/// What live subscriptions load for each event, shared by every subscriber of this instance: it
+/// keeps nothing (an event must see the database as it is when it arrives) and only batches, so
+/// that one commit to a thousand subscribers loads their notifications and checks their
+/// accounts in a few statements rather than one each.
+pub struct LiveLoaders {
+    /// Notification rows by id.
+    pub notifications: DataLoader<NotificationLoader>,
+    /// Active accounts with their roles, by id (absent when deactivated).
+    pub subscribers: DataLoader<SubscriberLoader>,
+}
+
+impl LiveLoaders {
+    pub fn new(db: &Database) -> Self {
+        Self {
+            notifications: DataLoader::new(NotificationLoader(db.clone()), tokio::spawn),
+            subscribers: DataLoader::new(SubscriberLoader(db.clone()), tokio::spawn),
+        }
+    }
+}
+
+/// Notifications by id.
+pub struct NotificationLoader(Database);
+
+impl Loader<Uuid> for NotificationLoader {
+    type Value = notification::Model;
+    type Error = Arc<DbErr>;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        let db = self.0.conn();
+        let rows = notification::Entity::find()
+            .filter(notification::Column::Id.among(db, keys.iter().copied()))
+            .all(db)
+            .await?;
+        Ok(rows.into_iter().map(|row| (row.id, row)).collect())
+    }
+}
+
+/// Active accounts as viewers (with their roles) by id.
+pub struct SubscriberLoader(Database);
+
+impl Loader<Uuid> for SubscriberLoader {
+    type Value = Viewer;
+    type Error = Arc<DbErr>;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        Ok(crate::auth::load_viewers(self.0.conn(), keys).await?)
+    }
+}
+
 /// Loads `ids` (repeats allowed) into `loader`'s cache in one call, so that a whole list is one
 /// query and each item's own load then finds its rows there.
 pub async fn warm<L>(
@@ -203,7 +254,10 @@ impl Loader<Uuid> for UserLoader {
     type Error = Arc<DbErr>;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
-        let rows = user::Entity::find().filter(user::Column::Id.is_in(keys.iter().copied())).all(self.0.conn()).await?;
+        let rows = user::Entity::find()
+            .filter(user::Column::Id.among(self.0.conn(), keys.iter().copied()))
+            .all(self.0.conn())
+            .await?;
         Ok(rows.into_iter().map(|row| (row.id, row)).collect())
     }
 }
@@ -229,7 +283,7 @@ impl Loader<Uuid> for OrganizationLoader {
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
         let rows = organization::Entity::find()
-            .filter(organization::Column::Id.is_in(keys.iter().copied()))
+            .filter(organization::Column::Id.among(self.0.conn(), keys.iter().copied()))
             .all(self.0.conn())
             .await?;
         Ok(rows.into_iter().map(|row| (row.id, row)).collect())
@@ -247,7 +301,7 @@ impl Loader<Uuid> for ContactLoader {
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
         let rows = client_contact::Entity::find()
-            .filter(client_contact::Column::UserId.is_in(keys.iter().copied()))
+            .filter(client_contact::Column::UserId.among(self.0.conn(), keys.iter().copied()))
             .all(self.0.conn())
             .await?;
         let mut found: HashMap<Uuid, Self::Value> = keys.iter().map(|key| (*key, None)).collect();
@@ -258,7 +312,7 @@ impl Loader<Uuid> for ContactLoader {
     }
 }
 
-/// The active counselors linked to each client.
+/// Everyone shown to each client as their counselor (see [`care::shown_counselors`]).
 pub struct CounselorLoader(Database);
 
 impl Loader<Uuid> for CounselorLoader {
@@ -266,30 +320,10 @@ impl Loader<Uuid> for CounselorLoader {
     type Error = Arc<DbErr>;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
-        let db = self.0.conn();
         // Every key gets a list, empty or not, so that the cache remembers an empty one.
         let mut grouped: HashMap<Uuid, Vec<user::Model>> = keys.iter().map(|key| (*key, Vec::new())).collect();
-        for (client, counselor) in care::counselors_of(db, keys).await? {
+        for (client, counselor) in care::shown_counselors(self.0.conn(), keys).await? {
             grouped.entry(client).or_default().push(counselor);
-        }
-        // Primary coaches and members of open trajectories, and counselors of groups the client
-        // knows of, are shown as counselors too.
-        let mut coaches = trajectories::coaches_of(db, keys).await?;
-        coaches.extend(groups::visible_counselors_of(db, keys).await?);
-        let ids: Vec<Uuid> = coaches.iter().map(|(_, user)| *user).collect();
-        let users: HashMap<Uuid, user::Model> = user::Entity::find()
-            .filter(user::Column::Id.is_in(ids))
-            .filter(user::Column::Active.eq(true))
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|u| (u.id, u))
-            .collect();
-        for (client, user_id) in coaches {
-            let list = grouped.entry(client).or_default();
-            if let Some(user) = users.get(&user_id).filter(|u| list.iter().all(|c| c.id != u.id)) {
-                list.push(user.clone());
-            }
         }
         Ok(grouped)
     }
@@ -319,8 +353,10 @@ impl Loader<Uuid> for ProjectLoader {
     type Error = Arc<DbErr>;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
-        let rows =
-            project::Entity::find().filter(project::Column::Id.is_in(keys.iter().copied())).all(self.0.conn()).await?;
+        let rows = project::Entity::find()
+            .filter(project::Column::Id.among(self.0.conn(), keys.iter().copied()))
+            .all(self.0.conn())
+            .await?;
         Ok(rows.into_iter().map(|row| (row.id, row)).collect())
     }
 }
@@ -334,7 +370,7 @@ impl Loader<Uuid> for WorkflowLoader {
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
         let rows = workflow::Entity::find()
-            .filter(workflow::Column::Id.is_in(keys.iter().copied()))
+            .filter(workflow::Column::Id.among(self.0.conn(), keys.iter().copied()))
             .all(self.0.conn())
             .await?;
         Ok(rows.into_iter().map(|row| (row.id, row)).collect())
@@ -404,7 +440,7 @@ macro_rules! by_id {
 
             async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
                 let rows = $entity::Entity::find()
-                    .filter($entity::Column::Id.is_in(keys.iter().copied()))
+                    .filter($entity::Column::Id.among(self.0.conn(), keys.iter().copied()))
                     .all(self.0.conn())
                     .await?;
                 Ok(rows.into_iter().map(|row| (row.id, row)).collect())

@@ -20,7 +20,7 @@ pub use limits::{CheckedSchema, QueryLimits};
 pub use subscription::{LiveConnection, SubscriptionRoot};
 
 pub use context::{AppData, ContextExt, RequestData, parse_id};
-pub use loaders::{Keep, LazyLoaders, Loaders};
+pub use loaders::{Keep, LazyLoaders, LiveLoaders, Loaders};
 
 /// The root query type.
 #[derive(MergedObject, Default)]

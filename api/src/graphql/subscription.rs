@@ -8,15 +8,14 @@ use std::sync::Arc;
 
 use async_graphql::{Context, ID, Subscription};
 use futures_util::Stream;
-use inzage_entity::{ConsentStatus, DelegationStatus, NotificationKind, notification};
-use sea_orm::EntityTrait;
+use inzage_entity::{ConsentStatus, DelegationStatus, NotificationKind};
 use uuid::Uuid;
 
 use super::enums::DelegationEventKind;
 use super::types::notifications::Notification;
 use super::types::trajectories::{Delegation, DelegationEvent};
 use super::types::workflows::ConsentRequest;
-use super::{AppData, ContextExt, parse_id};
+use super::{AppData, ContextExt, LiveLoaders, parse_id};
 use crate::access;
 use crate::domain::{delegations, notifications, workflows};
 use crate::error::{ApiError, FieldResult};
@@ -57,6 +56,7 @@ impl SubscriptionRoot {
             .ok_or_else(|| ApiError::bad_input("notifications", "subscribe over the WebSocket at /graphql/ws"))?
             .clone();
         let db = ctx.app().db.clone();
+        let loaders = ctx.app().live.clone();
         let recipient = viewer.user_id;
         // Without `after`, start from the newest notification there is now: only newer ones
         // are delivered.
@@ -102,8 +102,10 @@ impl SubscriptionRoot {
                 }
                 // While the database is away, wait for it: dropping the id would lose the
                 // notification for this subscriber.
+                // Loaded with every other subscriber's on this instance: one commit to many
+                // recipients is a few statements, not one per subscriber.
                 let row = loop {
-                    match notification::Entity::find_by_id(id).one(db.conn()).await {
+                    match loaders.notifications.load_one(id).await {
                         Ok(row) => break row,
                         Err(err) => {
                             tracing::warn!(error = %err, "loading a live notification failed; retrying");
@@ -112,7 +114,7 @@ impl SubscriptionRoot {
                     }
                 };
                 if let Some(row) = row.filter(|row| row.recipient_id == recipient) {
-                    if !still_as_subscribed(&db, &viewer, &live.kick).await {
+                    if !still_as_subscribed(&loaders, &viewer, &live.kick).await {
                         return;
                     }
                     yield Notification(row);
@@ -156,7 +158,7 @@ where
             }
             match derive(app.clone(), viewer.clone(), id).await {
                 Ok(Some(item)) => {
-                    if !still_as_subscribed(&app.db, &viewer, &live.kick).await {
+                    if !still_as_subscribed(&app.live, &viewer, &live.kick).await {
                         return;
                     }
                     yield item
@@ -174,7 +176,7 @@ async fn delegation_event(
     viewer: &crate::auth::Viewer,
     notification_id: Uuid,
 ) -> Result<Option<DelegationEvent>, sea_orm::DbErr> {
-    let Some(row) = notification::Entity::find_by_id(notification_id).one(app.db.conn()).await? else {
+    let Some(row) = app.live.notifications.load_one(notification_id).await.map_err(|err| (*err).clone())? else {
         return Ok(None);
     };
     let Some(delegation_id) = row.delegation_id.filter(|_| row.recipient_id == viewer.user_id) else {
@@ -207,7 +209,7 @@ async fn pending_request(
     viewer: &crate::auth::Viewer,
     notification_id: Uuid,
 ) -> Result<Option<ConsentRequest>, sea_orm::DbErr> {
-    let Some(row) = notification::Entity::find_by_id(notification_id).one(app.db.conn()).await? else {
+    let Some(row) = app.live.notifications.load_one(notification_id).await.map_err(|err| (*err).clone())? else {
         return Ok(None);
     };
     let (true, NotificationKind::ConsentRequested, Some(request_id)) =
@@ -230,9 +232,9 @@ async fn pending_request(
 /// Whether the subscriber is still the account, with the roles, that subscribed: an item is
 /// resolved with the roles read at subscription time, so a change of roles (or a deactivation)
 /// closes the connection instead, and the client subscribes again with what it may see now.
-async fn still_as_subscribed(db: &crate::db::Database, viewer: &crate::auth::Viewer, kick: &Kick) -> bool {
+async fn still_as_subscribed(loaders: &LiveLoaders, viewer: &crate::auth::Viewer, kick: &Kick) -> bool {
     loop {
-        match crate::auth::load_viewer(db.conn(), viewer.user_id).await {
+        match loaders.subscribers.load_one(viewer.user_id).await {
             Ok(Some(now)) if now.roles == viewer.roles => return true,
             Ok(Some(_)) => {
                 kick.kick(CLOSE_ROLES_CHANGED, ROLES_CHANGED);

@@ -24,6 +24,7 @@ use super::trajectories::{self, VisibleTrajectory};
 use super::values::DisplayName;
 use crate::audit::AuditEntry;
 use crate::auth::Viewer;
+use crate::db::AmongIds;
 use crate::db::{Database, WriteTransaction};
 use crate::error::{ApiError, ApiResult};
 use crate::events::Event;
@@ -384,7 +385,7 @@ pub async fn revoke(db: &Database, op: &Operation<'_>, delegation_id: Uuid) -> A
 
 /// Delegations by id.
 pub async fn find_many(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<Vec<delegation::Model>, DbErr> {
-    delegation::Entity::find().filter(delegation::Column::Id.is_in(ids.iter().copied())).all(db).await
+    delegation::Entity::find().filter(delegation::Column::Id.among(db, ids.iter().copied())).all(db).await
 }
 
 /// Whether the viewer holds `delegation`: its delegate, while holding a care role.
@@ -417,7 +418,7 @@ pub async fn of_trajectories(
     trajectory_ids: &[Uuid],
 ) -> Result<Vec<delegation::Model>, DbErr> {
     delegation::Entity::find()
-        .filter(delegation::Column::TrajectoryId.is_in(trajectory_ids.iter().copied()))
+        .filter(delegation::Column::TrajectoryId.among(db, trajectory_ids.iter().copied()))
         .order_by_asc(delegation::Column::Id)
         .all(db)
         .await
@@ -438,7 +439,7 @@ pub async fn providers_of(db: &impl ConnectionTrait, viewer: &Viewer) -> Result<
 /// Programs of each provider, oldest first.
 pub async fn programs_of(db: &impl ConnectionTrait, provider_ids: &[Uuid]) -> Result<Vec<program::Model>, DbErr> {
     program::Entity::find()
-        .filter(program::Column::ProviderId.is_in(provider_ids.iter().copied()))
+        .filter(program::Column::ProviderId.among(db, provider_ids.iter().copied()))
         .order_by_asc(program::Column::Id)
         .all(db)
         .await

@@ -2,6 +2,7 @@
 //! assignments), answering and revoking them, and assigning a professional later.
 
 use super::*;
+use crate::db::AmongIds;
 
 /// What a new consent request asks, and of whom.
 pub(super) struct Ask<'a> {
@@ -185,7 +186,7 @@ pub async fn start(db: &Database, op: &Operation<'_>, workflow_id: Uuid) -> ApiR
         .await?;
     let ids: Vec<Uuid> = professionals.iter().map(|p| p.professional_id).collect();
     let people: HashMap<Uuid, user::Model> = user::Entity::find()
-        .filter(user::Column::Id.is_in(ids))
+        .filter(user::Column::Id.among(&*txn, ids))
         .all(&*txn)
         .await?
         .into_iter()
@@ -345,7 +346,7 @@ pub async fn assign(db: &Database, op: &Operation<'_>, new: NewAssignment) -> Ap
     }
     let requests = consent_request::Entity::find()
         .filter(consent_request::Column::WorkflowId.eq(workflow.id))
-        .filter(consent_request::Column::ClientId.is_in(new.participant_ids.iter().copied()))
+        .filter(consent_request::Column::ClientId.among(&*txn, new.participant_ids.iter().copied()))
         .all(&*txn)
         .await?;
     let running = |request: &consent_request::Model| {

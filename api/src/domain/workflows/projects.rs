@@ -3,6 +3,7 @@
 
 use super::consent::{Ask, create_request, participations_of};
 use super::*;
+use crate::db::AmongIds;
 
 /// Creates a project of the viewer's organisation (its ADMINISTRATOR).
 pub async fn create_project(db: &Database, op: &Operation<'_>, name: DisplayName) -> ApiResult<project::Model> {
@@ -111,7 +112,7 @@ pub async fn add_professionals(
     let people = professionals(&*txn, op.viewer, workflow.organization_id, &new.professional_ids, field).await?;
     let existing = workflow_professional::Entity::find()
         .filter(workflow_professional::Column::WorkflowId.eq(workflow.id))
-        .filter(workflow_professional::Column::ProfessionalId.is_in(new.professional_ids.iter().copied()))
+        .filter(workflow_professional::Column::ProfessionalId.among(&*txn, new.professional_ids.iter().copied()))
         .all(&*txn)
         .await?;
     if let Some(already) = existing.first() {

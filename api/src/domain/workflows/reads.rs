@@ -2,6 +2,7 @@
 //! requests.
 
 use super::*;
+use crate::db::AmongIds;
 
 /// The projects of the viewer's organisation, oldest first, if the viewer works there.
 pub async fn projects_of(db: &impl ConnectionTrait, viewer: &Viewer) -> Result<Vec<project::Model>, DbErr> {
@@ -19,7 +20,7 @@ pub async fn projects_of(db: &impl ConnectionTrait, viewer: &Viewer) -> Result<V
 /// The workflows of each project, oldest first.
 pub async fn workflows_of(db: &impl ConnectionTrait, project_ids: &[Uuid]) -> Result<Vec<workflow::Model>, DbErr> {
     workflow::Entity::find()
-        .filter(workflow::Column::ProjectId.is_in(project_ids.iter().copied()))
+        .filter(workflow::Column::ProjectId.among(db, project_ids.iter().copied()))
         .order_by_asc(workflow::Column::Id)
         .all(db)
         .await
@@ -61,7 +62,7 @@ pub async fn workflows_reached(
         return Ok(HashSet::new());
     }
     let rows: Vec<Uuid> = workflow::Entity::find()
-        .filter(workflow::Column::Id.is_in(ids.iter().copied()))
+        .filter(workflow::Column::Id.among(db, ids.iter().copied()))
         .filter(mine)
         .select_only()
         .column(workflow::Column::Id)
@@ -77,7 +78,7 @@ pub async fn professionals_of(
     workflow_ids: &[Uuid],
 ) -> Result<Vec<workflow_professional::Model>, DbErr> {
     workflow_professional::Entity::find()
-        .filter(workflow_professional::Column::WorkflowId.is_in(workflow_ids.iter().copied()))
+        .filter(workflow_professional::Column::WorkflowId.among(db, workflow_ids.iter().copied()))
         .filter(holds(workflow_professional::Column::ProfessionalId, Link::WorkflowProfessional))
         .order_by_asc(workflow_professional::Column::AddedAt)
         .order_by_asc(workflow_professional::Column::ProfessionalId)
@@ -159,7 +160,7 @@ pub async fn requests_of(
     participation_ids: &[Uuid],
 ) -> Result<Vec<consent_request::Model>, DbErr> {
     consent_request::Entity::find()
-        .filter(consent_request::Column::ParticipationId.is_in(participation_ids.iter().copied()))
+        .filter(consent_request::Column::ParticipationId.among(db, participation_ids.iter().copied()))
         .order_by_asc(consent_request::Column::Id)
         .all(db)
         .await
@@ -172,8 +173,8 @@ pub async fn results_of(db: &impl ConnectionTrait, pairs: &[(Uuid, Uuid)]) -> Re
     let wanted: HashSet<(Uuid, Uuid)> = pairs.iter().copied().collect();
     let rows = dossier_entry::Entity::find()
         .filter(dossier_entry::Column::Kind.eq(DossierEntryKind::Result))
-        .filter(dossier_entry::Column::WorkflowId.is_in(workflows))
-        .filter(dossier_entry::Column::ClientId.is_in(clients))
+        .filter(dossier_entry::Column::WorkflowId.among(db, workflows))
+        .filter(dossier_entry::Column::ClientId.among(db, clients))
         .order_by_asc(dossier_entry::Column::Id)
         .all(db)
         .await?;
@@ -195,5 +196,5 @@ pub async fn takes_part(db: &impl ConnectionTrait, client_id: Uuid, workflow_id:
 
 /// Requests by id (callers check visibility).
 pub async fn find_requests(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<Vec<consent_request::Model>, DbErr> {
-    consent_request::Entity::find().filter(consent_request::Column::Id.is_in(ids.iter().copied())).all(db).await
+    consent_request::Entity::find().filter(consent_request::Column::Id.among(db, ids.iter().copied())).all(db).await
 }

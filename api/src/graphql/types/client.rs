@@ -465,8 +465,15 @@ impl AuditEvent {
         self.0.action.into()
     }
 
+    /// The kind of object acted on. A read row covers every kind of object read of the client in
+    /// one request on the same basis, listed here separated by commas (see `objectTypes`).
     async fn object_type(&self) -> &str {
         &self.0.object_type
+    }
+
+    /// The kinds of object this row covers: one for a change, one or more for a read.
+    async fn object_types(&self) -> Vec<&str> {
+        self.0.object_type.split(crate::audit::KINDS_SEPARATOR).collect()
     }
 
     async fn object_id(&self) -> Option<ID> {
