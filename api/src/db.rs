@@ -305,7 +305,12 @@ pub fn among<C: ConnectionTrait + ?Sized>(
     column: impl IntoColumnRef,
     ids: impl IntoIterator<Item = Uuid>,
 ) -> SimpleExpr {
-    match db.get_database_backend() {
+    among_on(db.get_database_backend(), column, ids)
+}
+
+/// [`among`] for a statement built for `backend`.
+pub fn among_on(backend: DbBackend, column: impl IntoColumnRef, ids: impl IntoIterator<Item = Uuid>) -> SimpleExpr {
+    match backend {
         DbBackend::Postgres => {
             let ids: Vec<Value> = ids.into_iter().map(Value::from).collect();
             Expr::col(column).eq(PgFunc::any(Expr::val(Value::Array(ArrayType::Uuid, Some(Box::new(ids))))))

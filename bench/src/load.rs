@@ -631,43 +631,50 @@ async fn write(
     Ok(kind)
 }
 
-/// `EXPLAIN ANALYZE` of each statement one dashboard request runs.
+/// `EXPLAIN ANALYZE` of each statement one dashboard request and one portal start run.
 async fn explain(load: &Arc<Load>, cast: &Arc<Cast>) -> Result<()> {
-    println!("\n[explain] the statements of one dashboard request");
-    {
-        use sea_orm::{ConnectionTrait, DbBackend, Statement};
-        let db = load.instance.app.db.clone();
-        let (_, token) = &cast.counselors[0];
-        db.record_statements(true);
-        let started = Instant::now();
-        load.graphql(token, DASHBOARD, json!({})).await?;
-        let total = started.elapsed();
-        let statements = db.record_statements(false);
-        let in_sql: Duration = statements.iter().map(|(_, took)| *took).sum();
-        println!(
-            "  {} statements took {:.2} ms of the request's {:.2} ms",
-            statements.len(),
-            in_sql.as_secs_f64() * 1e3,
-            total.as_secs_f64() * 1e3
-        );
-        let postgres = db.backend() == DbBackend::Postgres;
-        for (n, (statement, took)) in statements.iter().enumerate() {
-            println!("\n  -- statement {} of {}: {:.3} ms", n + 1, statements.len(), took.as_secs_f64() * 1e3);
-            println!("  {}", crate::truncate(&statement.sql, 600));
-            let verb = statement.sql.split_whitespace().next().unwrap_or("").to_ascii_uppercase();
-            if !postgres || verb != "SELECT" {
-                continue;
-            }
-            let sql = format!("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF, TIMING OFF) {}", statement.sql);
-            let explained = match &statement.values {
-                Some(values) => Statement::from_sql_and_values(DbBackend::Postgres, sql, values.0.clone()),
-                None => Statement::from_string(DbBackend::Postgres, sql),
-            };
-            for row in db.conn().query_all_raw(explained).await? {
-                let line: String = row.try_get_by_index(0)?;
-                println!("    {line}");
-            }
-        }
-        Ok(())
+    let (_, counselor) = &cast.counselors[0];
+    explain_one(load, "one dashboard request", counselor, DASHBOARD, json!({})).await?;
+    if let Some((me, client, _)) = cast.clients.first() {
+        explain_one(load, "one portal start", client, PORTAL, json!({ "me": me })).await?;
     }
+    Ok(())
+}
+
+/// `EXPLAIN ANALYZE` (on PostgreSQL) of each statement one request runs, with its time.
+async fn explain_one(load: &Arc<Load>, what: &str, token: &str, query: &str, variables: Value) -> Result<()> {
+    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+    println!("\n[explain] the statements of {what}");
+    let db = load.instance.app.db.clone();
+    db.record_statements(true);
+    let started = Instant::now();
+    load.graphql(token, query, variables).await?;
+    let total = started.elapsed();
+    let statements = db.record_statements(false);
+    let in_sql: Duration = statements.iter().map(|(_, took)| *took).sum();
+    println!(
+        "  {} statements took {:.2} ms of the request's {:.2} ms",
+        statements.len(),
+        in_sql.as_secs_f64() * 1e3,
+        total.as_secs_f64() * 1e3
+    );
+    let postgres = db.backend() == DbBackend::Postgres;
+    for (n, (statement, took)) in statements.iter().enumerate() {
+        println!("\n  -- statement {} of {}: {:.3} ms", n + 1, statements.len(), took.as_secs_f64() * 1e3);
+        println!("  {}", crate::truncate(&statement.sql, 600));
+        let verb = statement.sql.split_whitespace().next().unwrap_or("").to_ascii_uppercase();
+        if !postgres || verb != "SELECT" {
+            continue;
+        }
+        let sql = format!("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF, TIMING OFF) {}", statement.sql);
+        let explained = match &statement.values {
+            Some(values) => Statement::from_sql_and_values(DbBackend::Postgres, sql, values.0.clone()),
+            None => Statement::from_string(DbBackend::Postgres, sql),
+        };
+        for row in db.conn().query_all_raw(explained).await? {
+            let line: String = row.try_get_by_index(0)?;
+            println!("    {line}");
+        }
+    }
+    Ok(())
 }

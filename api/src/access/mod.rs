@@ -17,7 +17,7 @@ use inzage_entity::{
 };
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Query, SelectStatement};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect,
 };
 use uuid::Uuid;
 
@@ -226,6 +226,10 @@ fn with_links(
         .collect()
 }
 
+/// Client ids per statement of [`links_to`] on SQLite (a part of the links' union per kind of
+/// link names them all).
+const SQLITE_IDS_PER_LINKS_QUERY: usize = 2_000;
+
 /// The viewer's links to any of `ids`, in one statement, in a fixed order: by basis (trajectory
 /// links before team links), then grant, so that the grant a basis is logged with does not
 /// depend on the order the database returns rows in.
@@ -235,18 +239,23 @@ async fn links_to(
     now: DateTime<Utc>,
     ids: &[Uuid],
 ) -> Result<Vec<links::LinkRow>, DbErr> {
-    let Some(union) = links::union(viewer, now, links::Kinds::All) else {
-        return Ok(Vec::new());
-    };
-    // A client in the caseload directly and through a group, or a trajectory the viewer both
-    // coaches and is a member of, is one fact for the bases: sent once.
-    let query = Query::select()
-        .distinct()
-        .column(sea_orm::sea_query::Asterisk)
-        .from_subquery(union, Alias::new(links::LINK))
-        .and_where(crate::db::among(db, (Alias::new(links::LINK), Alias::new(links::CLIENT)), ids.iter().copied()))
-        .to_owned();
-    let mut rows = links::LinkRow::find_by_statement(db.get_database_backend().build(&query)).all(db).await?;
+    let backend = db.get_database_backend();
+    let mut rows = Vec::new();
+    // SQLite binds every id of every part as its own parameter, and takes 32,766 at most.
+    let chunk = if backend == DbBackend::Postgres { ids.len().max(1) } else { SQLITE_IDS_PER_LINKS_QUERY };
+    for ids in ids.chunks(chunk) {
+        let Some(union) = links::union(viewer, now, links::Kinds::All, Some((backend, ids))) else {
+            return Ok(Vec::new());
+        };
+        // A client in the caseload directly and through a group, or a trajectory the viewer both
+        // coaches and is a member of, is one fact for the bases: sent once.
+        let query = Query::select()
+            .distinct()
+            .column(sea_orm::sea_query::Asterisk)
+            .from_subquery(union, Alias::new(links::LINK))
+            .to_owned();
+        rows.extend(links::LinkRow::find_by_statement(backend.build(&query)).all(db).await?);
+    }
     rows.sort_by_key(|row| (Basis::from_name(&row.basis), row.grant_id));
     Ok(rows)
 }

@@ -3,6 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use inzage_entity::{
@@ -177,12 +178,16 @@ pub struct LiveLoaders {
 
 impl LiveLoaders {
     pub fn new(db: &Database) -> Self {
+        // A load waits a millisecond for others: the subscribers one commit wakes ask within it.
         Self {
-            notifications: DataLoader::new(NotificationLoader(db.clone()), tokio::spawn),
-            subscribers: DataLoader::new(SubscriberLoader(db.clone()), tokio::spawn),
+            notifications: DataLoader::new(NotificationLoader(db.clone()), tokio::spawn).delay(BATCH_WINDOW),
+            subscribers: DataLoader::new(SubscriberLoader(db.clone()), tokio::spawn).delay(BATCH_WINDOW),
         }
     }
 }
+
+/// How long a live load waits for other subscribers' keys.
+const BATCH_WINDOW: Duration = Duration::from_millis(1);
 
 /// Notifications by id.
 pub struct NotificationLoader(Database);

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use async_graphql::{Context, ID, Subscription};
 use futures_util::Stream;
-use inzage_entity::{ConsentStatus, DelegationStatus, NotificationKind};
+use inzage_entity::{ConsentStatus, DelegationStatus, NotificationKind, notification};
 use uuid::Uuid;
 
 use super::enums::DelegationEventKind;
@@ -32,6 +32,9 @@ pub struct LiveConnection {
 
 /// Rows replayed per query when a subscriber catches up.
 const REPLAY_PAGE: u64 = 500;
+
+/// The most notifications a subscriber loads in one batch.
+const LIVE_BATCH: usize = 256;
 
 /// The most recent ids a subscription remembers to drop duplicates (replay overlapping live
 /// delivery, or a resynchronising listener).
@@ -67,6 +70,9 @@ impl SubscriptionRoot {
         // Listen before replaying: whatever commits from here on arrives live, whatever
         // committed before is in the replay, and what is in both is dropped once.
         let mut listening = db.hub().listen(recipient, live.buffer, live.kick.clone());
+        // What is awaited inside the stream is boxed while it runs: the stream lives as long as
+        // the subscription, and its size is that of its largest await, so loading rows inline
+        // would make every idle subscription carry room for a database query.
         Ok(async_stream::stream! {
             let mut seen = Recent::default();
             // Ids grow in commit order (see `notifications::notify`): a live id at or below the
@@ -77,7 +83,7 @@ impl SubscriptionRoot {
             // from the beginning, which holds only what committed while the listener registered.
             let mut cursor = start;
             loop {
-                let page = match notifications::page(db.conn(), recipient, false, cursor, REPLAY_PAGE).await {
+                let page = match Box::pin(notifications::page(db.conn(), recipient, false, cursor, REPLAY_PAGE)).await {
                     Ok(page) => page,
                     Err(err) => {
                         tracing::error!(error = %err, "replaying notifications failed");
@@ -96,27 +102,41 @@ impl SubscriptionRoot {
                     break;
                 }
             }
-            while let Some(id) = listening.receiver.recv().await {
-                if floor.is_some_and(|floor| id <= floor) || !seen.insert(id) {
+            while let Some(first) = listening.receiver.recv().await {
+                // Whatever else has arrived meanwhile is loaded with it, in one batch: a burst of
+                // notifications to one subscriber costs one load, not one each.
+                let mut ids = vec![first];
+                while ids.len() < LIVE_BATCH {
+                    match listening.receiver.try_recv() {
+                        Ok(id) => ids.push(id),
+                        Err(_) => break,
+                    }
+                }
+                ids.retain(|id| !floor.is_some_and(|floor| *id <= floor) && seen.insert(*id));
+                if ids.is_empty() {
                     continue;
                 }
-                // While the database is away, wait for it: dropping the id would lose the
-                // notification for this subscriber.
                 // Loaded with every other subscriber's on this instance: one commit to many
-                // recipients is a few statements, not one per subscriber.
-                let row = loop {
-                    match loaders.notifications.load_one(id).await {
-                        Ok(row) => break row,
+                // recipients is a few statements, not one per subscriber. While the database is
+                // away, wait for it: dropping the ids would lose the notifications.
+                let rows = loop {
+                    match Box::pin(loaders.notifications.load_many(ids.iter().copied())).await {
+                        Ok(rows) => break rows,
                         Err(err) => {
-                            tracing::warn!(error = %err, "loading a live notification failed; retrying");
+                            tracing::warn!(error = %err, "loading live notifications failed; retrying");
                             tokio::time::sleep(std::time::Duration::from_millis(500)).await;
                         }
                     }
                 };
-                if let Some(row) = row.filter(|row| row.recipient_id == recipient) {
-                    if !still_as_subscribed(&loaders, &viewer, &live.kick).await {
-                        return;
-                    }
+                let mine: Vec<notification::Model> =
+                    ids.iter().filter_map(|id| rows.get(id)).filter(|row| row.recipient_id == recipient).cloned().collect();
+                if mine.is_empty() {
+                    continue;
+                }
+                if !Box::pin(still_as_subscribed(&loaders, &viewer, &live.kick)).await {
+                    return;
+                }
+                for row in mine {
                     yield Notification(row);
                 }
             }
@@ -156,9 +176,9 @@ where
             if !seen.insert(id) {
                 continue;
             }
-            match derive(app.clone(), viewer.clone(), id).await {
+            match Box::pin(derive(app.clone(), viewer.clone(), id)).await {
                 Ok(Some(item)) => {
-                    if !still_as_subscribed(&app.live, &viewer, &live.kick).await {
+                    if !Box::pin(still_as_subscribed(&app.live, &viewer, &live.kick)).await {
                         return;
                     }
                     yield item

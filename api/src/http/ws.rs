@@ -54,9 +54,12 @@ pub async fn upgrade(State(app): State<Arc<App>>, headers: HeaderMap, upgrade: W
         .and_then(bearer_token)
         .map(str::to_owned);
     upgrade
-        // Subscribers mostly listen: a small read buffer keeps an idle connection's memory low
-        // (the 128 KiB default would dominate it).
-        .read_buffer_size(4096)
+        // Subscribers mostly listen, and what they send is small (connection_init, subscribe,
+        // ping): a small read buffer keeps an idle connection's memory low (it grows for a
+        // larger message). Each frame is written as it is sent, rather than gathered in a
+        // buffer first (a notification should leave at once anyway).
+        .read_buffer_size(1024)
+        .write_buffer_size(0)
         .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
         .on_upgrade(move |socket| serve(app, socket, protocol, header_token))
 }
@@ -107,7 +110,8 @@ async fn serve(app: Arc<App>, mut socket: WebSocket, protocol: Protocols, header
     let Some(token) = payload_token(&payload).or(header_token) else {
         return close(&mut socket, CLOSE_FORBIDDEN, "authentication required").await;
     };
-    let (auth, expires_at) = authenticate_token(app.db.conn(), &app.verifier, &token).await;
+    // Boxed: the connection's task keeps its largest state for as long as it lives.
+    let (auth, expires_at) = Box::pin(authenticate_token(app.db.conn(), &app.verifier, &token)).await;
     let viewer = match &auth {
         Authentication::Viewer(viewer) => viewer.clone(),
         Authentication::Refused(reason) => return close(&mut socket, CLOSE_FORBIDDEN, reason).await,
