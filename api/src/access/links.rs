@@ -10,7 +10,8 @@ use inzage_entity::{
     trajectory_team,
 };
 use sea_orm::sea_query::{
-    Alias, ColumnRef, DynIden, Expr, ExprTrait, IntoColumnRef, IntoIden, IntoTableRef, Query, SelectStatement, UnionType,
+    Alias, ColumnRef, DynIden, Expr, ExprTrait, IntoColumnRef, IntoIden, IntoTableRef, Query, SelectStatement,
+    UnionType,
 };
 use sea_orm::{ColumnTrait, DbBackend, FromQueryResult};
 use uuid::Uuid;
