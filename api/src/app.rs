@@ -68,6 +68,10 @@ impl App {
         db.migrate().await.context("migrating the database failed")?;
         let mut tasks = Vec::new();
         if settings.is_postgres() {
+            let transport = crate::events::announcer::Transport::Postgres(db.conn().clone());
+            let (announcer, task) = crate::events::announcer::Announcer::spawn(transport, db.hub().instance());
+            db.announce_through(announcer);
+            tasks.push(task);
             tasks.push(crate::events::postgres::spawn_listener(
                 settings.database_url.clone(),
                 db.conn().clone(),

@@ -16,8 +16,8 @@ use sea_orm::{
     EntityTrait, QuerySelect, Select, Statement, TransactionTrait,
 };
 
-use crate::events::postgres::CHANNEL;
-use crate::events::{Announcement, Event, Hub};
+use crate::events::announcer::Announcer;
+use crate::events::{Event, Hub};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 use uuid::Uuid;
 
@@ -45,6 +45,9 @@ pub struct Database {
     statements: Arc<AtomicU64>,
     commits: Arc<AtomicU64>,
     hub: Arc<Hub>,
+    /// Sends what this instance commits to the other instances, once set up (see
+    /// [`Database::announce_through`]); until then, and on SQLite, events stay in the process.
+    announcer: Arc<std::sync::OnceLock<Announcer>>,
     recorder: Arc<Recorder>,
 }
 
@@ -89,8 +92,15 @@ impl Database {
             statements,
             commits: Arc::new(AtomicU64::new(0)),
             hub: Arc::new(Hub::default()),
+            announcer: Arc::new(std::sync::OnceLock::new()),
             recorder,
         })
+    }
+
+    /// From now on, what this instance commits is also announced to the other instances through
+    /// `announcer` (the first one given stays).
+    pub fn announce_through(&self, announcer: Announcer) {
+        let _ = self.announcer.set(announcer);
     }
 
     /// How many SQL statements this pool has run since it was opened: the measure behind
@@ -152,39 +162,38 @@ impl Database {
             txn,
             _gate: gate,
             hub: self.hub.clone(),
+            announcer: self.announcer.clone(),
             commits: self.commits.clone(),
             events: std::sync::Mutex::new(Vec::new()),
+            notifications: std::sync::Mutex::new(Vec::new()),
         })
     }
 }
 
-/// One mutation's transaction; holds the SQLite write gate until it ends, and the events it
-/// announces until it commits.
+/// One mutation's transaction; holds the SQLite write gate until it ends, and the events and
+/// notifications it announces until it commits.
 pub struct WriteTransaction {
     txn: DatabaseTransaction,
     _gate: Option<OwnedMutexGuard<()>>,
     hub: Arc<Hub>,
+    announcer: Arc<std::sync::OnceLock<Announcer>>,
     commits: Arc<AtomicU64>,
     events: std::sync::Mutex<Vec<Event>>,
+    notifications: std::sync::Mutex<Vec<inzage_entity::notification::ActiveModel>>,
 }
 
 impl WriteTransaction {
-    /// Announces `event` to live subscribers once (and only if) this transaction commits. On
-    /// PostgreSQL the announcement to other instances is a `pg_notify` inside the transaction.
-    pub async fn announce(&self, event: Event) -> Result<(), DbErr> {
-        if self.txn.get_database_backend() == DbBackend::Postgres {
-            let payload = serde_json::to_string(&Announcement { origin: self.hub.instance(), event })
-                .map_err(|err| DbErr::Custom(err.to_string()))?;
-            self.txn
-                .execute_raw(Statement::from_sql_and_values(
-                    DbBackend::Postgres,
-                    "SELECT pg_notify($1, $2)",
-                    [CHANNEL.into(), payload.into()],
-                ))
-                .await?;
-        }
+    /// Writes `rows` (notifications, ids still to be given) just before this transaction
+    /// commits, all at once, and announces them when it has (see
+    /// [`crate::domain::notifications::write_ordered`]).
+    pub fn notify_on_commit(&self, rows: impl IntoIterator<Item = inzage_entity::notification::ActiveModel>) {
+        self.notifications.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).extend(rows);
+    }
+
+    /// Announces `event` to live subscribers once (and only if) this transaction commits: on
+    /// this instance, and to the others after the commit (see [`crate::events::announcer`]).
+    pub fn announce(&self, event: Event) {
         self.events.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push(event);
-        Ok(())
     }
 
     /// The row `query` finds, locked for the rest of the transaction on PostgreSQL (`FOR
@@ -195,15 +204,33 @@ impl WriteTransaction {
         query.one(&self.txn).await
     }
 
-    /// Commits, then hands the announced events to this instance's subscribers.
+    /// Commits, then hands the announced events to this instance's subscribers and to the
+    /// announcer for the other instances.
     pub async fn commit(self) -> Result<(), DbErr> {
+        self.commit_notifying().await.map(drop)
+    }
+
+    /// [`commit`](Self::commit), returning the (recipient, id) of each notification written.
+    pub async fn commit_notifying(self) -> Result<Vec<(Uuid, Uuid)>, DbErr> {
+        let notifications =
+            std::mem::take(&mut *self.notifications.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
+        let mut written = Vec::new();
+        if !notifications.is_empty() {
+            written = crate::domain::notifications::write_ordered(&self.txn, notifications).await?;
+            for &(recipient, id) in &written {
+                self.announce(Event::Notification { recipient, id });
+            }
+        }
         self.txn.commit().await?;
         self.commits.fetch_add(1, Ordering::AcqRel);
         let events = std::mem::take(&mut *self.events.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
-        for event in events {
-            self.hub.publish(event);
+        for event in &events {
+            self.hub.publish(*event);
         }
-        Ok(())
+        if let Some(announcer) = self.announcer.get() {
+            announcer.announce(events);
+        }
+        Ok(written)
     }
 }
 

@@ -335,10 +335,10 @@ async fn workflow_and_consent(
         .await?;
         let links = Links { client_id: Some(lotte), consent_request_id: Some(request.id), ..Links::default() };
         let title = "A consent request for Vitaliteitscheck is waiting for you";
-        notifications::notify(txn, [lotte], NotificationKind::ConsentRequested, title, links, now).await?;
+        notifications::notify(txn, [lotte], NotificationKind::ConsentRequested, title, links, now);
         if let (true, Some((professional, _, _))) = (granted, professional) {
             let title = "Lotte de Vries gave you access to their results in Vitaliteitscheck";
-            notifications::notify(txn, [professional], NotificationKind::ConsentGranted, title, links, now).await?;
+            notifications::notify(txn, [professional], NotificationKind::ConsentGranted, title, links, now);
         }
     }
     dossier_entry::ActiveModel {
@@ -426,7 +426,7 @@ async fn trajectories_and_delegation(
     .await?;
     let links = Links { client_id: Some(milan), task_id: Some(confirm.id), ..Links::default() };
     let title = "Confirm the intervention in Re-integratie";
-    notifications::notify(txn, [carla], NotificationKind::TaskCreated, title, links, now).await?;
+    notifications::notify(txn, [carla], NotificationKind::TaskCreated, title, links, now);
 
     let sleep = open(lotte, "Slaap en stress", TrajectoryKind::General).insert(&**txn).await?;
     trajectory_member::ActiveModel {
@@ -583,7 +583,7 @@ async fn groups_and_conversation(
         .await?;
         let links = Links { message_id: Some(sent.id), ..Links::default() };
         let title = format!("New message from {name}");
-        notifications::notify(txn, [recipient], NotificationKind::MessageReceived, &title, links, now).await?;
+        notifications::notify(txn, [recipient], NotificationKind::MessageReceived, &title, links, now);
     }
     // Someone who signed up and waits for the secretary.
     inzage_entity::registration::ActiveModel {

@@ -49,7 +49,8 @@ pub async fn queue(
     })
     .exec_without_returning(&**txn)
     .await?;
-    txn.announce(Event::EmailQueued).await
+    txn.announce(Event::EmailQueued);
+    Ok(())
 }
 
 /// The wait before attempt `attempts + 1`: 5 s, 10 s, 20 s, ... at most an hour.

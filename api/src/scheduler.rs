@@ -56,7 +56,10 @@ impl Scheduler {
     /// Runs until the process ends, waking at the next deadline (or when one is added).
     pub fn spawn(self: Arc<Self>) -> tokio::task::JoinHandle<()> {
         tokio::spawn(async move {
+            let hub = self.db.hub().clone();
             loop {
+                // What is announced from here on may not be in what is read below.
+                hub.take_announced_deadline();
                 if let Err(err) = self.run_due().await {
                     tracing::warn!(error = %err, "the expiry scheduler failed; retrying");
                 }
@@ -65,9 +68,12 @@ impl Scheduler {
                     Ok(None) => MAX_SLEEP,
                     Err(_) => Duration::from_secs(1),
                 };
+                // A new grant matters only when its warning is due before this wake-up: most
+                // grants run for days, and every instance hears of each one.
+                let wake_at = self.clock.now() + chrono::Duration::from_std(sleep).unwrap_or(chrono::Duration::MAX);
                 tokio::select! {
                     _ = tokio::time::sleep(sleep) => {}
-                    _ = self.db.hub().deadlines_changed() => {}
+                    _ = hub.deadline_set(|ends_at| self.due_at(None, ends_at) < wake_at) => {}
                 }
             }
         })
@@ -185,7 +191,7 @@ impl Scheduler {
             (NotificationKind::EmergencyAccessExpiring, "Your emergency access ends soon")
         };
         let links = Links { client_id: Some(grant.client_id), emergency_access_id: Some(grant.id), ..Links::default() };
-        notifications::notify(&txn, [grant.user_id], kind, title, links, now).await?;
+        notifications::notify(&txn, [grant.user_id], kind, title, links, now);
         txn.commit().await?;
         Ok(true)
     }
@@ -223,7 +229,7 @@ impl Scheduler {
             (NotificationKind::DelegationExpiring, "A delegation to you ends soon")
         };
         let links = Links { client_id: Some(grant.client_id), delegation_id: Some(grant.id), ..Links::default() };
-        notifications::notify(&txn, [grant.delegate_id], kind, title, links, now).await?;
+        notifications::notify(&txn, [grant.delegate_id], kind, title, links, now);
         txn.commit().await?;
         Ok(true)
     }
@@ -263,7 +269,7 @@ impl Scheduler {
         };
         let links = Links { client_id: Some(grant.client_id), consent_request_id: Some(grant.id), ..Links::default() };
         let recipients = std::iter::once(grant.client_id).chain(grant.professional_id);
-        notifications::notify(&txn, recipients, kind, &title, links, now).await?;
+        notifications::notify(&txn, recipients, kind, &title, links, now);
         txn.commit().await?;
         Ok(true)
     }

@@ -94,6 +94,10 @@ pub struct LoadArgs {
     /// `EXPLAIN ANALYZE`.
     #[arg(long)]
     explain: bool,
+    /// Server instances on the database (more than one needs PostgreSQL). They run in this
+    /// process, each with its own connection pool and port; requests go to them in turn.
+    #[arg(long, default_value_t = 1)]
+    instances: usize,
 }
 
 /// The users the scenarios act as.
@@ -137,6 +141,9 @@ fn keep_dir(args: &LoadArgs, scratch: &std::path::Path) -> PathBuf {
 async fn run(args: &LoadArgs, database: &BenchDatabase) -> Result<()> {
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     let backend = if database.url.starts_with("sqlite") { "SQLite" } else { "PostgreSQL" };
+    if args.instances == 0 || (args.instances > 1 && backend == "SQLite") {
+        return Err("--instances: 1, or more on PostgreSQL".into());
+    }
     println!(
         "database: {backend} {} | clients: {} | cores: {cores} (server and load generator share them)",
         inzage_api::app::redact(&database.url),
@@ -170,7 +177,17 @@ async fn run(args: &LoadArgs, database: &BenchDatabase) -> Result<()> {
     }
     let cast = Arc::new(cast(&instance, args.clients).await?);
     let http = reqwest::Client::builder().pool_max_idle_per_host(256).build()?;
-    let bench = Arc::new(Load { url: format!("http://{}/graphql", instance.addr), http, instance });
+    let mut urls = vec![format!("http://{}/graphql", instance.addr)];
+    let mut others = Vec::new();
+    for _ in 1..args.instances {
+        let other = Instance::start_for_load(&database.url).await?;
+        urls.push(format!("http://{}/graphql", other.addr));
+        others.push(other);
+    }
+    if args.instances > 1 {
+        println!("instances: {} (requests go to each in turn)", args.instances);
+    }
+    let bench = Arc::new(Load { urls, next: AtomicUsize::new(0), http, instance, others });
 
     for scenario in &args.scenarios {
         match scenario.as_str() {
@@ -186,6 +203,9 @@ async fn run(args: &LoadArgs, database: &BenchDatabase) -> Result<()> {
         explain(&bench, &cast).await?;
     }
     bench.instance.server.abort();
+    for other in &bench.others {
+        other.server.abort();
+    }
     Ok(())
 }
 
@@ -232,17 +252,22 @@ async fn users_by_email(db: &sea_orm::DatabaseConnection, emails: &[String]) -> 
 
 /// The server and an HTTP client pool.
 struct Load {
-    url: String,
+    /// Each instance's GraphQL endpoint; requests take them in turn.
+    urls: Vec<String>,
+    next: AtomicUsize,
     http: reqwest::Client,
+    /// The first instance (seeding, lookups, statement counts).
     instance: Instance,
+    others: Vec<Instance>,
 }
 
 impl Load {
     /// Posts one GraphQL request; the data, or why it failed.
     async fn graphql(&self, token: &str, query: &str, variables: Value) -> std::result::Result<Value, String> {
+        let url = &self.urls[self.next.fetch_add(1, Ordering::Relaxed) % self.urls.len()];
         let response = self
             .http
-            .post(&self.url)
+            .post(url)
             .bearer_auth(token)
             .json(&json!({ "query": query, "variables": variables }))
             .send()
@@ -256,8 +281,10 @@ impl Load {
         Ok(body["data"].clone())
     }
 
+    /// Statements run by all instances so far.
     fn statements(&self) -> u64 {
         self.instance.app.db.statements_executed()
+            + self.others.iter().map(|other| other.app.db.statements_executed()).sum::<u64>()
     }
 
     /// The statements one request runs alone (the fewest of three tries, so that a scheduler

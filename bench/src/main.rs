@@ -348,16 +348,15 @@ impl Bench {
     async fn notify(&self, recipients: &[Uuid], title: &str) -> Result<(Vec<Uuid>, Instant)> {
         let app = &self.writer().app;
         let txn = app.db.begin_write().await?;
-        let ids = notifications::notify(
+        notifications::notify(
             &txn,
             recipients.iter().copied(),
             NotificationKind::TaskCreated,
             title,
             Links::default(),
             app.clock.now(),
-        )
-        .await?;
-        txn.commit().await?;
+        );
+        let ids = txn.commit_notifying().await?.into_iter().map(|(_, id)| id).collect();
         let committed = Instant::now();
         Ok((ids, committed))
     }

@@ -493,18 +493,15 @@ impl TestApp {
         let mut ids = Vec::new();
         for n in 0..count {
             let txn = self.app.db.begin_write().await.expect("transaction");
-            let created = notifications::notify(
+            notifications::notify(
                 &txn,
                 [recipient],
                 inzage_entity::NotificationKind::TaskCreated,
                 &format!("test notification {n}"),
                 Links::default(),
                 self.clock_now(),
-            )
-            .await
-            .expect("notify");
-            txn.commit().await.expect("commit");
-            ids.extend(created);
+            );
+            ids.extend(txn.commit_notifying().await.expect("commit").into_iter().map(|(_, id)| id));
         }
         ids
     }

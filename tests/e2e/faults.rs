@@ -162,18 +162,15 @@ async fn an_instance_recovers_from_losing_the_database_without_losing_writes_or_
         async move {
             use inzage_api::domain::notifications::{self, Links};
             let txn = b.app.db.begin_write().await.expect("transaction");
-            let ids = notifications::notify(
+            notifications::notify(
                 &txn,
                 [admin],
                 inzage_entity::NotificationKind::TaskCreated,
                 &format!("notification {n}"),
                 Links::default(),
                 Utc::now(),
-            )
-            .await
-            .expect("notify");
-            txn.commit().await.expect("commit");
-            ids
+            );
+            txn.commit_notifying().await.expect("commit")
         }
     };
     notify(0).await;

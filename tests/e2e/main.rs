@@ -25,6 +25,7 @@ mod links_work;
 mod notifications;
 mod oidc;
 mod operations;
+mod ordering;
 mod people;
 mod registrations;
 mod round_trips;

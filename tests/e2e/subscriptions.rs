@@ -79,18 +79,15 @@ async fn notifications_committed_during_replay_arrive_once_and_none_is_lost(back
                 let mut ids = Vec::new();
                 for n in 0..20 {
                     let txn = db.begin_write().await.expect("txn");
-                    let created = inzage_api::domain::notifications::notify(
+                    inzage_api::domain::notifications::notify(
                         &txn,
                         [lotte],
                         inzage_entity::NotificationKind::TaskCreated,
                         &format!("during replay {n}"),
                         Default::default(),
                         now,
-                    )
-                    .await
-                    .expect("notify");
-                    txn.commit().await.expect("commit");
-                    ids.extend(created);
+                    );
+                    ids.extend(txn.commit_notifying().await.expect("commit").into_iter().map(|(_, id)| id));
                 }
                 ids
             })

@@ -273,7 +273,7 @@ pub async fn set_roles(db: &Database, actor: &Viewer, user_id: Uuid, roles: Role
         target
     };
     if current != roles {
-        txn.announce(Event::RolesChanged { user: user_id }).await?;
+        txn.announce(Event::RolesChanged { user: user_id });
     }
     txn.commit().await?;
     Ok(target)
@@ -323,7 +323,7 @@ pub async fn set_active(db: &Database, op: &Operation<'_>, user_id: Uuid, active
     let updated = model.update(&*txn).await?;
     op.log(&*txn, entry).await?;
     if !active {
-        txn.announce(Event::AccountDeactivated { user: user_id }).await?;
+        txn.announce(Event::AccountDeactivated { user: user_id });
     }
     txn.commit().await?;
     Ok(updated)

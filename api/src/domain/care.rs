@@ -339,7 +339,7 @@ pub(super) async fn tell_tool_assigned(
     owners: impl IntoIterator<Item = Uuid>,
 ) -> Result<(), DbErr> {
     let title = format!("A new tool for you: {name}");
-    notifications::notify(txn, owners, NotificationKind::ToolAssigned, &title, Links::default(), op.now).await?;
+    notifications::notify(txn, owners, NotificationKind::ToolAssigned, &title, Links::default(), op.now);
     Ok(())
 }
 
@@ -390,7 +390,7 @@ pub async fn give_tool_feedback(
     op.log(&*txn, entry.basis(basis, grant)).await?;
     let title = format!("Feedback on your tool {}", tool.name);
     let links = Links { client_id: Some(tool.owner_id), ..Links::default() };
-    notifications::notify(&txn, [tool.owner_id], NotificationKind::ToolFeedback, &title, links, op.now).await?;
+    notifications::notify(&txn, [tool.owner_id], NotificationKind::ToolFeedback, &title, links, op.now);
     txn.commit().await?;
     Ok(feedback)
 }

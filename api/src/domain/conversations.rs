@@ -231,7 +231,7 @@ pub async fn send(
         .collect();
     let title = format!("New message from {}", op.viewer.display_name);
     let links = Links { message_id: Some(message.id), ..Links::default() };
-    notifications::notify(&txn, recipients, NotificationKind::MessageReceived, &title, links, op.now).await?;
+    notifications::notify(&txn, recipients, NotificationKind::MessageReceived, &title, links, op.now);
     txn.commit().await?;
     Ok(message)
 }

@@ -77,7 +77,7 @@ pub async fn break_glass(
     let title =
         format!("{} used emergency access to the dossier of {}", op.viewer.display_name, client.client.display_name);
     let links = Links { client_id: Some(client_id), emergency_access_id: Some(grant.id), ..Links::default() };
-    notifications::notify(&txn, recipients, NotificationKind::EmergencyAccess, &title, links, op.now).await?;
+    notifications::notify(&txn, recipients, NotificationKind::EmergencyAccess, &title, links, op.now);
     // The client also hears of it by e-mail; the reason stays in the portal.
     let subject = "Emergency access to your dossier";
     let body = format!(
@@ -86,7 +86,7 @@ pub async fn break_glass(
         op.now.format("%Y-%m-%d %H:%M")
     );
     mailer::queue(&txn, Some(client_id), &client.client.email, subject, &body, op.now).await?;
-    txn.announce(Event::DeadlinesChanged).await?;
+    txn.announce(Event::DeadlineSet { ends_at: grant.ends_at });
     txn.commit().await?;
     let client = visible_client(db.conn(), op, client_id).await?;
     Ok((grant, client))

@@ -65,7 +65,7 @@ pub async fn post(db: &Database, op: &Operation<'_>, group_id: Uuid, new: NewPos
         GroupVisibility::Invisible => format!("News: {title}"),
         _ => format!("News in {}: {title}", group.model.name),
     };
-    notifications::notify(&txn, members, NotificationKind::NewsPosted, &heading, Links::default(), op.now).await?;
+    notifications::notify(&txn, members, NotificationKind::NewsPosted, &heading, Links::default(), op.now);
     txn.commit().await?;
     Ok(model)
 }

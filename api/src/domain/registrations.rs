@@ -88,8 +88,7 @@ pub async fn submit(db: &Database, new: NewRegistration, now: DateTime<Utc>) -> 
         .all(&*txn)
         .await?;
     let title = format!("New registration: {}", model.display_name);
-    notifications::notify(&txn, secretaries, NotificationKind::RegistrationReceived, &title, Links::default(), now)
-        .await?;
+    notifications::notify(&txn, secretaries, NotificationKind::RegistrationReceived, &title, Links::default(), now);
     txn.commit().await?;
     Ok(())
 }

@@ -282,7 +282,7 @@ pub async fn create_task(
             TaskKind::DelegateDossier => format!("Choose who the dossier is delegated to in {}", trajectory.title),
         };
         let links = Links { client_id: Some(trajectory.client_id), task_id: Some(model.id), ..Links::default() };
-        notifications::notify(txn, [coach], NotificationKind::TaskCreated, &title, links, op.now).await?;
+        notifications::notify(txn, [coach], NotificationKind::TaskCreated, &title, links, op.now);
     }
     Ok(model)
 }
@@ -351,7 +351,7 @@ pub async fn add_member(
     op.log(&*txn, change.entry()).await?;
     let title = format!("You were added to the trajectory {}", found.model.title);
     let links = Links { client_id: Some(found.model.client_id), ..Links::default() };
-    notifications::notify(&txn, [user_id], NotificationKind::TrajectoryMemberAdded, &title, links, op.now).await?;
+    notifications::notify(&txn, [user_id], NotificationKind::TrajectoryMemberAdded, &title, links, op.now);
     txn.commit().await?;
     Ok(change.found.model)
 }

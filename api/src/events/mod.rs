@@ -1,13 +1,19 @@
 //! Live events: after a transaction commits, what it announced reaches the subscribers on this
-//! instance through the [`Hub`], and (on PostgreSQL) every other instance through
-//! `LISTEN/NOTIFY` (see [`postgres`]). Events carry ids only; the rows are the truth.
+//! instance through the [`Hub`], and every other instance through the event transport (see
+//! [`announcer`]): PostgreSQL `LISTEN/NOTIFY` by default (see [`postgres`]). Events carry ids
+//! only; the rows are the truth, and a subscriber reads its notifications from the table in id
+//! order after the last one it delivered, so an event is only ever a wake-up: one that arrives
+//! twice, late or out of order changes nothing, and one that is lost is made up for by the
+//! instance's periodic resynchronisation.
 
+pub mod announcer;
 pub mod postgres;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{Notify, mpsc};
 use uuid::Uuid;
@@ -23,8 +29,9 @@ pub enum Event {
     /// The account's roles changed: its live connections close, so that clients reconnect and
     /// subscribe with what the new roles allow.
     RolesChanged { user: Uuid },
-    /// A time-bound access was granted or changed: schedulers look at their deadlines again.
-    DeadlinesChanged,
+    /// A time-bound access was granted that ends at `ends_at`: a scheduler whose next wake-up
+    /// is later than this grant's warning looks at its deadlines again; the others need not.
+    DeadlineSet { ends_at: DateTime<Utc> },
     /// An e-mail was queued: mailers look at the outbox.
     EmailQueued,
 }
@@ -77,6 +84,9 @@ struct Listener {
 struct Registry {
     /// Notification listeners by recipient.
     listeners: HashMap<Uuid, Vec<Listener>>,
+    /// The newest notification id announced to each recipient's listeners here (while they
+    /// listen), so that a resynchronisation announces only what is newer.
+    newest: HashMap<Uuid, Uuid>,
     /// Live connections by user.
     connections: HashMap<Uuid, Vec<(u64, Arc<Kick>)>>,
 }
@@ -89,6 +99,8 @@ pub struct Hub {
     notifications: AtomicU64,
     delivered: AtomicU64,
     deadlines: Notify,
+    /// The earliest end announced since the scheduler last looked (see [`Hub::deadline_set`]).
+    earliest_deadline: Mutex<Option<DateTime<Utc>>>,
     mail: Notify,
 }
 
@@ -101,6 +113,7 @@ impl Default for Hub {
             notifications: AtomicU64::new(0),
             delivered: AtomicU64::new(0),
             deadlines: Notify::new(),
+            earliest_deadline: Mutex::new(None),
             mail: Notify::new(),
         }
     }
@@ -134,10 +147,14 @@ impl Hub {
 
     /// Delivers an event to this instance's subscribers.
     pub fn publish(&self, event: Event) {
-        let registry = self.registry();
+        let mut registry = self.registry();
         match event {
             Event::Notification { recipient, id } => {
                 self.notifications.fetch_add(1, Ordering::Relaxed);
+                if registry.listeners.contains_key(&recipient) {
+                    let newest = registry.newest.entry(recipient).or_insert(id);
+                    *newest = (*newest).max(id);
+                }
                 for listener in registry.listeners.get(&recipient).into_iter().flatten() {
                     match listener.sender.try_send(id) {
                         Ok(()) => {
@@ -160,7 +177,13 @@ impl Hub {
                     kick.kick(CLOSE_ROLES_CHANGED, ROLES_CHANGED);
                 }
             }
-            Event::DeadlinesChanged => self.deadlines.notify_waiters(),
+            Event::DeadlineSet { ends_at } => {
+                drop(registry);
+                let mut earliest = self.earliest_deadline.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                *earliest = Some(earliest.map_or(ends_at, |earliest| earliest.min(ends_at)));
+                drop(earliest);
+                self.deadlines.notify_waiters();
+            }
             Event::EmailQueued => self.mail.notify_waiters(),
         }
     }
@@ -170,14 +193,36 @@ impl Hub {
         self.mail.notified().await;
     }
 
-    /// Completes when a deadline may have moved (see [`Event::DeadlinesChanged`]).
-    pub async fn deadlines_changed(&self) {
-        self.deadlines.notified().await;
+    /// Forgets the deadlines announced so far: the scheduler calls it before it reads the
+    /// next deadline from the database, which then includes them.
+    pub fn take_announced_deadline(&self) -> Option<DateTime<Utc>> {
+        self.earliest_deadline.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take()
+    }
+
+    /// Completes when a grant ending at a time for which `matters` holds was announced since
+    /// [`take_announced_deadline`](Self::take_announced_deadline) (see [`Event::DeadlineSet`]).
+    pub async fn deadline_set(&self, matters: impl Fn(DateTime<Utc>) -> bool) {
+        loop {
+            // Registered before looking, so that an announcement in between is not missed.
+            let notified = self.deadlines.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let earliest = *self.earliest_deadline.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            if earliest.is_some_and(&matters) {
+                return;
+            }
+            notified.await;
+        }
     }
 
     /// Users with a live notification listener here (what a resynchronisation must cover).
     pub fn listening_recipients(&self) -> Vec<Uuid> {
         self.registry().listeners.keys().copied().collect()
+    }
+
+    /// The newest notification id announced here to `recipient`'s listeners, if any.
+    pub fn newest_announced(&self, recipient: Uuid) -> Option<Uuid> {
+        self.registry().newest.get(&recipient).copied()
     }
 
     /// Users with a live connection here.
@@ -217,6 +262,7 @@ impl Drop for Listening {
             listeners.retain(|listener| listener.id != self.id);
             if listeners.is_empty() {
                 registry.listeners.remove(&self.recipient);
+                registry.newest.remove(&self.recipient);
             }
         }
     }
@@ -241,11 +287,12 @@ impl Drop for Connected {
     }
 }
 
-/// The payload of a PostgreSQL notification: the event and the instance that sent it.
+/// What an instance tells the others: events its transactions committed, and who it is (so that
+/// it can ignore its own announcements coming back).
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Announcement {
     pub origin: Uuid,
-    pub event: Event,
+    pub events: Vec<Event>,
 }
 
 #[cfg(test)]

@@ -1,29 +1,31 @@
 //! Fan-out across instances through PostgreSQL `LISTEN/NOTIFY`.
 //!
-//! Each write transaction that announces an event also runs `pg_notify` inside itself, so the
-//! announcement leaves exactly when (and only if) the transaction commits. Every instance
-//! listens and hands other instances' events to its own [`Hub`]. A listener that loses its
-//! connection re-reads what it may have missed from the tables after it has listened again,
-//! so nothing committed in between is lost.
+//! Every instance listens and hands other instances' events to its own [`Hub`]. Events are
+//! wake-ups (subscribers read their notifications from the table), so the listener's one duty
+//! beyond passing them on is to make up for any it did not hear: after it (re)connects, and
+//! every [`RESYNC_EVERY`] besides (an instance may end between a commit and its announcement),
+//! it looks up the newest notification of everyone listening here and wakes those with one
+//! newer than announced, and closes the connections of accounts deactivated meanwhile.
 
-use crate::db::AmongIds;
 use std::sync::Arc;
 use std::time::Duration;
 
-use inzage_entity::{notification, user};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use inzage_entity::user;
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect};
 use uuid::Uuid;
 
 use super::{Announcement, Event, Hub};
+use crate::db::AmongIds;
 
 /// The channel every instance listens on.
 pub const CHANNEL: &str = "inzage_events";
 
+/// How often an instance looks for notifications it was not told about.
+pub const RESYNC_EVERY: Duration = Duration::from_secs(5);
+
 /// Listens for other instances' events until the process ends, reconnecting as needed.
 pub fn spawn_listener(url: String, db: DatabaseConnection, hub: Arc<Hub>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        // Notifications committed before this instance started have no live subscriber here.
-        let mut last_seen = newest_notification(&db).await;
         loop {
             let mut listener = match crate::db::postgres_listener(&url).await {
                 Ok(listener) => listener,
@@ -39,68 +41,55 @@ pub fn spawn_listener(url: String, db: DatabaseConnection, hub: Arc<Hub>) -> tok
                 continue;
             }
             // Listening again: whatever was committed while we were away is in the tables.
-            last_seen = resynchronise(&db, &hub, last_seen).await;
+            resynchronise(&db, &hub).await;
+            let mut resync = tokio::time::interval(RESYNC_EVERY);
+            resync.tick().await;
             loop {
-                match listener.try_recv().await {
-                    Ok(Some(message)) => match serde_json::from_str::<Announcement>(message.payload()) {
-                        Ok(announcement) => {
-                            if let Event::Notification { id, .. } = announcement.event {
-                                last_seen = last_seen.max(Some(id));
+                tokio::select! {
+                    message = listener.try_recv() => match message {
+                        Ok(Some(message)) => match serde_json::from_str::<Announcement>(message.payload()) {
+                            Ok(announcement) if announcement.origin != hub.instance() => {
+                                for event in announcement.events {
+                                    hub.publish(event);
+                                }
                             }
-                            if announcement.origin != hub.instance() {
-                                hub.publish(announcement.event);
-                            }
+                            Ok(_) => {}
+                            Err(err) => tracing::warn!(error = %err, "ignoring a malformed event"),
+                        },
+                        Ok(None) | Err(_) => {
+                            tracing::warn!("the event listener lost its connection; reconnecting");
+                            break;
                         }
-                        Err(err) => tracing::warn!(error = %err, "ignoring a malformed event"),
                     },
-                    Ok(None) | Err(_) => {
-                        tracing::warn!("the event listener lost its connection; reconnecting");
-                        break;
-                    }
+                    _ = resync.tick() => resynchronise(&db, &hub).await,
                 }
             }
         }
     })
 }
 
-async fn newest_notification(db: &DatabaseConnection) -> Option<Uuid> {
-    notification::Entity::find()
-        .select_only()
-        .column(notification::Column::Id)
-        .order_by_desc(notification::Column::Id)
-        .into_tuple::<Uuid>()
-        .one(db)
-        .await
-        .ok()
-        .flatten()
-}
-
-/// Delivers notifications newer than `last_seen` to local listeners and closes connections of
-/// accounts deactivated meanwhile. Subscribers drop what they already had.
-async fn resynchronise(db: &DatabaseConnection, hub: &Hub, last_seen: Option<Uuid>) -> Option<Uuid> {
+/// Wakes the listeners here of every recipient whose newest notification is newer than what
+/// was announced to them, and closes connections of accounts deactivated meanwhile.
+/// Subscribers read from where they are, so waking one that is up to date costs a lookup.
+pub async fn resynchronise(db: &DatabaseConnection, hub: &Hub) {
     let recipients = hub.listening_recipients();
-    let mut newest = last_seen;
     if !recipients.is_empty() {
-        let mut query = notification::Entity::find()
-            .filter(notification::Column::RecipientId.among(db, recipients))
-            .order_by_asc(notification::Column::Id);
-        if let Some(after) = last_seen {
-            query = query.filter(notification::Column::Id.gt(after));
-        }
-        match query.all(db).await {
+        let newest = crate::domain::notifications::newest_of(db, &recipients).await;
+        match newest {
             Ok(rows) => {
-                for row in rows {
-                    newest = newest.max(Some(row.id));
-                    hub.publish(Event::Notification { recipient: row.recipient_id, id: row.id });
+                for (recipient, id) in rows {
+                    if hub.newest_announced(recipient).is_none_or(|announced| announced < id) {
+                        hub.publish(Event::Notification { recipient, id });
+                    }
                 }
             }
-            Err(err) => tracing::warn!(error = %err, "re-reading missed notifications failed"),
+            Err(err) => tracing::warn!(error = %err, "looking for missed notifications failed"),
         }
     }
     let connected = hub.connected_users();
     if !connected.is_empty() {
         let inactive = user::Entity::find()
-            .filter(user::Column::Id.among(db, connected))
+            .filter(user::Column::Id.among(db, connected.iter().copied()))
             .filter(user::Column::Active.eq(false))
             .select_only()
             .column(user::Column::Id)
@@ -111,5 +100,4 @@ async fn resynchronise(db: &DatabaseConnection, hub: &Hub, last_seen: Option<Uui
             hub.publish(Event::AccountDeactivated { user });
         }
     }
-    newest
 }

@@ -167,11 +167,12 @@ impl LazyLoaders {
 
 /// What live subscriptions load for each event, shared by every subscriber of this instance: it
 /// keeps nothing (an event must see the database as it is when it arrives) and only batches, so
-/// that one commit to a thousand subscribers loads their notifications and checks their
+/// that one commit to a thousand subscribers reads their notifications and checks their
 /// accounts in a few statements rather than one each.
 pub struct LiveLoaders {
-    /// Notification rows by id.
-    pub notifications: DataLoader<NotificationLoader>,
+    /// A recipient's notifications after an id, oldest first, at most [`LIVE_PAGE`], by
+    /// (recipient, id).
+    pub notifications_after: DataLoader<NotificationsAfterLoader>,
     /// Active accounts with their roles, by id (absent when deactivated).
     pub subscribers: DataLoader<SubscriberLoader>,
 }
@@ -180,7 +181,8 @@ impl LiveLoaders {
     pub fn new(db: &Database) -> Self {
         // A load waits a millisecond for others: the subscribers one commit wakes ask within it.
         Self {
-            notifications: DataLoader::new(NotificationLoader(db.clone()), tokio::spawn).delay(BATCH_WINDOW),
+            notifications_after: DataLoader::new(NotificationsAfterLoader(db.clone()), tokio::spawn)
+                .delay(BATCH_WINDOW),
             subscribers: DataLoader::new(SubscriberLoader(db.clone()), tokio::spawn).delay(BATCH_WINDOW),
         }
     }
@@ -189,20 +191,18 @@ impl LiveLoaders {
 /// How long a live load waits for other subscribers' keys.
 const BATCH_WINDOW: Duration = Duration::from_millis(1);
 
-/// Notifications by id.
-pub struct NotificationLoader(Database);
+/// The most notifications one live read returns for one subscriber (it reads again when full).
+pub const LIVE_PAGE: usize = 200;
 
-impl Loader<Uuid> for NotificationLoader {
-    type Value = notification::Model;
+/// Each recipient's notifications after an id (the last one their subscriber delivered).
+pub struct NotificationsAfterLoader(Database);
+
+impl Loader<(Uuid, Uuid)> for NotificationsAfterLoader {
+    type Value = Vec<notification::Model>;
     type Error = Arc<DbErr>;
 
-    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
-        let db = self.0.conn();
-        let rows = notification::Entity::find()
-            .filter(notification::Column::Id.among(db, keys.iter().copied()))
-            .all(db)
-            .await?;
-        Ok(rows.into_iter().map(|row| (row.id, row)).collect())
+    async fn load(&self, keys: &[(Uuid, Uuid)]) -> Result<HashMap<(Uuid, Uuid), Self::Value>, Self::Error> {
+        Ok(crate::domain::notifications::after_each(self.0.conn(), keys, LIVE_PAGE as u64).await?)
     }
 }
 

@@ -94,6 +94,6 @@ pub(super) async fn finish(
     let links = Links { client_id: Some(model.client_id), delegation_id: Some(model.id), ..Links::default() };
     // A delegate who no longer holds a care role holds no delegation, and is not told of it.
     let delegate = crate::domain::accounts::holding(&**txn, &[model.delegate_id], Link::Delegate).await?;
-    notifications::notify(txn, delegate, NotificationKind::DelegationEnded, title, links, op.now).await?;
+    notifications::notify(txn, delegate, NotificationKind::DelegationEnded, title, links, op.now);
     Ok(model)
 }

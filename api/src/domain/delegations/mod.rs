@@ -348,9 +348,9 @@ async fn delegate(
     op.log(&**txn, entry).await?;
     let title = format!("A dossier was delegated to you for {}", trajectory.title);
     let links = Links { client_id: Some(trajectory.client_id), delegation_id: Some(model.id), ..Links::default() };
-    notifications::notify(txn, [delegate_id], NotificationKind::DelegationGranted, &title, links, op.now).await?;
-    if ends_at.is_some() {
-        txn.announce(Event::DeadlinesChanged).await?;
+    notifications::notify(txn, [delegate_id], NotificationKind::DelegationGranted, &title, links, op.now);
+    if let Some(ends_at) = ends_at {
+        txn.announce(Event::DeadlineSet { ends_at });
     }
     Ok(model)
 }

@@ -89,11 +89,12 @@ pub(super) async fn create_request(
             &title,
             links,
             op.now,
-        )
-        .await?;
+        );
         let title = format!("{professional_name} was assigned to you in {}, as you agreed", workflow.name);
-        notifications::notify(txn, [client_id], NotificationKind::ConsentGranted, &title, links, op.now).await?;
-        txn.announce(Event::DeadlinesChanged).await?;
+        notifications::notify(txn, [client_id], NotificationKind::ConsentGranted, &title, links, op.now);
+        if let Some(ends_at) = request.granted_until {
+            txn.announce(Event::DeadlineSet { ends_at });
+        }
     } else {
         let title = match ask.kind {
             ConsentKind::WorkflowProfessional => {
@@ -109,7 +110,7 @@ pub(super) async fn create_request(
                 )
             }
         };
-        notifications::notify(txn, [client_id], NotificationKind::ConsentRequested, &title, links, op.now).await?;
+        notifications::notify(txn, [client_id], NotificationKind::ConsentRequested, &title, links, op.now);
         if ask.kind == ConsentKind::Assignment
             && let Some(participant) = user::Entity::find_by_id(client_id).one(&**txn).await?
         {
@@ -275,10 +276,10 @@ pub async fn respond(
         };
         let links =
             Links { client_id: Some(request.client_id), consent_request_id: Some(request.id), ..Links::default() };
-        notifications::notify(&txn, [professional], kind, &title, links, op.now).await?;
+        notifications::notify(&txn, [professional], kind, &title, links, op.now);
     }
-    if granted_until.is_some() {
-        txn.announce(Event::DeadlinesChanged).await?;
+    if let Some(ends_at) = granted_until {
+        txn.announce(Event::DeadlineSet { ends_at });
     }
     txn.commit().await?;
     Ok(request)
@@ -305,7 +306,7 @@ pub async fn revoke(db: &Database, op: &Operation<'_>, request_id: Uuid) -> ApiR
         let title = format!("{} withdrew your access to their results in {workflow}", op.viewer.display_name);
         let links =
             Links { client_id: Some(request.client_id), consent_request_id: Some(request.id), ..Links::default() };
-        notifications::notify(&txn, [professional], NotificationKind::ConsentRevoked, &title, links, op.now).await?;
+        notifications::notify(&txn, [professional], NotificationKind::ConsentRevoked, &title, links, op.now);
     }
     txn.commit().await?;
     Ok(request)
