@@ -94,7 +94,7 @@ impl App {
             introspection: settings.introspection_enabled(),
         };
         let metrics = Metrics::new(&db);
-        let rate_limits = Arc::new(RateLimits::new(&settings));
+        let rate_limits = Arc::new(RateLimits::new(&settings, &db, clock.clone()));
         let emergency_duration = chrono::Duration::minutes(i64::from(settings.emergency_minutes));
         let data = AppData {
             db: db.clone(),
@@ -114,7 +114,7 @@ impl App {
             let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
             loop {
                 every.tick().await;
-                rate_limits.forget_idle();
+                rate_limits.forget_idle().await;
             }
         }));
         Ok(Arc::new(Self {

@@ -14,6 +14,7 @@ mod m20261202_000008_member_roles;
 mod m20261202_000009_feedback_and_news;
 mod m20261202_000010_registrations;
 mod m20261206_000011_access_log_kinds;
+mod m20261206_000012_rate_limits;
 mod util;
 
 /// Every migration, in the order it is applied.
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000009_feedback_and_news::Migration),
             Box::new(m20261202_000010_registrations::Migration),
             Box::new(m20261206_000011_access_log_kinds::Migration),
+            Box::new(m20261206_000012_rate_limits::Migration),
         ]
     }
 }

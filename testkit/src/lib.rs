@@ -197,7 +197,12 @@ impl TestApp {
     /// A second instance on this instance's database (as behind a load balancer), with a clock
     /// of its own set to the same time.
     pub async fn sibling(&self) -> Self {
-        let sibling = Self::start(&self.database_url, None, |_| {}).await;
+        self.sibling_with(|_| {}).await
+    }
+
+    /// Like [`sibling`](Self::sibling), with settings that `adjust` may change first.
+    pub async fn sibling_with(&self, adjust: impl FnOnce(&mut Settings)) -> Self {
+        let sibling = Self::start(&self.database_url, None, adjust).await;
         sibling.clock.set(self.clock_now());
         sibling
     }

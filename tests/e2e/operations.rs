@@ -39,6 +39,73 @@ async fn a_person_who_sends_too_many_messages_is_refused_without_a_write(backend
     data(&app.as_user(koen, SEND, json!({"to": [carla], "b": "reply"})).await);
 }
 
+/// Two instances behind a load balancer count one person's uses together: the limit is the
+/// configured one, not twice it, and it comes back with time on both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(postgres_tests), ignore = "several instances share PostgreSQL: set INZAGE_TEST_DATABASE_URL")]
+async fn a_limit_holds_across_instances() {
+    let backend = Backend::postgres().expect("INZAGE_TEST_DATABASE_URL");
+    let limit = |s: &mut inzage_api::Settings| s.rate_send_message = "3/1h".parse().expect("limit");
+    let a = TestApp::spawn_with(&backend, limit).await;
+    let b = a.sibling_with(limit).await;
+    let (org, _) = a.organization("Harbour").await;
+    let carla = a.user(org, "carla@harbour.example", &[Role::Counselor]).await;
+    let koen = a.user(org, "koen@harbour.example", &[Role::Counselor]).await;
+
+    data(&a.as_user(carla, SEND, json!({"to": [koen], "b": "one"})).await);
+    data(&b.as_user(carla, SEND, json!({"to": [koen], "b": "two"})).await);
+    data(&a.as_user(carla, SEND, json!({"to": [koen], "b": "three"})).await);
+    let stored = messages(&a).await;
+    for (instance, name) in [(&b, "B"), (&a, "A")] {
+        let refused = instance.as_user(carla, SEND, json!({"to": [koen], "b": "one too many"})).await;
+        assert_eq!(error_code(&refused), Some("RATE_LIMITED"), "instance {name}: {refused}");
+        let retry = refused["errors"][0]["extensions"]["retryAfterSeconds"].as_u64().expect("retryAfterSeconds");
+        assert!((1100..=1200).contains(&retry), "one message comes back every 20 minutes: {retry}");
+    }
+    assert_eq!(messages(&a).await, stored, "a refused message was written");
+    // Another person's limit is their own.
+    data(&b.as_user(koen, SEND, json!({"to": [carla], "b": "reply"})).await);
+
+    // Twenty minutes later one use is back, whichever instance takes it, and only one.
+    for instance in [&a, &b] {
+        instance.clock.advance(chrono::Duration::seconds(20 * 60 + 1));
+    }
+    data(&b.as_user(carla, SEND, json!({"to": [koen], "b": "later"})).await);
+    let refused = a.as_user(carla, SEND, json!({"to": [koen], "b": "and again"})).await;
+    assert_eq!(error_code(&refused), Some("RATE_LIMITED"), "{refused}");
+}
+
+/// Many uses at once through two instances: exactly the configured number gets through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(postgres_tests), ignore = "several instances share PostgreSQL: set INZAGE_TEST_DATABASE_URL")]
+async fn concurrent_uses_on_two_instances_are_counted_once_each() {
+    let backend = Backend::postgres().expect("INZAGE_TEST_DATABASE_URL");
+    let limit = |s: &mut inzage_api::Settings| s.rate_send_message = "5/1h".parse().expect("limit");
+    let a = Arc::new(TestApp::spawn_with(&backend, limit).await);
+    let b = Arc::new(a.sibling_with(limit).await);
+    let (org, _) = a.organization("Harbour").await;
+    let carla = a.user(org, "carla@harbour.example", &[Role::Counselor]).await;
+    let koen = a.user(org, "koen@harbour.example", &[Role::Counselor]).await;
+    let sends: Vec<_> = (0..16)
+        .map(|n| {
+            let instance = if n % 2 == 0 { a.clone() } else { b.clone() };
+            tokio::spawn(
+                async move { instance.as_user(carla, SEND, json!({"to": [koen], "b": format!("m{n}")})).await },
+            )
+        })
+        .collect();
+    let mut allowed = 0;
+    for send in sends {
+        let answer = send.await.expect("sent");
+        match error_code(&answer) {
+            None => allowed += 1,
+            Some(code) => assert_eq!(code, "RATE_LIMITED", "{answer}"),
+        }
+    }
+    assert_eq!(allowed, 5, "the burst of five, across both instances");
+    assert_eq!(messages(&a).await, 5);
+}
+
 /// The value of the sample `name{labels}` (labels as printed), if present.
 fn sample(metrics: &str, series: &str) -> Option<f64> {
     metrics.lines().find_map(|line| line.strip_prefix(series)?.strip_prefix(' ')?.split(' ').next()?.parse().ok())

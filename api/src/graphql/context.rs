@@ -46,7 +46,7 @@ pub trait ContextExt {
     /// The viewer, the time and the request id, for a domain operation.
     fn operation(&self) -> ApiResult<Operation<'_>>;
     /// Counts one use of a rate-limited mutation by the viewer; `RATE_LIMITED` when over.
-    fn rate_limit(&self, action: Limited) -> ApiResult<()>;
+    fn rate_limit(&self, action: Limited) -> impl std::future::Future<Output = ApiResult<()>> + Send;
 }
 
 impl ContextExt for Context<'_> {
@@ -79,8 +79,10 @@ impl ContextExt for Context<'_> {
         Ok(Operation { viewer, now: self.app().clock.now(), request_id })
     }
 
-    fn rate_limit(&self, action: Limited) -> ApiResult<()> {
-        self.app().rate_limits.check(action, self.viewer()?.user_id)
+    fn rate_limit(&self, action: Limited) -> impl std::future::Future<Output = ApiResult<()>> + Send {
+        let limits = self.app().rate_limits.clone();
+        let user = self.viewer().map(|viewer| viewer.user_id);
+        async move { limits.check(action, user?).await }
     }
 }
 

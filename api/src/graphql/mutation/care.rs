@@ -121,7 +121,7 @@ impl CareMutation {
         let client_id = parse_id(&client_id, "clientId")?;
         let reason = emergency::parse_reason(&reason).map_err(|e| e.at("reason"))?;
         let duration = ctx.app().emergency_duration;
-        ctx.rate_limit(Limited::BreakGlass)?;
+        ctx.rate_limit(Limited::BreakGlass).await?;
         let (model, client) = emergency::break_glass(&ctx.app().db, &op, client_id, reason, duration).await?;
         Ok(EmergencyAccess { model, client })
     }

@@ -168,7 +168,7 @@ impl GroupMutation {
                 .into());
             }
         };
-        ctx.rate_limit(Limited::SendMessage)?;
+        ctx.rate_limit(Limited::SendMessage).await?;
         Ok(Message(conversations::send(&ctx.app().db, &op, destination, body).await?))
     }
 

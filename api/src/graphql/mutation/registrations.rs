@@ -52,9 +52,9 @@ impl RegistrationMutation {
         };
         // Counted before anything is stored: per address first, then for the organisation.
         if let Some(address) = ctx.data_opt::<RequestData>().and_then(|request| request.client_address) {
-            app.rate_limits.check_address(address)?;
+            app.rate_limits.check_address(address).await?;
         }
-        app.rate_limits.check(Limited::RegistrationForOrganization, new.organization_id)?;
+        app.rate_limits.check(Limited::RegistrationForOrganization, new.organization_id).await?;
         registrations::submit(&app.db, new, app.clock.now()).await?;
         Ok(RegistrationReceipt { received: true })
     }

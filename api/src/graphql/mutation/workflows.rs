@@ -114,7 +114,7 @@ impl WorkflowMutation {
     ) -> FieldResult<ConsentRequest> {
         let op = ctx.operation()?;
         let request_id = parse_id(&request_id, "requestId")?;
-        ctx.rate_limit(Limited::RespondToConsentRequest)?;
+        ctx.rate_limit(Limited::RespondToConsentRequest).await?;
         let request = workflows::respond(&ctx.app().db, &op, request_id, accept).await?;
         Ok(consent_requests(ctx, vec![request]).await?.remove(0))
     }
