@@ -110,6 +110,14 @@ impl App {
         let mailer =
             Arc::new(Mailer::new(db.clone(), clock.clone(), settings.smtp_url.as_deref(), &settings.mail_from)?);
         tasks.push(mailer.clone().spawn());
+        // The access log's months from now on must exist before the first request writes to it.
+        let (from, to) = crate::retention::months_needed(clock.now());
+        crate::retention::ensure_months(&db, from, to).await?;
+        tasks.push(crate::retention::spawn(db.clone(), clock.clone(), settings.audit_retention));
+        if !settings.audit_seal_interval.is_zero() {
+            let export = settings.audit_seal_export.clone();
+            tasks.push(crate::sealing::spawn(db.clone(), clock.clone(), settings.audit_seal_interval, export));
+        }
         tasks.push(tokio::spawn(async move {
             let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
             loop {

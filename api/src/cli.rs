@@ -12,7 +12,7 @@ use tracing_subscriber::EnvFilter;
 use crate::app::{App, redact};
 use crate::auth::load_keys;
 use crate::clock::{Clock, SystemClock};
-use crate::config::{BootstrapArgs, Cli, Command, LogFormat, OrganizationKindArg, Settings, TokenArgs};
+use crate::config::{AuditCommand, BootstrapArgs, Cli, Command, LogFormat, OrganizationKindArg, Settings, TokenArgs};
 use crate::db::Database;
 use crate::domain::accounts;
 use crate::domain::values::{DisplayName, Email};
@@ -57,6 +57,34 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             crate::demo::load(&db, SystemClock.now()).await.map_err(describe)?;
             println!("demo organisation loaded");
             Ok(())
+        }
+        Command::Audit(AuditCommand::Seal) => {
+            let db = open_database(&settings).await?;
+            match crate::sealing::seal_now(&db, SystemClock.now()).await.context("sealing failed")? {
+                Some(seal) => {
+                    println!("sealed {} rows as seal {}: {}", seal.rows, seal.sequence, hex::encode(&seal.hash))
+                }
+                None => println!("nothing to seal"),
+            }
+            Ok(())
+        }
+        Command::Audit(AuditCommand::Verify(args)) => {
+            let db = open_database(&settings).await?;
+            let exported = match &args.export {
+                Some(path) => {
+                    crate::sealing::read_export(path).map_err(|e| anyhow::anyhow!("cannot read the export: {e}"))?
+                }
+                None => Vec::new(),
+            };
+            let retained_since = chrono::Duration::from_std(settings.audit_retention)
+                .ok()
+                .and_then(|retention| SystemClock.now().checked_sub_signed(retention));
+            let finding = crate::sealing::verify(&db, &exported, retained_since).await.context("verifying failed")?;
+            println!("{finding}");
+            match finding {
+                crate::sealing::Finding::Intact { .. } => Ok(()),
+                _ => Err(anyhow::anyhow!("the access log does not match its seals")),
+            }
         }
         Command::ExportSchema(args) => {
             std::fs::write(&args.output, crate::graphql::sdl())

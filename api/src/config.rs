@@ -32,6 +32,27 @@ pub enum Command {
     Demo,
     /// Write the GraphQL schema (SDL) to a file.
     ExportSchema(ExportSchemaArgs),
+    /// The access log's seals.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+/// `inzage audit …`
+#[derive(Debug, Clone, Subcommand)]
+pub enum AuditCommand {
+    /// Recompute the chain of seals and every sealed row; report the first that does not match
+    /// (exit status 1), or that all is intact.
+    Verify(VerifyArgs),
+    /// Seal what was written since the last seal now, instead of waiting for the interval.
+    Seal,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct VerifyArgs {
+    /// Also compare each seal with its copy in this export file (see `INZAGE_AUDIT_SEAL_EXPORT`),
+    /// and report seals exported but missing from the database.
+    #[arg(long)]
+    pub export: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -217,6 +238,22 @@ pub struct Settings {
     /// How long emergency access ("break the glass") lasts, in minutes.
     #[arg(long, env = "INZAGE_EMERGENCY_MINUTES", default_value_t = 240, value_parser = clap::value_parser!(u32).range(1..=10080), global = true)]
     pub emergency_minutes: u32,
+
+    /// How long the access log is kept, e.g. `5years` or `400days`. Older rows are removed: on
+    /// PostgreSQL whole months (partitions), a day after the month passed it; on SQLite rows.
+    #[arg(long, env = "INZAGE_AUDIT_RETENTION", default_value = "5years", value_parser = humantime::parse_duration, global = true)]
+    pub audit_retention: Duration,
+
+    /// How often the access log is sealed (see `inzage audit verify`), e.g. `5s`; `0s` turns
+    /// sealing off.
+    #[arg(long, env = "INZAGE_AUDIT_SEAL_INTERVAL", default_value = "5s", value_parser = humantime::parse_duration, global = true)]
+    pub audit_seal_interval: Duration,
+
+    /// Where each seal is also written as it is made, out of reach of the database: a file
+    /// (`/var/lib/inzage/seals.jsonl`, one JSON object per line) or an `https://` webhook
+    /// (each seal POSTed as JSON).
+    #[arg(long, env = "INZAGE_AUDIT_SEAL_EXPORT", global = true)]
+    pub audit_seal_export: Option<crate::sealing::Export>,
 
     /// How long before a time-bound access ends its holder is warned, e.g. `24h`.
     #[arg(long, env = "INZAGE_EXPIRY_WARNING", default_value = "24h", value_parser = humantime::parse_duration, global = true)]

@@ -23,7 +23,9 @@ pub mod mailer;
 pub mod metrics;
 pub mod policy;
 pub mod ratelimit;
+pub mod retention;
 pub mod scheduler;
+pub mod sealing;
 
 pub use app::App;
 pub use config::{Cli, Settings};

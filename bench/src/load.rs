@@ -78,7 +78,7 @@ pub struct LoadArgs {
     /// Keep the database (print its URL) instead of dropping it.
     #[arg(long)]
     keep: bool,
-    /// Scenarios, in order: dashboard, guards, portal, writes (`none`: only seed).
+    /// Scenarios, in order: dashboard, guards, portal, writes, accesslog (`none`: only seed).
     #[arg(long, value_delimiter = ',', default_value = "dashboard,guards,portal,writes")]
     scenarios: Vec<String>,
     /// Concurrent users per run; each scenario runs once per value.
@@ -94,6 +94,10 @@ pub struct LoadArgs {
     /// `EXPLAIN ANALYZE`.
     #[arg(long)]
     explain: bool,
+    /// Access-log rows to add in bulk before the scenarios (PostgreSQL), spread over the clients
+    /// and the last two years: the log of a platform after years.
+    #[arg(long, default_value_t = 0)]
+    audit_rows: u64,
     /// Server instances on the database (more than one needs PostgreSQL). They run in this
     /// process, each with its own connection pool and port; requests go to them in turn.
     #[arg(long, default_value_t = 1)]
@@ -162,6 +166,9 @@ async fn run(args: &LoadArgs, database: &BenchDatabase) -> Result<()> {
         }
         (None, false) => {
             println!("seed: writing {} clients ({} per caseload) …", args.clients, CASELOAD);
+            // The seed dates access-log rows up to a year back: their months must exist.
+            let now = chrono::Utc::now();
+            inzage_api::retention::ensure_months(&instance.app.db, now - chrono::Duration::days(400), now).await?;
             let seeded = seed::seed(db, args.clients, args.audit_per_client).await?;
             println!(
                 "seed: {} rows in {:.1} s ({:.0} rows/s)",
@@ -174,6 +181,10 @@ async fn run(args: &LoadArgs, database: &BenchDatabase) -> Result<()> {
     if backend == "PostgreSQL" {
         use sea_orm::ConnectionTrait;
         db.execute_unprepared("ANALYZE").await?;
+    }
+    if args.audit_rows > 0 {
+        println!("bulk access log: adding {} rows …", args.audit_rows);
+        bulk_access_log(&instance.app.db, args.audit_rows).await?;
     }
     let cast = Arc::new(cast(&instance, args.clients).await?);
     let http = reqwest::Client::builder().pool_max_idle_per_host(256).build()?;
@@ -195,6 +206,7 @@ async fn run(args: &LoadArgs, database: &BenchDatabase) -> Result<()> {
             "guards" => guards(&bench, &cast, args).await?,
             "portal" => portal(&bench, &cast, args).await?,
             "writes" => writes(&bench, &cast, args).await?,
+            "accesslog" => access_log(&bench, &cast, args).await?,
             "none" | "" => {}
             other => return Err(format!("unknown scenario {other}").into()),
         }
@@ -544,6 +556,72 @@ async fn portal(load: &Arc<Load>, cast: &Arc<Cast>, args: &LoadArgs) -> Result<(
         let measured = drive(load, users, args.warmup, args.seconds, job.clone()).await;
         print_measured("portal", users, &measured, &HashMap::from([("portal", trips)]));
     }
+    Ok(())
+}
+
+/// A client's own access log, first page (with the seal over each row).
+pub const ACCESS_LOG: &str = "query OwnLog($me: ID!) {
+  client(id: $me) {
+    accessLog(first: 20) { nodes { id occurredAt action objectTypes basis outcome actor { displayName } seal { sequence } } }
+  }
+}";
+
+async fn access_log(load: &Arc<Load>, cast: &Arc<Cast>, args: &LoadArgs) -> Result<()> {
+    println!("\n[accesslog] a client reads the first page of their own access log");
+    let clients = Arc::new(cast.clients.clone());
+    let (me, token, _) = clients.first().ok_or("no clients")?;
+    let data = load.graphql(token, ACCESS_LOG, json!({ "me": me })).await?;
+    let rows = data["client"]["accessLog"]["nodes"].as_array().map_or(0, Vec::len);
+    let trips = load.round_trips(token, ACCESS_LOG, json!({ "me": me })).await?;
+    println!("  one response: {rows} rows, {trips} SQL statements");
+    let job: Job = {
+        let load = load.clone();
+        Arc::new(move |_user, n| {
+            let load = load.clone();
+            let clients = clients.clone();
+            Box::pin(async move {
+                let (me, token, _) = &clients[n % clients.len()];
+                load.graphql(token, ACCESS_LOG, json!({ "me": me })).await?;
+                Ok("accesslog")
+            })
+        })
+    };
+    print_header();
+    for &users in &args.concurrency {
+        let measured = drive(load, users, args.warmup, args.seconds, job.clone()).await;
+        print_measured("accesslog", users, &measured, &HashMap::from([("accesslog", trips)]));
+    }
+    Ok(())
+}
+
+/// Adds `rows` access-log rows in bulk (PostgreSQL, in the server: `generate_series`), spread
+/// over the seeded clients and the last two years, so that the log is as large as a platform's
+/// after years; then `ANALYZE`.
+async fn bulk_access_log(db: &inzage_api::db::Database, rows: u64) -> Result<()> {
+    use sea_orm::ConnectionTrait;
+    if db.backend() != sea_orm::DbBackend::Postgres {
+        return Err("--audit-rows needs PostgreSQL".into());
+    }
+    let now = chrono::Utc::now();
+    inzage_api::retention::ensure_months(db, now - chrono::Duration::days(740), now).await?;
+    let started = Instant::now();
+    let chunk = 5_000_000u64;
+    let mut written = 0u64;
+    while written < rows {
+        let n = chunk.min(rows - written);
+        let sql = format!(
+            "WITH clients AS (SELECT array_agg(r.user_id) AS ids FROM user_role r WHERE r.role = 'CLIENT') \
+             INSERT INTO audit_event (id, occurred_at, actor_id, actor_role, client_id, action, object_type, basis, \
+             outcome, request_id, emergency) \
+             SELECT gen_random_uuid(), now() - (random() * interval '730 days'), ids[1 + (g.i * 7919) % cardinality(ids)], \
+             'COUNSELOR', ids[1 + g.i % cardinality(ids)], 'READ', 'Client,ContactDetails,Counselors,Trajectory', \
+             'CASELOAD', 'SUCCESS', NULL, false FROM clients, generate_series(1, {n}) AS g(i)"
+        );
+        db.conn().execute_unprepared(&sql).await?;
+        written += n;
+        println!("  bulk access log: {written} rows, {:.0} s", started.elapsed().as_secs_f64());
+    }
+    db.conn().execute_unprepared("ANALYZE audit_event").await?;
     Ok(())
 }
 

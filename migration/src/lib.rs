@@ -15,6 +15,9 @@ mod m20261202_000009_feedback_and_news;
 mod m20261202_000010_registrations;
 mod m20261206_000011_access_log_kinds;
 mod m20261206_000012_rate_limits;
+mod m20261206_000013_audit_seals;
+mod m20261206_000014_audit_partitions;
+pub mod partitions;
 mod util;
 
 /// Every migration, in the order it is applied.
@@ -36,6 +39,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000010_registrations::Migration),
             Box::new(m20261206_000011_access_log_kinds::Migration),
             Box::new(m20261206_000012_rate_limits::Migration),
+            Box::new(m20261206_000013_audit_seals::Migration),
+            Box::new(m20261206_000014_audit_partitions::Migration),
         ]
     }
 }

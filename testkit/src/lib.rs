@@ -179,6 +179,8 @@ pub fn test_settings(database_url: &str) -> Settings {
     settings.jwt_issuer = None;
     settings.jwt_audience = None;
     settings.demo = Some(false);
+    // Tests seal the access log when they mean to (`sealing::seal_now`).
+    settings.audit_seal_interval = Duration::ZERO;
     settings
 }
 
@@ -215,6 +217,11 @@ impl TestApp {
         let (addr, server) = serve(app.clone(), std::future::pending()).await;
         let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("client");
         Self { addr, app, clock, http, server, _database: database, database_url: database_url.to_owned() }
+    }
+
+    /// The URL of this instance's database.
+    pub fn database_url(&self) -> &str {
+        &self.database_url
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -32,6 +32,8 @@ pub struct Loaders {
     pub roles: DataLoader<RoleLoader>,
     pub organizations: DataLoader<OrganizationLoader>,
     pub member_roles: DataLoader<MemberRolesLoader>,
+    /// The seal covering each access-log row (by the row's id).
+    pub seals: DataLoader<SealLoader>,
     pub contacts: Cached<ContactLoader>,
     pub counselors: Cached<CounselorLoader>,
     pub tools: Cached<ToolLoader>,
@@ -83,6 +85,7 @@ impl Loaders {
             roles: DataLoader::new(RoleLoader(db.clone()), tokio::spawn),
             organizations: DataLoader::new(OrganizationLoader(db.clone()), tokio::spawn),
             member_roles: DataLoader::new(MemberRolesLoader(db.clone()), tokio::spawn),
+            seals: DataLoader::new(SealLoader(db.clone()), tokio::spawn),
             contacts: cached(ContactLoader(db.clone()), keep),
             counselors: cached(CounselorLoader(db.clone()), keep),
             tools: cached(ToolLoader(db.clone()), keep),
@@ -543,5 +546,17 @@ impl Loader<Uuid> for MemberRolesLoader {
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
         Ok(teams::member_roles_of(self.0.conn(), keys).await?.into_iter().collect())
+    }
+}
+
+/// The seal covering each access-log row, by the row's id (rows not sealed yet have none).
+pub struct SealLoader(Database);
+
+impl Loader<Uuid> for SealLoader {
+    type Value = crate::sealing::Seal;
+    type Error = Arc<DbErr>;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        Ok(crate::sealing::covering(self.0.conn(), keys).await?)
     }
 }

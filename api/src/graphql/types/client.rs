@@ -491,4 +491,46 @@ impl AuditEvent {
     async fn emergency(&self) -> bool {
         self.0.emergency
     }
+
+    /// The seal that covers this row, once it is sealed (within seconds of being written): its
+    /// hash chains it to every seal before it, so a change to this row after the fact shows.
+    async fn seal(&self, ctx: &Context<'_>) -> FieldResult<Option<AuditSeal>> {
+        Ok(ctx.loaders().seals.load_one(self.0.id).await?.map(AuditSeal))
+    }
+}
+
+/// A seal over a batch of access-log rows: a SHA-256 Merkle root over the rows, chained to the
+/// seal before it by its hash.
+pub struct AuditSeal(pub crate::sealing::Seal);
+
+#[Object]
+impl AuditSeal {
+    /// The seal's place in the chain (1, 2, …).
+    async fn sequence(&self) -> i64 {
+        self.0.sequence
+    }
+
+    async fn sealed_at(&self) -> DateTime<Utc> {
+        self.0.sealed_at
+    }
+
+    /// How many rows it covers.
+    async fn rows(&self) -> i64 {
+        self.0.rows
+    }
+
+    /// The Merkle root over its rows, hexadecimal.
+    async fn root(&self) -> String {
+        hex::encode(&self.0.root)
+    }
+
+    /// The hash of the seal before it, hexadecimal (zeros for the first).
+    async fn previous_hash(&self) -> String {
+        hex::encode(&self.0.previous_hash)
+    }
+
+    /// Its own hash, over all of the above, hexadecimal.
+    async fn hash(&self) -> String {
+        hex::encode(&self.0.hash)
+    }
 }
