@@ -613,9 +613,9 @@ async fn bulk_access_log(db: &inzage_api::db::Database, rows: u64) -> Result<()>
             "WITH clients AS (SELECT array_agg(r.user_id) AS ids FROM user_role r WHERE r.role = 'CLIENT') \
              INSERT INTO audit_event (id, occurred_at, actor_id, actor_role, client_id, action, object_type, basis, \
              outcome, request_id, emergency) \
-             SELECT gen_random_uuid(), now() - (random() * interval '730 days'), ids[1 + (g.i * 7919) % cardinality(ids)], \
-             'COUNSELOR', ids[1 + g.i % cardinality(ids)], 'READ', 'Client,ContactDetails,Counselors,Trajectory', \
-             'CASELOAD', 'SUCCESS', NULL, false FROM clients, generate_series(1, {n}) AS g(i)"
+             SELECT gen_random_uuid(), now() - (random() * interval '730 days'), ids[(1 + (g.i * 7919) % cardinality(ids))::int], \
+             'COUNSELOR', ids[(1 + g.i % cardinality(ids))::int], 'READ', 'Client,ContactDetails,Counselors,Trajectory', \
+             'CASELOAD', 'SUCCESS', NULL, false FROM clients, generate_series(1::bigint, {n}) AS g(i)"
         );
         db.conn().execute_unprepared(&sql).await?;
         written += n;

@@ -167,8 +167,8 @@ pub async fn newest_for(db: &impl ConnectionTrait, recipient: Option<Uuid>) -> R
 const NOTIFICATION_ORDER_LOCK: i32 = 75_130_001;
 
 /// For each (recipient, id) of `keys`: the recipient's notifications after that id, oldest
-/// first, at most `limit`. One statement on PostgreSQL whatever the number of keys; one per key
-/// on SQLite (in the process, and serving one instance).
+/// first, at most `limit`. One statement whatever the number of keys: on PostgreSQL a lateral
+/// join per key; on SQLite every recipient's rows after the oldest of the ids, shared out.
 pub async fn after_each(
     db: &impl ConnectionTrait,
     keys: &[(Uuid, Uuid)],
@@ -193,10 +193,24 @@ pub async fn after_each(
             let model = notification::Model::from_query_result(&row, "")?;
             found.entry((model.recipient_id, after)).or_default().push(model);
         }
-    } else {
+    } else if let Some(oldest) = keys.iter().map(|(_, after)| *after).min() {
+        // SQLite: one statement for all keys, from the oldest cursor on; each key keeps its own.
+        use sea_orm::{ColumnTrait, QueryOrder};
+        let recipients: std::collections::HashSet<Uuid> = keys.iter().map(|(recipient, _)| *recipient).collect();
+        let rows = notification::Entity::find()
+            .filter(notification::Column::RecipientId.is_in(recipients))
+            .filter(notification::Column::Id.gt(oldest))
+            .order_by_asc(notification::Column::Id)
+            .all(db)
+            .await?;
         for &(recipient, after) in keys {
-            let rows = page(db, recipient, false, Some(after), limit.saturating_sub(1)).await?;
-            found.insert((recipient, after), rows);
+            let mine: Vec<notification::Model> = rows
+                .iter()
+                .filter(|row| row.recipient_id == recipient && row.id > after)
+                .take(usize::try_from(limit).unwrap_or(usize::MAX))
+                .cloned()
+                .collect();
+            found.insert((recipient, after), mine);
         }
     }
     Ok(found)
