@@ -185,7 +185,7 @@ pub struct WriteTransaction {
 impl WriteTransaction {
     /// Writes `rows` (notifications, ids still to be given) just before this transaction
     /// commits, all at once, and announces them when it has (see
-    /// [`crate::domain::notifications::write_ordered`]).
+    /// [`crate::events::ordering::write_ordered`]).
     pub fn notify_on_commit(&self, rows: impl IntoIterator<Item = inzage_entity::notification::ActiveModel>) {
         self.notifications.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).extend(rows);
     }
@@ -216,7 +216,7 @@ impl WriteTransaction {
             std::mem::take(&mut *self.notifications.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
         let mut written = Vec::new();
         if !notifications.is_empty() {
-            written = crate::domain::notifications::write_ordered(&self.txn, notifications).await?;
+            written = crate::events::ordering::write_ordered(&self.txn, notifications).await?;
             for &(recipient, id) in &written {
                 self.announce(Event::Notification { recipient, id });
             }

@@ -19,8 +19,8 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
+use super::CHANNEL;
 use super::Event;
-use super::postgres::CHANNEL;
 
 /// Where announcements go.
 #[derive(Clone)]

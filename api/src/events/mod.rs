@@ -7,6 +7,7 @@
 //! instance's periodic resynchronisation.
 
 pub mod announcer;
+pub mod ordering;
 pub mod postgres;
 
 use std::collections::HashMap;
@@ -17,6 +18,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{Notify, mpsc};
 use uuid::Uuid;
+
+/// The PostgreSQL channel every instance announces on and listens to.
+pub const CHANNEL: &str = "inzage_events";
 
 /// Something committed that live connections must hear about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

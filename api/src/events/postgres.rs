@@ -17,8 +17,7 @@ use uuid::Uuid;
 use super::{Announcement, Event, Hub};
 use crate::db::AmongIds;
 
-/// The channel every instance listens on.
-pub const CHANNEL: &str = "inzage_events";
+use super::CHANNEL;
 
 /// How often an instance looks for notifications it was not told about.
 pub const RESYNC_EVERY: Duration = Duration::from_secs(5);
@@ -74,7 +73,7 @@ pub fn spawn_listener(url: String, db: DatabaseConnection, hub: Arc<Hub>) -> tok
 pub async fn resynchronise(db: &DatabaseConnection, hub: &Hub) {
     let recipients = hub.listening_recipients();
     if !recipients.is_empty() {
-        let newest = crate::domain::notifications::newest_of(db, &recipients).await;
+        let newest = super::ordering::newest_of(db, &recipients).await;
         match newest {
             Ok(rows) => {
                 for (recipient, id) in rows {
