@@ -67,7 +67,16 @@ impl App {
             .with_context(|| format!("cannot open the database {}", redact(&settings.database_url)))?;
         db.migrate().await.context("migrating the database failed")?;
         let mut tasks = Vec::new();
-        if settings.is_postgres() {
+        if let Some(url) = &settings.event_transport {
+            let context = crate::events::nats::context(url)
+                .await
+                .map_err(|err| anyhow::anyhow!("cannot use the event transport {}: {err}", redact(url)))?;
+            let transport = crate::events::announcer::Transport::Nats(context);
+            let (announcer, task) = crate::events::announcer::Announcer::spawn(transport, db.hub().instance());
+            db.announce_through(announcer);
+            tasks.push(task);
+            tasks.push(crate::events::nats::spawn_listener(url.clone(), db.conn().clone(), db.hub().clone()));
+        } else if settings.is_postgres() {
             let transport = crate::events::announcer::Transport::Postgres(db.conn().clone());
             let (announcer, task) = crate::events::announcer::Announcer::spawn(transport, db.hub().instance());
             db.announce_through(announcer);

@@ -239,6 +239,12 @@ pub struct Settings {
     #[arg(long, env = "INZAGE_EMERGENCY_MINUTES", default_value_t = 240, value_parser = clap::value_parser!(u32).range(1..=10080), global = true)]
     pub emergency_minutes: u32,
 
+    /// How instances tell each other what they committed: PostgreSQL `LISTEN/NOTIFY` when unset
+    /// (nothing else to run), or NATS JetStream at this URL, e.g. `nats://127.0.0.1:4222`, for
+    /// deployments with many instances.
+    #[arg(long, env = "INZAGE_EVENT_TRANSPORT", global = true)]
+    pub event_transport: Option<String>,
+
     /// How long the access log is kept, e.g. `5years` or `400days`. Older rows are removed: on
     /// PostgreSQL whole months (partitions), a day after the month passed it; on SQLite rows.
     #[arg(long, env = "INZAGE_AUDIT_RETENTION", default_value = "5years", value_parser = humantime::parse_duration, global = true)]

@@ -98,6 +98,10 @@ struct NotificationsArgs {
     /// The server's `subscriber_buffer` (undelivered events one subscription may hold).
     #[arg(long, default_value_t = 100_000)]
     buffer: usize,
+    /// The instances' event transport: PostgreSQL `LISTEN/NOTIFY` when unset, or NATS
+    /// JetStream at this URL (`nats://127.0.0.1:4222`).
+    #[arg(long)]
+    event_transport: Option<String>,
 }
 
 #[derive(Args)]
@@ -252,10 +256,6 @@ struct Instance {
 }
 
 impl Instance {
-    async fn start(database_url: &str, buffer: usize) -> Result<Self> {
-        Self::start_with(database_url, |settings| settings.subscriber_buffer = buffer).await
-    }
-
     async fn start_with(database_url: &str, adjust: impl FnOnce(&mut Settings)) -> Result<Self> {
         // The settings and the serving of the end-to-end tests, on the system clock.
         let mut settings = inzage_testkit::test_settings(database_url);
@@ -769,10 +769,11 @@ async fn run_scenarios(
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     let backend = if database.postgres.is_some() { "PostgreSQL" } else { "SQLite" };
     println!(
-        "database: {backend} {} | instances: {} | cores: {cores} | subscriber_buffer: {}",
+        "database: {backend} {} | instances: {} | cores: {cores} | subscriber_buffer: {} | events: {}",
         inzage_api::app::redact(&database.url),
         args.instances,
-        args.buffer
+        args.buffer,
+        args.event_transport.as_deref().unwrap_or(if backend == "PostgreSQL" { "LISTEN/NOTIFY" } else { "in process" })
     );
     match &files.problem {
         Some(problem) => println!("open files: {problem} (soft limit {})", files.soft),
@@ -784,8 +785,15 @@ async fn run_scenarios(
          scenarios 1-2 run their clients in this process, on the server's runtime ({cores} worker threads)"
     );
 
-    let subscribed = Instance::start(&database.url, args.buffer).await?;
-    let committing = if args.instances == 2 { Some(Instance::start(&database.url, args.buffer).await?) } else { None };
+    let transport = args.event_transport.clone();
+    let start = |transport: Option<String>| {
+        Instance::start_with(&database.url, move |settings| {
+            settings.subscriber_buffer = args.buffer;
+            settings.event_transport = transport;
+        })
+    };
+    let subscribed = start(transport.clone()).await?;
+    let committing = if args.instances == 2 { Some(start(transport).await?) } else { None };
     let run = Uuid::new_v4().simple().to_string()[..8].to_owned();
     let created = accounts::bootstrap(
         &subscribed.app.db,

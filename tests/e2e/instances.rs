@@ -51,3 +51,148 @@ async fn a_notification_committed_while_the_listener_is_cut_still_arrives() {
         assert_eq!(next_notification(&mut socket).await["id"], id.to_string(), "delivered after the reconnect");
     }
 }
+
+// --- NATS JetStream as the event transport -------------------------------------------------
+
+/// The NATS server of the development and CI machines (JetStream on).
+const NATS_URL: &str = "nats://127.0.0.1:4222";
+
+/// How long a notification may take over the transport: less than the resynchronisation
+/// interval, so that arriving in time shows the transport carried it.
+const OVER_THE_TRANSPORT: Duration = Duration::from_secs(3);
+
+async fn next_in_time(socket: &mut inzage_testkit::live::Socket) -> serde_json::Value {
+    tokio::time::timeout(OVER_THE_TRANSPORT, next_notification(socket))
+        .await
+        .expect("delivered over the transport in time")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(postgres_tests), ignore = "several instances share PostgreSQL: set INZAGE_TEST_DATABASE_URL")]
+async fn over_nats_a_subscriber_on_one_instance_receives_what_another_commits() {
+    let backend = Backend::postgres().expect("INZAGE_TEST_DATABASE_URL");
+    let nats = |s: &mut inzage_api::Settings| s.event_transport = Some(NATS_URL.to_owned());
+    let a = TestApp::spawn_with(&backend, nats).await;
+    let b = a.sibling_with(nats).await;
+    let (org, _) = a.organization("De Linde").await;
+    let lotte = a.user(org, "lotte@linde.example", &[Role::Client]).await;
+    let mut socket = connect(a.addr, &a.token(lotte)).await;
+    subscribe_notifications(&mut socket, "1", None).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    // Without LISTEN: the instances do not listen on PostgreSQL when NATS carries the events.
+    let listening = a
+        .app
+        .db
+        .conn()
+        .query_one_raw(sea_orm::Statement::from_string(
+            sea_orm::DbBackend::Postgres,
+            "SELECT COUNT(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND query ILIKE 'LISTEN%'",
+        ))
+        .await
+        .expect("count")
+        .expect("a row")
+        .try_get::<i64>("", "n")
+        .expect("n");
+    assert_eq!(listening, 0);
+
+    for id in b.notify(lotte, 5).await {
+        assert_eq!(next_in_time(&mut socket).await["id"], id.to_string());
+    }
+}
+
+/// A NATS server of the test's own, on a free port, storing in `dir`.
+struct NatsServer {
+    child: std::process::Child,
+    port: u16,
+    dir: std::path::PathBuf,
+}
+
+impl NatsServer {
+    fn start(port: u16, dir: &std::path::Path) -> Self {
+        let child = std::process::Command::new("nats-server")
+            .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
+            .arg(dir)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("nats-server runs (it is installed with NATS)");
+        let server = Self { child, port, dir: dir.to_owned() };
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return server;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("nats-server did not listen on {port}");
+    }
+
+    fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    fn restart(&mut self) {
+        self.stop();
+        *self = Self::start(self.port, &self.dir.clone());
+    }
+}
+
+impl Drop for NatsServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(postgres_tests), ignore = "several instances share PostgreSQL: set INZAGE_TEST_DATABASE_URL")]
+async fn over_nats_nothing_is_lost_or_repeated_when_the_nats_server_goes_away_and_comes_back() {
+    let backend = Backend::postgres().expect("INZAGE_TEST_DATABASE_URL");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("a port").local_addr().expect("addr").port();
+    let mut server = NatsServer::start(port, dir.path());
+    let server_url = server.url();
+    let url = server_url.clone();
+    let nats = move |s: &mut inzage_api::Settings| s.event_transport = Some(url.clone());
+    let a = TestApp::spawn_with(&backend, nats.clone()).await;
+    let b = a.sibling_with(nats).await;
+    let (org, _) = a.organization("De Linde").await;
+    let lotte = a.user(org, "lotte@linde.example", &[Role::Client]).await;
+    let mut socket = connect(a.addr, &a.token(lotte)).await;
+    subscribe_notifications(&mut socket, "1", None).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    let mut committed = b.notify(lotte, 3).await;
+    for id in &committed {
+        assert_eq!(next_in_time(&mut socket).await["id"], id.to_string());
+    }
+    let stored = || async {
+        let context = inzage_api::events::nats::connect(&server_url).await.expect("NATS");
+        let mut stream = context.get_stream(inzage_api::events::nats::STREAM).await.expect("the stream");
+        stream.info().await.expect("its state").state.last_sequence
+    };
+    let before = stored().await;
+    assert!(before >= 3, "the first three went through NATS");
+    // NATS goes away: what B commits meanwhile reaches A when A resynchronises from the tables.
+    server.stop();
+    let during = b.notify(lotte, 3).await;
+    for id in &during {
+        assert_eq!(next_notification(&mut socket).await["id"], id.to_string(), "delivered while NATS was away");
+    }
+    committed.extend(during);
+    // NATS is back: the transport carries events again.
+    server.restart();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let after = b.notify(lotte, 3).await;
+    for id in &after {
+        assert_eq!(next_in_time(&mut socket).await["id"], id.to_string(), "delivered after NATS came back");
+    }
+    committed.extend(after);
+    assert!(stored().await >= before + 3, "the last three went through NATS again");
+    inzage_testkit::live::assert_silent(&mut socket, Duration::from_millis(500)).await;
+    assert_eq!(committed.len(), 9);
+}

@@ -93,7 +93,9 @@ async fn migrating_an_existing_log_keeps_every_row(backend: Backend) {
 }
 
 async fn months_ahead_exist_and_what_is_past_the_retention_is_removed(backend: Backend) {
-    let app = TestApp::spawn_with(&backend, |s| s.audit_retention = Duration::from_secs(400 * 86_400)).await;
+    // The instance keeps five years (its own upkeep leaves these rows alone); the test prunes
+    // at 400 days itself.
+    let app = TestApp::spawn(&backend).await;
     let db = &app.app.db;
     let now = app.clock_now();
     // Months ahead were made at start: a row dated ten months on is taken.

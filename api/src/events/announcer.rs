@@ -27,6 +27,8 @@ use super::Event;
 pub enum Transport {
     /// PostgreSQL `NOTIFY` on the database's own connections.
     Postgres(DatabaseConnection),
+    /// NATS JetStream (see [`super::nats`]).
+    Nats(async_nats::jetstream::Context),
 }
 
 /// The most events one batch takes before it is sent (more wait for the next).
@@ -98,6 +100,7 @@ async fn send(transport: &Transport, origin: Uuid, events: &[Event]) -> Result<(
             );
             db.execute_raw(statement).await.map(|_| ()).map_err(|err| err.to_string())
         }
+        Transport::Nats(context) => super::nats::send(context, origin, events).await,
     }
 }
 

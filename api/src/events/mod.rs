@@ -7,6 +7,7 @@
 //! instance's periodic resynchronisation.
 
 pub mod announcer;
+pub mod nats;
 pub mod ordering;
 pub mod postgres;
 
