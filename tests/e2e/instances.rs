@@ -8,6 +8,7 @@ use inzage_entity::Role;
 use inzage_testkit::live::{connect, next_notification, subscribe_notifications};
 use inzage_testkit::{Backend, TestApp};
 use sea_orm::ConnectionTrait;
+use uuid::Uuid;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[cfg_attr(not(postgres_tests), ignore = "several instances share PostgreSQL: set INZAGE_TEST_DATABASE_URL")]
@@ -61,6 +62,20 @@ const NATS_URL: &str = "nats://127.0.0.1:4222";
 /// interval, so that arriving in time shows the transport carried it.
 const OVER_THE_TRANSPORT: Duration = Duration::from_secs(3);
 
+/// Two instances whose events go through NATS at `url`, and a client subscribed on the first.
+async fn two_instances_over_nats(url: &str) -> (TestApp, TestApp, Uuid, inzage_testkit::live::Socket) {
+    let backend = Backend::postgres().expect("INZAGE_TEST_DATABASE_URL");
+    let nats = |s: &mut inzage_api::Settings| s.event_transport = Some(url.to_owned());
+    let a = TestApp::spawn_with(&backend, nats).await;
+    let b = a.sibling_with(nats).await;
+    let (org, _) = a.organization("De Linde").await;
+    let lotte = a.user(org, "lotte@linde.example", &[Role::Client]).await;
+    let mut socket = connect(a.addr, &a.token(lotte)).await;
+    subscribe_notifications(&mut socket, "1", None).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    (a, b, lotte, socket)
+}
+
 async fn next_in_time(socket: &mut inzage_testkit::live::Socket) -> serde_json::Value {
     tokio::time::timeout(OVER_THE_TRANSPORT, next_notification(socket))
         .await
@@ -70,15 +85,7 @@ async fn next_in_time(socket: &mut inzage_testkit::live::Socket) -> serde_json::
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[cfg_attr(not(postgres_tests), ignore = "several instances share PostgreSQL: set INZAGE_TEST_DATABASE_URL")]
 async fn over_nats_a_subscriber_on_one_instance_receives_what_another_commits() {
-    let backend = Backend::postgres().expect("INZAGE_TEST_DATABASE_URL");
-    let nats = |s: &mut inzage_api::Settings| s.event_transport = Some(NATS_URL.to_owned());
-    let a = TestApp::spawn_with(&backend, nats).await;
-    let b = a.sibling_with(nats).await;
-    let (org, _) = a.organization("De Linde").await;
-    let lotte = a.user(org, "lotte@linde.example", &[Role::Client]).await;
-    let mut socket = connect(a.addr, &a.token(lotte)).await;
-    subscribe_notifications(&mut socket, "1", None).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (a, b, lotte, mut socket) = two_instances_over_nats(NATS_URL).await;
 
     // Without LISTEN: the instances do not listen on PostgreSQL when NATS carries the events.
     let listening = a
@@ -151,20 +158,11 @@ impl Drop for NatsServer {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[cfg_attr(not(postgres_tests), ignore = "several instances share PostgreSQL: set INZAGE_TEST_DATABASE_URL")]
 async fn over_nats_nothing_is_lost_or_repeated_when_the_nats_server_goes_away_and_comes_back() {
-    let backend = Backend::postgres().expect("INZAGE_TEST_DATABASE_URL");
     let dir = tempfile::tempdir().expect("temp dir");
     let port = std::net::TcpListener::bind("127.0.0.1:0").expect("a port").local_addr().expect("addr").port();
     let mut server = NatsServer::start(port, dir.path());
     let server_url = server.url();
-    let url = server_url.clone();
-    let nats = move |s: &mut inzage_api::Settings| s.event_transport = Some(url.clone());
-    let a = TestApp::spawn_with(&backend, nats.clone()).await;
-    let b = a.sibling_with(nats).await;
-    let (org, _) = a.organization("De Linde").await;
-    let lotte = a.user(org, "lotte@linde.example", &[Role::Client]).await;
-    let mut socket = connect(a.addr, &a.token(lotte)).await;
-    subscribe_notifications(&mut socket, "1", None).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (_a, b, lotte, mut socket) = two_instances_over_nats(&server_url).await;
 
     let mut committed = b.notify(lotte, 3).await;
     for id in &committed {
