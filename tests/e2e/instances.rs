@@ -194,3 +194,46 @@ async fn over_nats_nothing_is_lost_or_repeated_when_the_nats_server_goes_away_an
     inzage_testkit::live::assert_silent(&mut socket, Duration::from_millis(500)).await;
     assert_eq!(committed.len(), 9);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(postgres_tests), ignore = "several instances share PostgreSQL: set INZAGE_TEST_DATABASE_URL")]
+async fn over_nats_what_an_instance_committed_before_it_was_killed_mid_burst_still_arrives_once() {
+    let (_a, b, lotte, mut socket) = two_instances_over_nats(NATS_URL).await;
+    // B commits back to back; it is killed (its server and every task of it stop, announcements
+    // in flight included) while it is at it.
+    let db = b.app.db.clone();
+    let now = b.clock_now();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            let mut committed = Vec::new();
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) && committed.len() < 200 {
+                let txn = db.begin_write().await.expect("transaction");
+                inzage_api::domain::notifications::notify(
+                    &txn,
+                    [lotte],
+                    inzage_entity::NotificationKind::TaskCreated,
+                    "burst",
+                    Default::default(),
+                    now,
+                );
+                committed.extend(txn.commit_notifying().await.expect("commit").into_iter().map(|(_, id)| id));
+            }
+            committed
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    drop(b);
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let committed = writer.await.expect("the writer");
+    assert!(committed.len() >= 5, "B committed a burst before it was killed: {}", committed.len());
+
+    let mut received = Vec::new();
+    while received.len() < committed.len() {
+        let id: Uuid = next_notification(&mut socket).await["id"].as_str().expect("an id").parse().expect("a uuid");
+        received.push(id);
+    }
+    assert_eq!(received, committed, "each once, in order");
+    inzage_testkit::live::assert_silent(&mut socket, Duration::from_millis(500)).await;
+}
