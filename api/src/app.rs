@@ -128,7 +128,8 @@ impl App {
             tasks.push(crate::sealing::spawn(db.clone(), clock.clone(), settings.audit_seal_interval, export));
         }
         tasks.push(tokio::spawn(async move {
-            let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
+            let period = std::time::Duration::from_secs(60);
+            let mut every = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
             loop {
                 every.tick().await;
                 rate_limits.forget_idle().await;

@@ -2,7 +2,8 @@
 //! made ahead of time and a month past the retention period is dropped whole. SQLite keeps one
 //! table and deletes rows past the retention period.
 //!
-//! Every instance runs the upkeep (at start and every hour); it is idempotent, so whichever
+//! Every instance runs the upkeep (months at start, then a minute after start and every hour);
+//! it is idempotent, so whichever
 //! instance gets there first does the work and the others find nothing to do. A month is
 //! dropped, and an SQLite row deleted, only a day after it passed the retention period, so that
 //! it was sealed long before (see `sealing.rs`): a verification skips the rows of seals older
@@ -142,10 +143,12 @@ pub async fn prune(db: &Database, now: DateTime<Utc>, retention: Duration) -> Re
     Ok(pruned)
 }
 
-/// Keeps months ahead and prunes past `retention`, now and every hour.
+/// Keeps months ahead and prunes past `retention`: a minute after start, then every hour.
 pub fn spawn(db: Database, clock: SharedClock, retention: Duration) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let mut every = tokio::time::interval(Duration::from_secs(3600));
+        // The months needed now were made at start; the first upkeep comes a minute later.
+        let start = tokio::time::Instant::now() + Duration::from_secs(60);
+        let mut every = tokio::time::interval_at(start, Duration::from_secs(3600));
         every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             every.tick().await;

@@ -102,13 +102,21 @@ async fn settle(app: &TestApp) {
     }
 }
 
-/// How many SQL statements one request of `query` by `viewer` ran, and its answer.
+/// How many SQL statements one request of `query` by `viewer` ran, and its answer: the fewest
+/// of three tries, so that a statement of the server's background work (an announcement sent
+/// late on a busy machine, say) that falls inside one is not counted as the request's.
 async fn statements_for(app: &TestApp, viewer: Uuid, query: &str, variables: Value) -> (u64, Value) {
     let token = app.token(viewer);
-    settle(app).await;
-    let before = app.app.db.statements_executed();
-    let response = app.graphql(Some(&token), query, variables).await;
-    (app.app.db.statements_executed() - before, response)
+    let mut fewest = u64::MAX;
+    let mut first = None;
+    for _ in 0..3 {
+        settle(app).await;
+        let before = app.app.db.statements_executed();
+        let response = app.graphql(Some(&token), query, variables.clone()).await;
+        fewest = fewest.min(app.app.db.statements_executed() - before);
+        first.get_or_insert(response);
+    }
+    (fewest, first.expect("three tries"))
 }
 
 // ---------------------------------------------------------------------------------------------
