@@ -81,13 +81,15 @@ async fn committed(
     let db = ctx.app().db.clone();
     let loaders = ctx.app().live.clone();
     let recipient = viewer.user_id;
-    // Listen before looking up where to start: whatever commits from here on wakes the stream,
-    // and whatever committed before is at or below the start, or read after it.
-    let mut listening = db.hub().listen(recipient, live.buffer, live.kick.clone());
+    // Where to start first, then listen, then (in the stream) read what is after the start: a
+    // row committed before listening began is above the start and found by that first read; one
+    // committed after wakes the stream. (Listening first would let a row committed between the
+    // two become the start itself, and never be delivered.)
     let start = match after {
         Some(after) => after,
         None => notifications::newest_for(db.conn(), Some(recipient)).await?.unwrap_or(Uuid::nil()),
     };
+    let mut listening = db.hub().listen(recipient, live.buffer, live.kick.clone());
     // What is awaited inside the stream is boxed while it runs: the stream lives as long as the
     // subscription, and its size is that of its largest await, so loading rows inline would make
     // every idle subscription carry room for a database query.
