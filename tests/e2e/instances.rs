@@ -103,9 +103,17 @@ async fn over_nats_a_subscriber_on_one_instance_receives_what_another_commits() 
         .expect("n");
     assert_eq!(listening, 0);
 
+    let stored = || async {
+        let context = inzage_api::events::nats::connect(NATS_URL).await.expect("NATS");
+        let mut stream = context.get_stream(inzage_api::events::nats::STREAM).await.expect("the stream");
+        stream.info().await.expect("its state").state.last_sequence
+    };
+    let before = stored().await;
     for id in b.notify(lotte, 5).await {
         assert_eq!(next_in_time(&mut socket).await["id"], id.to_string());
     }
+    // The five went through the stream (other tests may publish to it too, never fewer).
+    assert!(stored().await >= before + 5, "B published what it committed to NATS");
 }
 
 /// A NATS server of the test's own, on a free port, storing in `dir`.
