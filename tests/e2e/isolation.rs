@@ -57,9 +57,7 @@ const CLIENT_PAGE: &str =
 /// answer. Nothing else may use the server meanwhile.
 async fn statements_for(app: &TestApp, viewer: Uuid, query: &str) -> (u64, Value) {
     let token = app.token(viewer);
-    let before = app.app.db.statements_executed();
-    let response = app.graphql(Some(&token), query, json!({})).await;
-    (app.app.db.statements_executed() - before, response)
+    app.fewest_statements(|| app.graphql(Some(&token), query, json!({}))).await
 }
 
 /// Asserts the page lists `expected` clients, each with its phone, both counselors and a tool.

@@ -4,7 +4,6 @@
 //! requests — no query per listed object.
 
 use inzage_testkit::on_every_database;
-use std::time::Duration;
 
 use inzage_entity::{OrganizationKind, Role};
 use inzage_testkit::{Backend, TestApp, data};
@@ -88,35 +87,10 @@ fn database(backend: &Backend) -> &'static str {
     }
 }
 
-/// Waits until the server's background work (mail, expiry) has stopped running statements, so
-/// that a measurement counts only the request.
-async fn settle(app: &TestApp) {
-    let mut last = app.app.db.statements_executed();
-    for _ in 0..50 {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        let now = app.app.db.statements_executed();
-        if now == last {
-            return;
-        }
-        last = now;
-    }
-}
-
-/// How many SQL statements one request of `query` by `viewer` ran, and its answer: the fewest
-/// of three tries, so that a statement of the server's background work (an announcement sent
-/// late on a busy machine, say) that falls inside one is not counted as the request's.
+/// How many SQL statements one request of `query` by `viewer` ran, and its answer.
 async fn statements_for(app: &TestApp, viewer: Uuid, query: &str, variables: Value) -> (u64, Value) {
     let token = app.token(viewer);
-    let mut fewest = u64::MAX;
-    let mut first = None;
-    for _ in 0..3 {
-        settle(app).await;
-        let before = app.app.db.statements_executed();
-        let response = app.graphql(Some(&token), query, variables.clone()).await;
-        fewest = fewest.min(app.app.db.statements_executed() - before);
-        first.get_or_insert(response);
-    }
-    (fewest, first.expect("three tries"))
+    app.fewest_statements(|| app.graphql(Some(&token), query, variables.clone())).await
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -563,13 +537,9 @@ async fn who_can_see_a_client_costs_the_same_whatever_the_number_of_holders(back
     let app = TestApp::spawn_with(&backend, |settings| settings.demo = Some(true)).await;
     let (lotte, _, _) = crate::access_holders::lotte_seen_on_every_basis(&app).await;
     let count = || async {
-        settle(&app).await;
-        let before = app.app.db.statements_executed();
-        let response = app.as_user(lotte, crate::access_holders::HOLDERS, json!({"c": lotte})).await;
-        (
-            app.app.db.statements_executed() - before,
-            data(&response)["client"]["accessHolders"].as_array().unwrap().len(),
-        )
+        let (statements, response) =
+            app.fewest_statements(|| app.as_user(lotte, crate::access_holders::HOLDERS, json!({"c": lotte}))).await;
+        (statements, data(&response)["client"]["accessHolders"].as_array().unwrap().len())
     };
     let (few, few_holders) = count().await;
     // Five more counselors with Lotte in their caseload.
