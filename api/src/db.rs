@@ -224,9 +224,7 @@ impl WriteTransaction {
         self.txn.commit().await?;
         self.commits.fetch_add(1, Ordering::AcqRel);
         let events = std::mem::take(&mut *self.events.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
-        for event in &events {
-            self.hub.publish(*event);
-        }
+        self.hub.publish_all(events.iter().copied());
         if let Some(announcer) = self.announcer.get() {
             announcer.announce(events);
         }

@@ -173,8 +173,13 @@ impl Collector for Sampled {
             ("db_statements", "SQL statements run", self.db.statements_executed()),
             (
                 "notifications_published",
-                "Committed notifications announced to this instance",
+                "Wake-ups for committed notifications handed to this instance's hub (those of one recipient that come together count once)",
                 self.db.hub().notifications_published(),
+            ),
+            (
+                "events_heard",
+                "Events heard from other instances through the event transport",
+                self.db.hub().events_heard(),
             ),
             (
                 "notifications_delivered",

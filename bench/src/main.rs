@@ -78,9 +78,11 @@ struct NotificationsArgs {
     /// server and dropped at the end. Default: a fresh SQLite file in a temporary directory.
     #[arg(long)]
     database_url: Option<String>,
-    /// Server instances. With 2 (PostgreSQL only) the subscribers connect to instance A and the
-    /// notifications are committed through instance B.
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=2))]
+    /// Server instances, in this process. With more than one (PostgreSQL only) the
+    /// notifications are committed through the last, and the subscribers connect to the others:
+    /// the single subscriber of scenario 1 and the idle ones of scenario 3 to the first, those
+    /// of the fan-out to each in turn.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=8))]
     instances: u8,
     /// Notifications to the single subscriber (scenario 1, in each of its two modes); 0 skips it.
     #[arg(long, default_value_t = 1000)]
@@ -290,26 +292,32 @@ impl Instance {
 
     /// Waits until this instance holds `expected` notification subscriptions.
     async fn wait_for_subscriptions(&self, expected: usize, timeout: Duration) -> Result<()> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let open = self.open_subscriptions();
-            if open == expected {
-                return Ok(());
-            }
-            if Instant::now() >= deadline {
-                return Err(format!(
-                    "expected {expected} open subscriptions after {timeout:?}, the server holds {open}"
-                )
-                .into());
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        wait_for_open(|| self.open_subscriptions(), expected, timeout).await
     }
 }
 
-/// What the scenarios share: the subscribers' instance (A) and the committing one (B, or A).
+/// Waits until `open()` (subscriptions held) is `expected`, or fails after `timeout`.
+async fn wait_for_open(open: impl Fn() -> usize, expected: usize, timeout: Duration) -> Result<()> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let held = open();
+        if held == expected {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            return Err(
+                format!("expected {expected} open subscriptions after {timeout:?}, the server holds {held}").into()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// What the scenarios share: the subscribers' instances (A, then the others) and the committing
+/// one (the last, or A).
 struct Bench {
     subscribed: Instance,
+    others: Vec<Instance>,
     committing: Option<Instance>,
     organization: Uuid,
     run: String,
@@ -319,6 +327,21 @@ struct Bench {
 impl Bench {
     fn writer(&self) -> &Instance {
         self.committing.as_ref().unwrap_or(&self.subscribed)
+    }
+
+    /// The instances subscribers connect to: A first.
+    fn subscriber_instances(&self) -> impl Iterator<Item = &Instance> {
+        std::iter::once(&self.subscribed).chain(&self.others)
+    }
+
+    /// Notification subscriptions open on the subscribers' instances together.
+    fn open_subscriptions(&self) -> usize {
+        self.subscriber_instances().map(Instance::open_subscriptions).sum()
+    }
+
+    /// Waits until the subscribers' instances together hold `expected` subscriptions.
+    async fn wait_for_subscriptions(&self, expected: usize, timeout: Duration) -> Result<()> {
+        wait_for_open(|| self.open_subscriptions(), expected, timeout).await
     }
 
     /// Creates `count` CLIENT accounts directly (no policy), 500 per transaction.
@@ -361,14 +384,15 @@ impl Bench {
         Ok((ids, committed))
     }
 
-    /// Opens one subscription per token against instance A, `connect_concurrency` at a time, and
-    /// starts a reader for each; returns the readers, the indices of the tokens that subscribed
-    /// (in order) and why the others failed.
+    /// Opens one subscription per token, the first against instance A and the next against each
+    /// subscribers' instance in turn, `connect_concurrency` at a time, and starts a reader for
+    /// each; returns the readers, the indices of the tokens that subscribed (in order) and why
+    /// the others failed.
     async fn open_subscribers(&self, tokens: &[String], readers: &Readers) -> Subscribers {
-        let url = self.subscribed.ws_url();
+        let urls: Vec<String> = self.subscriber_instances().map(Instance::ws_url).collect();
         let mut attempts = futures_util::stream::iter(tokens.iter().enumerate())
             .map(|(index, token)| {
-                let url = url.clone();
+                let url = urls[index % urls.len()].clone();
                 async move { (index, subscribe(&url, token).await) }
             })
             .buffer_unordered(self.connect_concurrency.max(1));
@@ -743,8 +767,8 @@ fn truncate(text: &str, max: usize) -> String {
 // The benchmark.
 
 async fn bench_notifications(args: NotificationsArgs, files: OpenFiles) -> Result<()> {
-    if args.instances == 2 && !args.database_url.as_deref().is_some_and(is_postgres) {
-        return Err("--instances 2 needs --database-url postgres://…".into());
+    if args.instances > 1 && !args.database_url.as_deref().is_some_and(is_postgres) {
+        return Err("--instances above 1 needs --database-url postgres://…".into());
     }
     let command_line: Vec<String> = std::env::args().map(|arg| shell_quote(&arg)).collect();
     println!("$ {}", command_line.join(" "));
@@ -793,7 +817,11 @@ async fn run_scenarios(
         })
     };
     let subscribed = start(transport.clone()).await?;
-    let committing = if args.instances == 2 { Some(start(transport).await?) } else { None };
+    let mut others = Vec::new();
+    for _ in 2..args.instances {
+        others.push(start(transport.clone()).await?);
+    }
+    let committing = if args.instances > 1 { Some(start(transport).await?) } else { None };
     let run = Uuid::new_v4().simple().to_string()[..8].to_owned();
     let created = accounts::bootstrap(
         &subscribed.app.db,
@@ -806,13 +834,18 @@ async fn run_scenarios(
     .await?;
     let bench = Bench {
         subscribed,
+        others,
         committing,
         organization: created.organization.id,
         run,
         connect_concurrency: args.connect_concurrency,
     };
     match &bench.committing {
-        Some(b) => println!("instance A (subscribers): {} | instance B (commits): {}", bench.subscribed.addr, b.addr),
+        Some(b) => println!(
+            "subscribers' instances: {} | committing instance: {}",
+            bench.subscriber_instances().map(|instance| instance.addr.to_string()).collect::<Vec<_>>().join(", "),
+            b.addr
+        ),
         None => println!("instance: {} (subscribers and commits)", bench.subscribed.addr),
     }
 
@@ -832,7 +865,7 @@ async fn run_scenarios(
         scenario_idle(&bench, args.idle, args.count, scratch).await?;
     }
 
-    for instance in [Some(&bench.subscribed), bench.committing.as_ref()].into_iter().flatten() {
+    for instance in bench.subscriber_instances().chain(bench.committing.as_ref()) {
         instance.server.abort();
     }
     Ok(())
@@ -910,12 +943,12 @@ async fn scenario_fan_out(bench: &Bench, subscribers: usize) -> Result<()> {
     println!("\n[2] fan-out: {subscribers} subscribers, each its own account and WebSocket, one notification each");
     let clients = bench.create_clients("fanout", subscribers).await?;
     let tokens = clients.iter().map(|&id| bench.subscribed.token(id)).collect::<Result<Vec<_>>>()?;
-    let baseline = bench.subscribed.open_subscriptions();
+    let baseline = bench.open_subscriptions();
     let (readers, mut collector) = Readers::new();
     let started = Instant::now();
     let Subscribers { handles, connected, failures } = bench.open_subscribers(&tokens, &readers).await;
     let opened = handles.len();
-    bench.subscribed.wait_for_subscriptions(baseline + opened, Duration::from_secs(60)).await?;
+    bench.wait_for_subscriptions(baseline + opened, Duration::from_secs(60)).await?;
     let opening = started.elapsed();
     println!(
         "  opened {opened} subscriptions in {:.2} s ({:.0}/s, {} at a time){}",
@@ -960,7 +993,9 @@ async fn scenario_fan_out(bench: &Bench, subscribers: usize) -> Result<()> {
     println!("  (\"wrong\": received by a subscriber it was not for; commits/s of the last row: transactions/s)");
     readers.stop(handles).await;
     print_problems(&readers.problems());
-    report_unregistered(&bench.subscribed, baseline).await;
+    if let Err(err) = bench.wait_for_subscriptions(baseline, Duration::from_secs(10)).await {
+        println!("  after the subscribers closed their WebSockets: {err}");
+    }
     Ok(())
 }
 

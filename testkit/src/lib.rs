@@ -535,10 +535,18 @@ impl TestApp {
     /// Writes notifications for `recipient` through the same path as domain operations (one
     /// transaction, announced on commit); returns their ids.
     pub async fn notify(&self, recipient: Uuid, count: usize) -> Vec<Uuid> {
-        use inzage_api::domain::notifications::{self, Links};
         let mut ids = Vec::new();
+        for _ in 0..count {
+            ids.extend(self.notify_at_once(recipient, 1).await);
+        }
+        ids
+    }
+
+    /// Commits `count` notifications for `recipient` in one transaction; their ids in order.
+    pub async fn notify_at_once(&self, recipient: Uuid, count: usize) -> Vec<Uuid> {
+        use inzage_api::domain::notifications::{self, Links};
+        let txn = self.app.db.begin_write().await.expect("transaction");
         for n in 0..count {
-            let txn = self.app.db.begin_write().await.expect("transaction");
             notifications::notify(
                 &txn,
                 [recipient],
@@ -547,9 +555,8 @@ impl TestApp {
                 Links::default(),
                 self.clock_now(),
             );
-            ids.extend(txn.commit_notifying().await.expect("commit").into_iter().map(|(_, id)| id));
         }
-        ids
+        txn.commit_notifying().await.expect("commit").into_iter().map(|(_, id)| id).collect()
     }
 }
 

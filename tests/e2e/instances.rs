@@ -26,6 +26,14 @@ async fn a_subscriber_on_one_instance_receives_what_another_commits() {
     for id in ids {
         assert_eq!(next_notification(&mut socket).await["id"], id.to_string());
     }
+    // One commit of more notifications than a subscription's queue holds (256) reaches the
+    // subscriber in full: the wake-ups heard together collapse into one.
+    let burst = b.notify_at_once(lotte, 400).await;
+    for id in &burst {
+        assert_eq!(next_notification(&mut socket).await["id"], id.to_string());
+    }
+    assert_eq!(a.app.db.hub().open_subscriptions(), 1, "still subscribed");
+    assert!(a.app.db.hub().events_heard() >= 403, "A heard B's events over LISTEN");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -64,16 +72,32 @@ const OVER_THE_TRANSPORT: Duration = Duration::from_secs(3);
 
 /// Two instances whose events go through NATS at `url`, and a client subscribed on the first.
 async fn two_instances_over_nats(url: &str) -> (TestApp, TestApp, Uuid, inzage_testkit::live::Socket) {
+    two_instances_over_nats_at(url, url).await
+}
+
+/// Two instances reaching NATS at `a_url` and `b_url`, and a client subscribed on the first.
+async fn two_instances_over_nats_at(
+    a_url: &str,
+    b_url: &str,
+) -> (TestApp, TestApp, Uuid, inzage_testkit::live::Socket) {
     let backend = Backend::postgres().expect("INZAGE_TEST_DATABASE_URL");
-    let nats = |s: &mut inzage_api::Settings| s.event_transport = Some(url.to_owned());
-    let a = TestApp::spawn_with(&backend, nats).await;
-    let b = a.sibling_with(nats).await;
+    let a = TestApp::spawn_with(&backend, |s| s.event_transport = Some(a_url.to_owned())).await;
+    let b = a.sibling_with(|s| s.event_transport = Some(b_url.to_owned())).await;
     let (org, _) = a.organization("De Linde").await;
     let lotte = a.user(org, "lotte@linde.example", &[Role::Client]).await;
     let mut socket = connect(a.addr, &a.token(lotte)).await;
     subscribe_notifications(&mut socket, "1", None).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     (a, b, lotte, socket)
+}
+
+/// The ids of the next `count` notifications.
+async fn receive(socket: &mut inzage_testkit::live::Socket, count: usize) -> Vec<Uuid> {
+    let mut received = Vec::with_capacity(count);
+    while received.len() < count {
+        received.push(next_notification(socket).await["id"].as_str().expect("an id").parse().expect("a uuid"));
+    }
+    received
 }
 
 async fn next_in_time(socket: &mut inzage_testkit::live::Socket) -> serde_json::Value {
@@ -237,11 +261,99 @@ async fn over_nats_what_an_instance_committed_before_it_was_killed_mid_burst_sti
     let committed = writer.await.expect("the writer");
     assert!(committed.len() >= 5, "B committed a burst before it was killed: {}", committed.len());
 
-    let mut received = Vec::new();
-    while received.len() < committed.len() {
-        let id: Uuid = next_notification(&mut socket).await["id"].as_str().expect("an id").parse().expect("a uuid");
-        received.push(id);
-    }
+    let received = receive(&mut socket, committed.len()).await;
     assert_eq!(received, committed, "each once, in order");
     inzage_testkit::live::assert_silent(&mut socket, Duration::from_millis(500)).await;
+}
+
+/// A TCP relay to a NATS server that can stop passing bytes, as a stalled network path would:
+/// the instance connected through it falls behind the stream while it is paused.
+struct Relay {
+    url: String,
+    paused: tokio::sync::watch::Sender<bool>,
+}
+
+impl Relay {
+    async fn to(upstream: &'static str) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a port");
+        let url = format!("nats://{}", listener.local_addr().expect("addr"));
+        let (paused, _) = tokio::sync::watch::channel(false);
+        let gate = paused.subscribe();
+        tokio::spawn(async move {
+            while let Ok((inbound, _)) = listener.accept().await {
+                let Ok(outbound) = tokio::net::TcpStream::connect(upstream).await else { continue };
+                let (from_client, to_client) = inbound.into_split();
+                let (from_server, to_server) = outbound.into_split();
+                tokio::spawn(Self::pass(from_client, to_server, gate.clone()));
+                tokio::spawn(Self::pass(from_server, to_client, gate.clone()));
+            }
+        });
+        Self { url, paused }
+    }
+
+    async fn pass(
+        mut from: tokio::net::tcp::OwnedReadHalf,
+        mut to: tokio::net::tcp::OwnedWriteHalf,
+        mut gate: tokio::sync::watch::Receiver<bool>,
+    ) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut buffer = vec![0; 16 * 1024];
+        loop {
+            if gate.wait_for(|paused| !paused).await.is_err() {
+                return;
+            }
+            let read = match from.read(&mut buffer).await {
+                Ok(0) | Err(_) => return,
+                Ok(read) => read,
+            };
+            // Bytes read just before the pause wait for its end too.
+            if gate.wait_for(|paused| !paused).await.is_err() || to.write_all(&buffer[..read]).await.is_err() {
+                return;
+            }
+        }
+    }
+
+    fn pause(&self) {
+        self.paused.send_replace(true);
+    }
+
+    fn resume(&self) {
+        self.paused.send_replace(false);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(postgres_tests), ignore = "several instances share PostgreSQL: set INZAGE_TEST_DATABASE_URL")]
+async fn over_nats_an_instance_that_fell_behind_the_stream_catches_up_with_nothing_lost_or_twice() {
+    let relay = Relay::to("127.0.0.1:4222").await;
+    let (a, b, lotte, mut socket) = two_instances_over_nats_at(&relay.url, NATS_URL).await;
+    let first = b.notify(lotte, 1).await;
+    assert_eq!(next_in_time(&mut socket).await["id"], first[0].to_string());
+
+    // A reads nothing from NATS while B commits 1,000 notifications for Lotte in 20 commits:
+    // they wait in the stream.
+    let heard = a.app.db.hub().events_heard();
+    relay.pause();
+    let mut committed = Vec::new();
+    for _ in 0..20 {
+        committed.extend(b.notify_at_once(lotte, 50).await);
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    relay.resume();
+
+    // The subscriber gets each once, in order, and stays subscribed: a backlog read at once
+    // is not a subscriber that reads too slowly.
+    let received = receive(&mut socket, committed.len()).await;
+    assert_eq!(received, committed, "each once, in order");
+    inzage_testkit::live::assert_silent(&mut socket, Duration::from_millis(500)).await;
+    assert_eq!(a.app.db.hub().open_subscriptions(), 1, "still subscribed");
+    // And A did catch up with the stream (not only with the tables, by resynchronising).
+    for _ in 0..50 {
+        if a.app.db.hub().events_heard() >= heard + 1000 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let caught_up = a.app.db.hub().events_heard() - heard;
+    assert!(caught_up >= 1000, "A read the backlog from the stream: {caught_up} events");
 }

@@ -205,13 +205,30 @@ async fn deactivating_the_account_closes_its_subscriptions(backend: Backend) {
     assert!(reason.contains("deactivated"), "{reason}");
 }
 
-async fn a_consumer_that_does_not_read_is_disconnected(backend: Backend) {
+/// A server whose subscriptions hold four wake-ups, and Lotte subscribed to it.
+async fn subscribed_with_a_queue_of_four(backend: Backend) -> (TestApp, Uuid, live::Socket) {
     let app = TestApp::spawn_with(&backend, |s| s.subscriber_buffer = 4).await;
     let (org, _) = app.organization("De Linde").await;
     let lotte = app.user(org, "lotte@linde.example", &[Role::Client]).await;
     let mut socket = connect(app.addr, &app.token(lotte)).await;
     subscribe_notifications(&mut socket, "1", None).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
+    (app, lotte, socket)
+}
+
+async fn one_commit_of_more_notifications_than_the_queue_holds_arrives_in_full(backend: Backend) {
+    let (app, lotte, mut socket) = subscribed_with_a_queue_of_four(backend).await;
+    // A reader that keeps up is not closed as too slow because one commit told it much.
+    let committed = app.notify_at_once(lotte, 40).await;
+    for id in &committed {
+        assert_eq!(next_notification(&mut socket).await["id"], id.to_string());
+    }
+    assert_silent(&mut socket, Duration::from_millis(300)).await;
+    assert_eq!(app.app.db.hub().open_subscriptions(), 1, "still subscribed");
+}
+
+async fn a_consumer_that_does_not_read_is_disconnected(backend: Backend) {
+    let (app, lotte, mut socket) = subscribed_with_a_queue_of_four(backend).await;
     // Many events at once, faster than any consumer: the bounded buffer overflows.
     for _ in 0..10_000 {
         app.app.db.hub().publish(inzage_api::events::Event::Notification { recipient: lotte, id: Uuid::now_v7() });
@@ -257,6 +274,7 @@ async fn a_foreign_origin_may_not_open_a_socket(backend: Backend) {
 
 on_every_database!(
     a_subscriber_receives_its_notification_after_the_mutation_commits_and_no_one_elses,
+    one_commit_of_more_notifications_than_the_queue_holds_arrives_in_full,
     replay_after_an_id_returns_exactly_the_missed_ones_in_order_then_live_ones,
     notifications_committed_during_replay_arrive_once_and_none_is_lost,
     a_bad_or_missing_token_closes_with_4403,

@@ -103,6 +103,7 @@ pub struct Hub {
     registry: Mutex<Registry>,
     notifications: AtomicU64,
     delivered: AtomicU64,
+    heard: AtomicU64,
     deadlines: Notify,
     /// The earliest end announced since the scheduler last looked (see [`Hub::deadline_set`]).
     earliest_deadline: Mutex<Option<DateTime<Utc>>>,
@@ -117,6 +118,7 @@ impl Default for Hub {
             registry: Mutex::new(Registry::default()),
             notifications: AtomicU64::new(0),
             delivered: AtomicU64::new(0),
+            heard: AtomicU64::new(0),
             deadlines: Notify::new(),
             earliest_deadline: Mutex::new(None),
             mail: Notify::new(),
@@ -193,6 +195,46 @@ impl Hub {
         }
     }
 
+    /// Publishes what other instances announced, as the event transport hands it over (this
+    /// instance's own announcements coming back are skipped: they were published when they
+    /// committed), as [`publish_all`](Self::publish_all) does.
+    pub fn hear(&self, announcements: impl IntoIterator<Item = Announcement>) {
+        self.publish_all(
+            announcements.into_iter().filter(|announcement| announcement.origin != self.instance).flat_map(
+                |announcement| {
+                    self.heard.fetch_add(announcement.events.len() as u64, Ordering::Relaxed);
+                    announcement.events
+                },
+            ),
+        );
+    }
+
+    /// Publishes events that came together (one commit, or a batch from the transport). The
+    /// wake-ups of one recipient collapse into its newest notification, since a subscriber reads
+    /// everything after its cursor anyway: a commit of many notifications for one person, or a
+    /// transport catching up with a backlog, then wakes each subscriber once instead of filling
+    /// its queue with a wake-up per notification and closing it as too slow.
+    pub fn publish_all(&self, events: impl IntoIterator<Item = Event>) {
+        let mut newest: HashMap<Uuid, Uuid> = HashMap::new();
+        let mut others: Vec<Event> = Vec::new();
+        for event in events {
+            match event {
+                Event::Notification { recipient, id } => {
+                    let entry = newest.entry(recipient).or_insert(id);
+                    *entry = (*entry).max(id);
+                }
+                other if !others.contains(&other) => others.push(other),
+                _ => {}
+            }
+        }
+        for (recipient, id) in newest {
+            self.publish(Event::Notification { recipient, id });
+        }
+        for event in others {
+            self.publish(event);
+        }
+    }
+
     /// Completes when an e-mail was queued.
     pub async fn mail_queued(&self) {
         self.mail.notified().await;
@@ -239,6 +281,11 @@ impl Hub {
     /// instances).
     pub fn notifications_published(&self) -> u64 {
         self.notifications.load(Ordering::Relaxed)
+    }
+
+    /// Events heard from other instances through the event transport since the hub started.
+    pub fn events_heard(&self) -> u64 {
+        self.heard.load(Ordering::Relaxed)
     }
 
     /// Notification ids handed to a live listener's queue since the hub started.
@@ -300,6 +347,14 @@ pub struct Announcement {
     pub events: Vec<Event>,
 }
 
+/// The most announcements a transport reader hands to [`Hub::hear`] at once.
+pub const HEARD_AT_ONCE: usize = 1024;
+
+/// An announcement as it travels, or `None` (with a warning) when it is malformed.
+pub fn parse_announcement(payload: &[u8]) -> Option<Announcement> {
+    serde_json::from_slice(payload).inspect_err(|err| tracing::warn!(error = %err, "ignoring a malformed event")).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -326,6 +381,31 @@ mod tests {
             hub.publish(Event::Notification { recipient: me, id: Uuid::now_v7() });
         }
         assert_eq!(kick.kicked().await.0, CLOSE_TOO_SLOW);
+    }
+
+    #[tokio::test]
+    async fn a_backlog_heard_at_once_wakes_each_listener_once_with_its_newest() {
+        let hub = Arc::new(Hub::default());
+        let (me, other) = (Uuid::now_v7(), Uuid::now_v7());
+        let kick = Arc::new(Kick::default());
+        let mut mine = hub.listen(me, 2, kick.clone());
+        let ids: Vec<Uuid> = (0..100).map(|_| Uuid::now_v7()).collect();
+        let from_elsewhere = |events: Vec<Event>| Announcement { origin: Uuid::new_v4(), events };
+        let own = Announcement {
+            origin: hub.instance(),
+            events: vec![Event::Notification { recipient: me, id: Uuid::now_v7() }],
+        };
+        hub.hear(
+            ids.chunks(10)
+                .map(|chunk| {
+                    from_elsewhere(chunk.iter().map(|&id| Event::Notification { recipient: me, id }).collect())
+                })
+                .chain([own, from_elsewhere(vec![Event::Notification { recipient: other, id: Uuid::now_v7() }])]),
+        );
+        assert_eq!(mine.receiver.try_recv().ok(), ids.last().copied(), "one wake-up, the newest heard");
+        assert!(mine.receiver.try_recv().is_err());
+        assert!(kick.reason.lock().unwrap().is_none(), "not closed as too slow");
+        assert_eq!(hub.events_heard(), 101, "what came from elsewhere, counted");
     }
 
     #[tokio::test]

@@ -13,12 +13,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_nats::jetstream::{self, consumer, stream};
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
 use super::postgres::{RESYNC_EVERY, resynchronise};
-use super::{Announcement, Event, Hub};
+use super::{Announcement, Event, HEARD_AT_ONCE, Hub, parse_announcement};
 
 /// The JetStream stream events go through.
 pub const STREAM: &str = "INZAGE_EVENTS";
@@ -110,15 +110,31 @@ pub fn spawn_listener(url: String, db: DatabaseConnection, hub: Arc<Hub>) -> tok
             loop {
                 tokio::select! {
                     message = messages.next() => match message {
-                        Some(Ok(message)) => match serde_json::from_slice::<Announcement>(&message.payload) {
-                            Ok(announcement) if announcement.origin != hub.instance() => {
-                                for event in announcement.events {
-                                    hub.publish(event);
+                        Some(Ok(message)) => {
+                            // With what has arrived meanwhile: an instance catching up with a
+                            // backlog wakes each subscriber once per batch.
+                            let mut heard: Vec<_> = parse_announcement(&message.payload).into_iter().collect();
+                            let mut failed = None;
+                            while heard.len() < HEARD_AT_ONCE {
+                                match messages.next().now_or_never() {
+                                    Some(Some(Ok(message))) => heard.extend(parse_announcement(&message.payload)),
+                                    Some(Some(Err(err))) => {
+                                        failed = Some(err.to_string());
+                                        break;
+                                    }
+                                    Some(None) => {
+                                        failed = Some("the event stream ended".to_owned());
+                                        break;
+                                    }
+                                    None => break,
                                 }
                             }
-                            Ok(_) => {}
-                            Err(err) => tracing::warn!(error = %err, "ignoring a malformed event"),
-                        },
+                            hub.hear(heard);
+                            if let Some(err) = failed {
+                                tracing::warn!(error = %err, "the event stream failed; reconnecting");
+                                break;
+                            }
+                        }
                         Some(Err(err)) => {
                             tracing::warn!(error = %err, "the event stream failed; reconnecting");
                             break;

@@ -14,7 +14,7 @@ use inzage_entity::user;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect};
 use uuid::Uuid;
 
-use super::{Announcement, Event, Hub};
+use super::{Event, HEARD_AT_ONCE, Hub, parse_announcement};
 use crate::db::AmongIds;
 
 use super::CHANNEL;
@@ -46,15 +46,16 @@ pub fn spawn_listener(url: String, db: DatabaseConnection, hub: Arc<Hub>) -> tok
             loop {
                 tokio::select! {
                     message = listener.try_recv() => match message {
-                        Ok(Some(message)) => match serde_json::from_str::<Announcement>(message.payload()) {
-                            Ok(announcement) if announcement.origin != hub.instance() => {
-                                for event in announcement.events {
-                                    hub.publish(event);
-                                }
+                        Ok(Some(message)) => {
+                            // With what has arrived meanwhile, so that a burst wakes each
+                            // subscriber once.
+                            let mut heard: Vec<_> = parse_announcement(message.payload().as_bytes()).into_iter().collect();
+                            while heard.len() < HEARD_AT_ONCE {
+                                let Some(message) = listener.next_buffered() else { break };
+                                heard.extend(parse_announcement(message.payload().as_bytes()));
                             }
-                            Ok(_) => {}
-                            Err(err) => tracing::warn!(error = %err, "ignoring a malformed event"),
-                        },
+                            hub.hear(heard);
+                        }
                         Ok(None) | Err(_) => {
                             tracing::warn!("the event listener lost its connection; reconnecting");
                             break;
