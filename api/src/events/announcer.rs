@@ -5,7 +5,7 @@
 //! transport's size limit allows). Nothing inside a write transaction waits for another
 //! instance, and busy instances send fewer, larger messages.
 //!
-//! On PostgreSQL the message is a `NOTIFY`. PostgreSQL serialises every committing transaction
+//! On PostgreSQL the message is a `NOTIFY`; on NATS a JetStream message. PostgreSQL serialises every committing transaction
 //! that notified (on one lock for its notification queue); sending from this task, in a
 //! transaction of its own, keeps that lock out of the writes themselves.
 //!
@@ -36,6 +36,9 @@ const MOST_PER_BATCH: usize = 2_000;
 
 /// The largest `NOTIFY` payload sent: PostgreSQL refuses 8,000 bytes and more.
 const NOTIFY_PAYLOAD_BYTES: usize = 7_600;
+
+/// The largest NATS message sent (a NATS server takes up to 1 MiB by default).
+const NATS_PAYLOAD_BYTES: usize = 64 * 1024;
 
 /// Hands committed events to this instance's sending task.
 #[derive(Clone)]
@@ -70,9 +73,12 @@ impl Announcer {
 }
 
 async fn send_with_retries(transport: &Transport, origin: Uuid, events: &[Event]) {
+    // The batch's id, the same in every attempt: a transport that deduplicates (NATS) stores
+    // a batch sent again after a lost acknowledgement once.
+    let batch = Uuid::now_v7();
     let mut wait = Duration::from_millis(50);
     for attempt in 1..=4 {
-        match send(transport, origin, events).await {
+        match send(transport, origin, batch, events).await {
             Ok(()) => return,
             Err(err) if attempt < 4 => {
                 tracing::debug!(error = %err, attempt, "announcing to other instances failed; retrying");
@@ -87,10 +93,10 @@ async fn send_with_retries(transport: &Transport, origin: Uuid, events: &[Event]
     }
 }
 
-async fn send(transport: &Transport, origin: Uuid, events: &[Event]) -> Result<(), String> {
+async fn send(transport: &Transport, origin: Uuid, batch: Uuid, events: &[Event]) -> Result<(), String> {
     match transport {
         Transport::Postgres(db) => {
-            let payloads = notify_payloads(origin, events)?;
+            let payloads = payloads(origin, events, NOTIFY_PAYLOAD_BYTES)?;
             // One statement, one transaction, one pass through PostgreSQL's notification lock,
             // however many messages the batch needs.
             let statement = Statement::from_sql_and_values(
@@ -100,12 +106,14 @@ async fn send(transport: &Transport, origin: Uuid, events: &[Event]) -> Result<(
             );
             db.execute_raw(statement).await.map(|_| ()).map_err(|err| err.to_string())
         }
-        Transport::Nats(context) => super::nats::send(context, origin, events).await,
+        Transport::Nats(context) => {
+            super::nats::send(context, batch, payloads(origin, events, NATS_PAYLOAD_BYTES)?).await
+        }
     }
 }
 
-/// `events` as announcements of at most [`NOTIFY_PAYLOAD_BYTES`] each.
-pub fn notify_payloads(origin: Uuid, events: &[Event]) -> Result<Vec<String>, String> {
+/// `events` as announcements of at most `most_bytes` each (the same ones for the same events).
+pub fn payloads(origin: Uuid, events: &[Event], most_bytes: usize) -> Result<Vec<String>, String> {
     // `{"origin":"<uuid>","events":[<event>,<event>,…]}`, each event encoded once.
     let head = format!("{{\"origin\":\"{origin}\",\"events\":[");
     let mut payloads = Vec::new();
@@ -113,7 +121,7 @@ pub fn notify_payloads(origin: Uuid, events: &[Event]) -> Result<Vec<String>, St
     for event in events {
         let encoded = serde_json::to_string(event).map_err(|err| err.to_string())?;
         let empty = current.len() == head.len();
-        if !empty && current.len() + 1 + encoded.len() + 2 > NOTIFY_PAYLOAD_BYTES {
+        if !empty && current.len() + 1 + encoded.len() + 2 > most_bytes {
             current.push_str("]}");
             payloads.push(std::mem::replace(&mut current, head.clone()));
         }
@@ -139,7 +147,7 @@ mod tests {
         let origin = Uuid::now_v7();
         let events: Vec<Event> =
             (0..1_000).map(|_| Event::Notification { recipient: Uuid::now_v7(), id: Uuid::now_v7() }).collect();
-        let payloads = notify_payloads(origin, &events).expect("encodes");
+        let payloads = payloads(origin, &events, NOTIFY_PAYLOAD_BYTES).expect("encodes");
         assert!(payloads.len() > 1);
         let mut back = Vec::new();
         for payload in &payloads {

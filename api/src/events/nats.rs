@@ -1,24 +1,27 @@
 //! NATS JetStream as the event transport, for deployments with many instances
 //! (`INZAGE_EVENT_TRANSPORT=nats://host:4222`; PostgreSQL `LISTEN/NOTIFY` is the default).
 //!
-//! After a commit each event goes to the stream `INZAGE_EVENTS` as a message of its own; a
-//! notification's message carries its id as `Nats-Msg-Id`, so a message sent twice (a retry
-//! after a lost acknowledgement) is stored once. Every instance reads the stream from the
-//! moment it connects, with an ordered consumer of its own, and publishes what other instances
-//! announced to its subscribers. The database stays the truth: an instance that was cut off
+//! After a commit the events go to the stream `INZAGE_EVENTS` in the announcer's batches (what
+//! commits piled up while the previous batch was sent, in messages of up to 64 KiB); each
+//! message's `Nats-Msg-Id` names its batch and place, so a batch sent again after a lost
+//! acknowledgement is stored once. Every instance reads the stream from the moment it
+//! connects, with an ordered consumer of its own, and publishes what other instances announced
+//! to its subscribers. The database stays the truth: an instance that was cut off
 //! from NATS, or started late, catches up by resynchronising from the tables, as with
 //! PostgreSQL (see [`super::postgres::resynchronise`]).
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use async_nats::jetstream::{self, consumer, stream};
 use futures_util::{FutureExt, StreamExt};
 use sea_orm::DatabaseConnection;
+use tokio::sync::Notify;
 use uuid::Uuid;
 
 use super::postgres::{RESYNC_EVERY, resynchronise};
-use super::{Announcement, Event, HEARD_AT_ONCE, Hub, parse_announcement};
+use super::{HEARD_AT_ONCE, Hub, parse_announcement};
 
 /// The JetStream stream events go through.
 pub const STREAM: &str = "INZAGE_EVENTS";
@@ -30,13 +33,7 @@ pub const SUBJECT: &str = "inzage.events";
 /// an instance starts while NATS is away; what it commits meanwhile reaches the others when they
 /// resynchronise.
 pub async fn context(url: &str) -> Result<jetstream::Context, String> {
-    let client = async_nats::ConnectOptions::new()
-        .retry_on_initial_connect()
-        .connection_timeout(Duration::from_secs(5))
-        .connect(url)
-        .await
-        .map_err(|err| err.to_string())?;
-    Ok(jetstream::new(client))
+    client(url, None).await.map(jetstream::new)
 }
 
 /// Connects to `url` and makes sure the stream exists; the JetStream context.
@@ -44,6 +41,34 @@ pub async fn connect(url: &str) -> Result<jetstream::Context, String> {
     let context = context(url).await?;
     ensure_stream(&context).await?;
     Ok(context)
+}
+
+/// A client of `url` that reconnects in the background (every quarter second at first, at
+/// most every two seconds); `reconnected` is told each time it is connected again after it
+/// lost the server.
+async fn client(url: &str, reconnected: Option<Arc<Notify>>) -> Result<async_nats::Client, String> {
+    let lost = Arc::new(AtomicBool::new(false));
+    async_nats::ConnectOptions::new()
+        .retry_on_initial_connect()
+        .connection_timeout(Duration::from_secs(5))
+        .reconnect_delay_callback(|attempts| Duration::from_millis((attempts as u64).saturating_mul(250).min(2_000)))
+        .event_callback(move |event| {
+            let (lost, reconnected) = (lost.clone(), reconnected.clone());
+            async move {
+                match event {
+                    async_nats::Event::Disconnected => lost.store(true, Ordering::SeqCst),
+                    async_nats::Event::Connected if lost.swap(false, Ordering::SeqCst) => {
+                        if let Some(reconnected) = reconnected {
+                            reconnected.notify_one();
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        })
+        .connect(url)
+        .await
+        .map_err(|err| err.to_string())
 }
 
 /// Makes the stream unless it exists.
@@ -63,25 +88,21 @@ async fn ensure_stream(context: &jetstream::Context) -> Result<(), String> {
         .map_err(|err| err.to_string())
 }
 
-/// Sends `events` committed by `origin`, one message each, and waits until JetStream stored
-/// them all.
-pub async fn send(context: &jetstream::Context, origin: Uuid, events: &[Event]) -> Result<(), String> {
-    let mut acknowledgements = Vec::with_capacity(events.len());
-    for event in events {
-        let id = match event {
-            Event::Notification { id, .. } => id.to_string(),
-            _ => Uuid::now_v7().to_string(),
-        };
-        let payload = serde_json::to_vec(&Announcement { origin, events: vec![*event] }).map_err(|e| e.to_string())?;
+/// Sends one batch of announcements (see [`super::announcer`]) and waits until JetStream stored
+/// them all. Each message's `Nats-Msg-Id` is the batch's id and its place in the batch, so a
+/// batch sent again after a lost acknowledgement is stored once.
+pub async fn send(context: &jetstream::Context, batch: Uuid, payloads: Vec<String>) -> Result<(), String> {
+    let mut acknowledgements = Vec::with_capacity(payloads.len());
+    for (place, payload) in payloads.into_iter().enumerate() {
         let mut headers = async_nats::HeaderMap::new();
-        headers.insert("Nats-Msg-Id", id.as_str());
+        headers.insert("Nats-Msg-Id", format!("{batch}.{place}").as_str());
         let ack = context.publish_with_headers(SUBJECT, headers, payload.into()).await.map_err(|e| e.to_string())?;
         acknowledgements.push(ack);
     }
     for ack in acknowledgements {
         if let Err(err) = ack.await {
             // Perhaps the stream is not there (a NATS server started afresh): make it, and let
-            // the announcer's retry send the batch again (duplicates are dropped by id).
+            // the announcer's retry send the batch again (it is stored once).
             let _ = ensure_stream(context).await;
             return Err(err.to_string());
         }
@@ -93,8 +114,8 @@ pub async fn send(context: &jetstream::Context, origin: Uuid, events: &[Event]) 
 pub fn spawn_listener(url: String, db: DatabaseConnection, hub: Arc<Hub>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         loop {
-            let messages = match consume(&url).await {
-                Ok(messages) => messages,
+            let (messages, reconnected) = match consume(&url).await {
+                Ok(consuming) => consuming,
                 Err(err) => {
                     tracing::warn!(error = %err, "cannot read the event stream; retrying");
                     resynchronise(&db, &hub).await;
@@ -144,6 +165,12 @@ pub fn spawn_listener(url: String, db: DatabaseConnection, hub: Arc<Hub>) -> tok
                             break;
                         }
                     },
+                    // A consumer outlives a NATS server that restarts only once it has missed
+                    // two heartbeats (half a minute each): read afresh at once instead.
+                    _ = reconnected.notified() => {
+                        tracing::info!("connected to NATS again; reading the event stream afresh");
+                        break;
+                    }
                     _ = resync.tick() => resynchronise(&db, &hub).await,
                 }
             }
@@ -151,9 +178,12 @@ pub fn spawn_listener(url: String, db: DatabaseConnection, hub: Arc<Hub>) -> tok
     })
 }
 
-/// An ordered consumer of its own on the stream, from now on.
-async fn consume(url: &str) -> Result<consumer::pull::Ordered, String> {
-    let context = connect(url).await?;
+/// An ordered consumer of its own on the stream, from now on, and what tells when its client
+/// connected to NATS again after losing it.
+async fn consume(url: &str) -> Result<(consumer::pull::Ordered, Arc<Notify>), String> {
+    let reconnected = Arc::new(Notify::new());
+    let context = jetstream::new(client(url, Some(reconnected.clone())).await?);
+    ensure_stream(&context).await?;
     let stream = context.get_stream(STREAM).await.map_err(|err| err.to_string())?;
     let consumer = stream
         .create_consumer(consumer::pull::OrderedConfig {
@@ -162,5 +192,6 @@ async fn consume(url: &str) -> Result<consumer::pull::Ordered, String> {
         })
         .await
         .map_err(|err| err.to_string())?;
-    consumer.messages().await.map_err(|err| err.to_string())
+    let messages = consumer.messages().await.map_err(|err| err.to_string())?;
+    Ok((messages, reconnected))
 }
