@@ -60,11 +60,20 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Audit(AuditCommand::Seal) => {
             let db = open_database(&settings).await?;
-            match crate::sealing::seal_now(&db, SystemClock.now()).await.context("sealing failed")? {
-                Some(seal) => {
-                    println!("sealed {} rows as seal {}: {}", seal.rows, seal.sequence, hex::encode(&seal.hash))
+            let mut sealed_any = false;
+            while let Some(crate::sealing::Sealed { seal, more }) =
+                crate::sealing::seal_at_most(&db, SystemClock.now(), crate::sealing::MOST_ROWS)
+                    .await
+                    .context("sealing failed")?
+            {
+                println!("sealed {} rows as seal {}: {}", seal.rows, seal.sequence, hex::encode(&seal.hash));
+                sealed_any = true;
+                if !more {
+                    break;
                 }
-                None => println!("nothing to seal"),
+            }
+            if !sealed_any {
+                println!("nothing to seal");
             }
             Ok(())
         }

@@ -3,7 +3,7 @@
 //! At a fixed interval one instance (whichever claims the turn first) seals the rows written
 //! since the last seal: it computes a SHA-256 Merkle root over them and stores it in
 //! `audit_seal` with the previous seal's hash, so the seals form a chain. Writing a row costs
-//! what it did before: sealing reads rows afterwards, in batches.
+//! what it did before: sealing reads rows afterwards, each seal's in one streamed query.
 //!
 //! **Which rows a seal covers.** Rows must land in exactly one seal although transactions
 //! commit in any order. Each row records where it was written: on PostgreSQL the id of its
@@ -13,6 +13,13 @@
 //! transaction still running when the seal is made (`pg_snapshot_xmin`): every transaction
 //! below it has ended, so no row can appear in a sealed range later, however long a transaction
 //! took. On SQLite it is one past the highest rowid.
+//!
+//! **How much one seal covers.** At most about [`MOST_ROWS`] rows (24 MB of row index), so
+//! that a backlog (a log written before sealing existed, a bulk import, an instance that was
+//! down) is sealed in a run of seals one after the other rather than in one that holds it all in
+//! memory. On SQLite that is a range of rowids; on PostgreSQL, when the rows waiting are more,
+//! a range of transactions found by counting ranges growing fourfold from the previous seal.
+//! The rows of one transaction are never split between seals.
 //!
 //! **What is stored.** Per seal: its sequence number, the range, the number of rows, the Merkle
 //! root over the rows' leaf hashes (in id order), the previous seal's hash and its own hash
@@ -30,8 +37,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use futures_util::TryStreamExt;
 use inzage_entity::audit_event;
-use sea_orm::{ActiveEnum, ConnectionTrait, DbBackend, DbErr, EntityTrait, Statement, TransactionTrait};
+use sea_orm::{ActiveEnum, ConnectionTrait, DbBackend, DbErr, EntityTrait, Statement, StreamTrait, TransactionTrait};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -42,8 +50,8 @@ use crate::db::Database;
 /// The advisory lock key of a sealing turn on PostgreSQL.
 const SEAL_LOCK: i64 = 75_130_002;
 
-/// Rows read per statement while sealing or verifying.
-const BATCH: i64 = 5_000;
+/// About the most rows one seal covers (see the module's notes).
+pub const MOST_ROWS: i64 = 1_000_000;
 
 /// Bytes per row in a seal's row index: the id and the first 8 bytes of its leaf hash.
 const INDEX_ENTRY: usize = 24;
@@ -165,23 +173,77 @@ fn position_sql(backend: DbBackend) -> &'static str {
     }
 }
 
-/// The rows with positions in `[from, until)`, `after` an id, in id order, at most [`BATCH`].
-async fn rows_between(
-    db: &impl ConnectionTrait,
+/// The rows with positions in `[from, until)`, in id order, read as they come from one query
+/// (paging by id would read the range again for every page: quadratic in a large seal).
+async fn rows_between<'a, C: ConnectionTrait + StreamTrait>(
+    db: &'a C,
     from: i64,
     until: i64,
-    after: Option<Uuid>,
-) -> Result<Vec<audit_event::Model>, DbErr> {
-    let backend = db.get_database_backend();
-    let (range, id_after) = match backend {
-        DbBackend::Postgres => {
-            ("written_xid >= $1 AND written_xid < $2", "AND ($3::uuid IS NULL OR id > $3::uuid) ORDER BY id LIMIT $4")
-        }
-        _ => ("rowid >= ?1 AND rowid < ?2", "AND (?3 IS NULL OR id > ?3) ORDER BY id LIMIT ?4"),
+) -> Result<impl futures_util::Stream<Item = Result<audit_event::Model, DbErr>> + Send + 'a, DbErr> {
+    let backend = ConnectionTrait::get_database_backend(db);
+    let range = match backend {
+        DbBackend::Postgres => "written_xid >= $1 AND written_xid < $2",
+        _ => "rowid >= ?1 AND rowid < ?2",
     };
-    let sql = format!("SELECT * FROM audit_event WHERE {range} {id_after}");
-    let values: [sea_orm::Value; 4] = [from.into(), until.into(), after.into(), BATCH.into()];
-    audit_event::Entity::find().from_raw_sql(Statement::from_sql_and_values(backend, sql, values)).all(db).await
+    let sql = format!("SELECT * FROM audit_event WHERE {range} ORDER BY id");
+    let values: [sea_orm::Value; 2] = [from.into(), until.into()];
+    audit_event::Entity::find().from_raw_sql(Statement::from_sql_and_values(backend, sql, values)).stream(db).await
+}
+
+/// How many rows have positions in `[from, until)`.
+async fn count_between(db: &impl ConnectionTrait, from: i64, until: i64) -> Result<i64, DbErr> {
+    let backend = db.get_database_backend();
+    let position = position_sql(backend);
+    let sql = match backend {
+        DbBackend::Postgres => {
+            format!("SELECT COUNT(*) AS n FROM audit_event WHERE {position} >= $1 AND {position} < $2")
+        }
+        _ => format!("SELECT COUNT(*) AS n FROM audit_event WHERE {position} >= ?1 AND {position} < ?2"),
+    };
+    let row = db.query_one_raw(Statement::from_sql_and_values(backend, sql, [from.into(), until.into()])).await?;
+    row.ok_or_else(|| DbErr::Custom("no count".into()))?.try_get("", "n")
+}
+
+/// Where a seal starting at `from` ends so that it covers at most about `most` rows, short of
+/// `horizon` when more are waiting (see the module's notes).
+async fn end_of_seal(db: &impl ConnectionTrait, from: i64, horizon: i64, most: i64) -> Result<i64, DbErr> {
+    let backend = db.get_database_backend();
+    if backend != DbBackend::Postgres {
+        // The rowid of the row after the first `most`, if there is one.
+        let sql = "SELECT rowid AS next FROM audit_event WHERE rowid >= ?1 ORDER BY rowid LIMIT 1 OFFSET ?2";
+        let next =
+            db.query_one_raw(Statement::from_sql_and_values(backend, sql, [from.into(), most.max(1).into()])).await?;
+        return Ok(match next {
+            Some(row) => horizon.min(row.try_get::<i64>("", "next")?),
+            None => horizon,
+        });
+    }
+    if count_between(db, from, horizon).await? <= most {
+        return Ok(horizon);
+    }
+    // `[from, base)` holds no rows; `fitting` ends a range of some rows, at most `most`.
+    let (mut base, mut span, mut fitting) = (from, 1i64, None);
+    loop {
+        let until = base.saturating_add(span).min(horizon);
+        let rows = count_between(db, base, until).await?;
+        if rows > most {
+            match fitting {
+                Some(fitting) => return Ok(fitting),
+                // One transaction's rows stay together.
+                None if span == 1 => return Ok(until),
+                // No rows below the last range probed: grow again from its end.
+                None => (base, span) = (base + span / 4, 1),
+            }
+            continue;
+        }
+        if until == horizon {
+            return Ok(horizon);
+        }
+        if rows > 0 {
+            fitting = Some(until);
+        }
+        span = span.saturating_mul(4);
+    }
 }
 
 /// The horizon a seal made now would reach (see the module's notes).
@@ -196,23 +258,21 @@ async fn horizon(db: &impl ConnectionTrait) -> Result<i64, DbErr> {
 }
 
 /// The leaves and row index of the rows in `[from, until)`.
-async fn leaves_between(db: &impl ConnectionTrait, from: i64, until: i64) -> Result<(Vec<[u8; 32]>, Vec<u8>), DbErr> {
+async fn leaves_between(
+    db: &(impl ConnectionTrait + StreamTrait),
+    from: i64,
+    until: i64,
+) -> Result<(Vec<[u8; 32]>, Vec<u8>), DbErr> {
     let mut leaves = Vec::new();
     let mut index = Vec::new();
-    let mut after = None;
-    loop {
-        let rows = rows_between(db, from, until, after).await?;
-        for row in &rows {
-            let hash = leaf(row);
-            index.extend_from_slice(row.id.as_bytes());
-            index.extend_from_slice(&hash[..8]);
-            leaves.push(hash);
-        }
-        match rows.last() {
-            Some(last) if rows.len() as i64 == BATCH => after = Some(last.id),
-            _ => return Ok((leaves, index)),
-        }
+    let mut rows = std::pin::pin!(rows_between(db, from, until).await?);
+    while let Some(row) = rows.try_next().await? {
+        let hash = leaf(&row);
+        index.extend_from_slice(row.id.as_bytes());
+        index.extend_from_slice(&hash[..8]);
+        leaves.push(hash);
     }
+    Ok((leaves, index))
 }
 
 const SEAL_COLUMNS: &str = "seq, sealed_at, from_position, until_position, row_count, root, previous_hash, hash";
@@ -246,8 +306,22 @@ async fn newest(db: &impl ConnectionTrait) -> Result<Option<Seal>, DbErr> {
 /// (rows below the horizon are all committed when it is read), so that it never has to turn a
 /// read into a write while the access log is being written.
 pub async fn seal_now(db: &Database, now: DateTime<Utc>) -> Result<Option<Seal>, DbErr> {
+    Ok(seal_at_most(db, now, MOST_ROWS).await?.map(|sealed| sealed.seal))
+}
+
+/// A seal just made.
+#[derive(Debug)]
+pub struct Sealed {
+    pub seal: Seal,
+    /// Whether rows written before the seal's horizon are left for the next seal (it stopped at
+    /// about `most` rows).
+    pub more: bool,
+}
+
+/// [`seal_now`], covering about `most` rows at most (see the module's notes).
+pub async fn seal_at_most(db: &Database, now: DateTime<Utc>, most: i64) -> Result<Option<Sealed>, DbErr> {
     if db.backend() != DbBackend::Postgres {
-        return seal_on(db.conn(), now).await;
+        return seal_on(db.conn(), now, most).await;
     }
     let txn = db.conn().begin().await?;
     let claimed = txn
@@ -263,20 +337,25 @@ pub async fn seal_now(db: &Database, now: DateTime<Utc>) -> Result<Option<Seal>,
     if !claimed {
         return Ok(None);
     }
-    let seal = seal_on(&txn, now).await?;
+    let seal = seal_on(&txn, now, most).await?;
     txn.commit().await?;
     Ok(seal)
 }
 
 /// Makes and stores the next seal through `db`, if there is anything to seal.
-async fn seal_on(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<Option<Seal>, DbErr> {
-    let backend = db.get_database_backend();
+async fn seal_on(
+    db: &(impl ConnectionTrait + StreamTrait),
+    now: DateTime<Utc>,
+    most: i64,
+) -> Result<Option<Sealed>, DbErr> {
+    let backend = ConnectionTrait::get_database_backend(db);
     let previous = newest(db).await?;
     let from = previous.as_ref().map_or(0, |seal| seal.until);
-    let until = horizon(db).await?;
-    if until <= from {
+    let horizon = horizon(db).await?;
+    if horizon <= from {
         return Ok(None);
     }
+    let until = end_of_seal(db, from, horizon, most).await?;
     let (leaves, index) = leaves_between(db, from, until).await?;
     if leaves.is_empty() {
         return Ok(None);
@@ -309,7 +388,7 @@ async fn seal_on(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<Option
         index.into(),
     ];
     db.execute_raw(Statement::from_sql_and_values(backend, insert, values)).await?;
-    Ok(Some(seal))
+    Ok(Some(Sealed { seal, more: until < horizon }))
 }
 
 /// Seals at `interval` until the process ends, exporting each new seal.
@@ -325,16 +404,25 @@ pub fn spawn(
         every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             every.tick().await;
-            match seal_now(&db, clock.now()).await {
-                Ok(Some(seal)) => {
-                    if let Some(export) = &export
-                        && let Err(err) = write_export(&http, export, &seal).await
-                    {
-                        tracing::warn!(error = %err, sequence = seal.sequence, "exporting an access-log seal failed");
+            // A backlog is sealed in a run of seals, one after the other.
+            loop {
+                match seal_at_most(&db, clock.now(), MOST_ROWS).await {
+                    Ok(Some(Sealed { seal, more })) => {
+                        if let Some(export) = &export
+                            && let Err(err) = write_export(&http, export, &seal).await
+                        {
+                            tracing::warn!(error = %err, sequence = seal.sequence, "exporting an access-log seal failed");
+                        }
+                        if !more {
+                            break;
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(err) => {
+                        tracing::warn!(error = %err, "sealing the access log failed; retrying");
+                        break;
                     }
                 }
-                Ok(None) => {}
-                Err(err) => tracing::warn!(error = %err, "sealing the access log failed; retrying"),
             }
         }
     })
@@ -457,7 +545,7 @@ pub async fn verify(db: &Database, exported: &[Seal], retained_since: Option<Dat
 
 /// Checks one seal against the one before it, its export and its rows.
 async fn check_seal(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + StreamTrait),
     previous: Option<&Seal>,
     seal: &Seal,
     index: &[u8],
@@ -498,31 +586,24 @@ async fn check_seal(
         .collect();
     let mut leaves = Vec::with_capacity(sealed.len());
     let mut expected = sealed.iter().peekable();
-    let mut after = None;
-    loop {
-        let rows = rows_between(db, seal.from, seal.until, after).await?;
-        for row in &rows {
-            // Both lists are in id order: walk them side by side.
-            if let Some((id, _)) = expected.peek()
-                && *id < row.id
-            {
-                return Ok(Some(Finding::RowRemoved { sequence, id: *id }));
-            }
-            let hash = leaf(row);
-            match expected.next() {
-                Some((id, prefix)) if *id == row.id => {
-                    if *prefix != &hash[..8] {
-                        return Ok(Some(Finding::RowChanged { sequence, id: row.id }));
-                    }
+    let mut rows = std::pin::pin!(rows_between(db, seal.from, seal.until).await?);
+    while let Some(row) = rows.try_next().await? {
+        // Both lists are in id order: walk them side by side.
+        if let Some((id, _)) = expected.peek()
+            && *id < row.id
+        {
+            return Ok(Some(Finding::RowRemoved { sequence, id: *id }));
+        }
+        let hash = leaf(&row);
+        match expected.next() {
+            Some((id, prefix)) if *id == row.id => {
+                if *prefix != &hash[..8] {
+                    return Ok(Some(Finding::RowChanged { sequence, id: row.id }));
                 }
-                _ => return Ok(Some(Finding::RowAdded { sequence, id: row.id })),
             }
-            leaves.push(hash);
+            _ => return Ok(Some(Finding::RowAdded { sequence, id: row.id })),
         }
-        match rows.last() {
-            Some(last) if rows.len() as i64 == BATCH => after = Some(last.id),
-            _ => break,
-        }
+        leaves.push(hash);
     }
     if let Some((id, _)) = expected.next() {
         return Ok(Some(Finding::RowRemoved { sequence, id: *id }));

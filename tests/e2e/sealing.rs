@@ -85,6 +85,38 @@ async fn log_ids(scene: &Scene) -> Vec<Uuid> {
     ids
 }
 
+async fn a_backlog_is_sealed_in_a_run_of_seals_of_bounded_size(backend: Backend) {
+    let scene = scene(&backend, |_| {}).await;
+    for _ in 0..12 {
+        data(&scene.app.as_user(scene.carla, READ, json!({"id": scene.lotte})).await);
+    }
+    // At most three rows a seal: the backlog takes a run of seals, each after the previous.
+    let mut seals = Vec::new();
+    for _ in 0..400 {
+        while let Some(sealing::Sealed { seal, more }) =
+            sealing::seal_at_most(&scene.app.app.db, scene.app.clock_now(), 3).await.expect("sealing")
+        {
+            seals.push(seal);
+            if !more {
+                break;
+            }
+        }
+        if matches!(verify(&scene.app).await, Finding::Intact { unsealed: 0, .. }) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(matches!(verify(&scene.app).await, Finding::Intact { unsealed: 0, .. }), "all sealed, and intact");
+    let sizes: Vec<i64> = seals.iter().map(|seal| seal.rows).collect();
+    let rows: i64 = sizes.iter().sum();
+    assert!(rows >= 14, "the writes and the twelve reads: {sizes:?}");
+    assert!(sizes.iter().all(|&size| (1..=3).contains(&size)), "{sizes:?}");
+    for pair in seals.windows(2) {
+        assert_eq!(pair[1].from, pair[0].until, "each seal starts where the previous ended");
+        assert_eq!(pair[1].previous_hash, pair[0].hash);
+    }
+}
+
 async fn rows_are_sealed_in_a_chain_that_a_client_sees_over_their_log(backend: Backend) {
     let scene = scene(&backend, |_| {}).await;
     let first = seal(&scene.app).await;
@@ -279,6 +311,7 @@ async fn inzage_audit_verify_says_intact_then_names_the_changed_row(backend: Bac
 }
 
 on_every_database!(
+    a_backlog_is_sealed_in_a_run_of_seals_of_bounded_size,
     inzage_audit_verify_says_intact_then_names_the_changed_row,
     rows_are_sealed_in_a_chain_that_a_client_sees_over_their_log,
     a_changed_removed_or_added_row_is_found_and_located,
