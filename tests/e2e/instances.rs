@@ -34,6 +34,13 @@ async fn a_subscriber_on_one_instance_receives_what_another_commits() {
     }
     assert_eq!(a.app.db.hub().open_subscriptions(), 1, "still subscribed");
     assert!(heard_at_least(&a, 403).await, "A heard B's events over LISTEN");
+    // Operators see it too.
+    let metrics = a.http.get(a.url("/metrics")).send().await.expect("metrics").text().await.expect("text");
+    let heard: f64 = metrics
+        .lines()
+        .find_map(|line| line.strip_prefix("inzage_events_heard_total ")?.split(' ').next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no inzage_events_heard_total in {metrics}"));
+    assert!(heard >= 403.0, "{heard}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

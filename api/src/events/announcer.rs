@@ -5,9 +5,9 @@
 //! transport's size limit allows). Nothing inside a write transaction waits for another
 //! instance, and busy instances send fewer, larger messages.
 //!
-//! On PostgreSQL the message is a `NOTIFY`; on NATS a JetStream message. PostgreSQL serialises every committing transaction
-//! that notified (on one lock for its notification queue); sending from this task, in a
-//! transaction of its own, keeps that lock out of the writes themselves.
+//! On PostgreSQL the message is a `NOTIFY`; on NATS a JetStream message. PostgreSQL serialises
+//! every committing transaction that notified (on one lock for its notification queue); sending
+//! from this task, in a transaction of its own, keeps that lock out of the writes themselves.
 //!
 //! An announcement lost on the way (the process ends between a commit and its announcement,
 //! or the transport is down) delays live delivery on other instances until their next

@@ -38,7 +38,13 @@ pub async fn context(url: &str) -> Result<jetstream::Context, String> {
 
 /// Connects to `url` and makes sure the stream exists; the JetStream context.
 pub async fn connect(url: &str) -> Result<jetstream::Context, String> {
-    let context = context(url).await?;
+    connect_telling(url, None).await
+}
+
+/// [`connect`], telling `reconnected` each time the client is connected again after it lost
+/// the server.
+async fn connect_telling(url: &str, reconnected: Option<Arc<Notify>>) -> Result<jetstream::Context, String> {
+    let context = jetstream::new(client(url, reconnected).await?);
     ensure_stream(&context).await?;
     Ok(context)
 }
@@ -182,8 +188,7 @@ pub fn spawn_listener(url: String, db: DatabaseConnection, hub: Arc<Hub>) -> tok
 /// connected to NATS again after losing it.
 async fn consume(url: &str) -> Result<(consumer::pull::Ordered, Arc<Notify>), String> {
     let reconnected = Arc::new(Notify::new());
-    let context = jetstream::new(client(url, Some(reconnected.clone())).await?);
-    ensure_stream(&context).await?;
+    let context = connect_telling(url, Some(reconnected.clone())).await?;
     let stream = context.get_stream(STREAM).await.map_err(|err| err.to_string())?;
     let consumer = stream
         .create_consumer(consumer::pull::OrderedConfig {
