@@ -62,7 +62,7 @@ impl App {
             // Refuse before touching the database: production never trusts a generated secret.
             bail!(NO_KEY_CONFIGURED);
         }
-        let db = Database::connect(&settings.database_url)
+        let db = Database::connect_with(&settings.database_url, settings.database_connections)
             .await
             .with_context(|| format!("cannot open the database {}", redact(&settings.database_url)))?;
         db.migrate().await.context("migrating the database failed")?;
@@ -125,7 +125,13 @@ impl App {
         tasks.push(crate::retention::spawn(db.clone(), clock.clone(), settings.audit_retention));
         if !settings.audit_seal_interval.is_zero() {
             let export = settings.audit_seal_export.clone();
-            tasks.push(crate::sealing::spawn(db.clone(), clock.clone(), settings.audit_seal_interval, export));
+            tasks.push(crate::sealing::spawn(
+                db.clone(),
+                clock.clone(),
+                settings.audit_seal_interval,
+                crate::sealing::MOST_ROWS,
+                export,
+            ));
         }
         tasks.push(tokio::spawn(async move {
             let period = std::time::Duration::from_secs(60);

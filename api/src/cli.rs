@@ -105,7 +105,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 async fn open_database(settings: &Settings) -> anyhow::Result<Database> {
-    let db = Database::connect(&settings.database_url)
+    let db = Database::connect_with(&settings.database_url, settings.database_connections)
         .await
         .with_context(|| format!("cannot open the database {}", redact(&settings.database_url)))?;
     db.migrate().await.context("migrating the database failed")?;

@@ -104,6 +104,12 @@ pub struct Settings {
     #[arg(long, env = "DATABASE_URL", default_value = "sqlite://inzage.db?mode=rwc", global = true)]
     pub database_url: String,
 
+    /// Most connections this instance keeps open to the database. Every instance on one
+    /// PostgreSQL server adds its own; together they should stay near the server's cores (a few
+    /// per core), well below its `max_connections`.
+    #[arg(long, env = "INZAGE_DATABASE_CONNECTIONS", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1000), global = true)]
+    pub database_connections: u32,
+
     /// Address to listen on. Port 0 picks a free port (the address is printed at start-up).
     #[arg(long, env = "INZAGE_LISTEN", default_value = "127.0.0.1:8000", global = true)]
     pub listen: SocketAddr,

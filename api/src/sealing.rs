@@ -391,11 +391,13 @@ async fn seal_on(
     Ok(Some(Sealed { seal, more: until < horizon }))
 }
 
-/// Seals at `interval` until the process ends, exporting each new seal.
+/// Seals at `interval` until the process ends, each seal of at most `most` rows (the server
+/// uses [`MOST_ROWS`]), exporting each new seal. A backlog is sealed at once, in a run of seals.
 pub fn spawn(
     db: Database,
     clock: SharedClock,
     interval: Duration,
+    most: i64,
     export: Option<Export>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
@@ -406,7 +408,7 @@ pub fn spawn(
             every.tick().await;
             // A backlog is sealed in a run of seals, one after the other.
             loop {
-                match seal_at_most(&db, clock.now(), MOST_ROWS).await {
+                match seal_at_most(&db, clock.now(), most).await {
                     Ok(Some(Sealed { seal, more })) => {
                         if let Some(export) = &export
                             && let Err(err) = write_export(&http, export, &seal).await

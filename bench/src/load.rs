@@ -102,6 +102,9 @@ pub struct LoadArgs {
     /// process, each with its own connection pool and port; requests go to them in turn.
     #[arg(long, default_value_t = 1)]
     instances: usize,
+    /// Each instance's database connections (`INZAGE_DATABASE_CONNECTIONS`).
+    #[arg(long, default_value_t = inzage_api::db::DEFAULT_CONNECTIONS)]
+    connections: u32,
 }
 
 /// The users the scenarios act as.
@@ -153,7 +156,7 @@ async fn run(args: &LoadArgs, database: &BenchDatabase) -> Result<()> {
         inzage_api::app::redact(&database.url),
         args.clients
     );
-    let instance = Instance::start_for_load(&database.url).await?;
+    let instance = Instance::start_for_load(&database.url, args.connections).await?;
     let db = instance.app.db.conn();
     let org = organization::Entity::find()
         .filter(organization::Column::Name.eq(seed::organization_name(args.clients)))
@@ -191,12 +194,15 @@ async fn run(args: &LoadArgs, database: &BenchDatabase) -> Result<()> {
     let mut urls = vec![format!("http://{}/graphql", instance.addr)];
     let mut others = Vec::new();
     for _ in 1..args.instances {
-        let other = Instance::start_for_load(&database.url).await?;
+        let other = Instance::start_for_load(&database.url, args.connections).await?;
         urls.push(format!("http://{}/graphql", other.addr));
         others.push(other);
     }
     if args.instances > 1 {
-        println!("instances: {} (requests go to each in turn)", args.instances);
+        println!(
+            "instances: {} (requests go to each in turn), {} database connections each",
+            args.instances, args.connections
+        );
     }
     let bench = Arc::new(Load { urls, next: AtomicUsize::new(0), http, instance, others });
 

@@ -269,8 +269,9 @@ impl Instance {
 
     /// An instance for the load scenarios: no per-person rate limits (the scenarios send far
     /// more than a person would), default buffers.
-    async fn start_for_load(database_url: &str) -> Result<Self> {
+    async fn start_for_load(database_url: &str, connections: u32) -> Result<Self> {
         Self::start_with(database_url, |settings| {
+            settings.database_connections = connections;
             settings.rate_send_message = inzage_api::config::RateLimit(None);
             settings.rate_consent_response = inzage_api::config::RateLimit(None);
         })

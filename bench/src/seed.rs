@@ -7,8 +7,9 @@
 //! - counselor `k` (`counselor-{k}@bench.example`) has clients `200k .. 200k+199` in their
 //!   caseload, and is primary coach of each one's open trajectory; counselor `k+1` is a member;
 //! - client `i` (`client-{i}@bench.example`) has contact details, two dossier entries, `audit`
-//!   access-log rows, two notifications, and is in group `i / 50` (50 clients, their counselor
-//!   leads it; the three visibility modes in turn);
+//!   access-log rows, two notifications, a conversation with their counselor (two messages),
+//!   and is in group `i / 50` (50 clients, their counselor leads it; the three visibility modes
+//!   in turn);
 //! - every fourth client also has a closed trajectory; every tenth an open task (every other
 //!   tenth a done one); every twentieth an active delegation to an intervention provider;
 //! - every even client takes part in workflow `i / 1000` and has a PENDING consent request for
@@ -21,9 +22,9 @@ use chrono::{DateTime, Duration as Days, NaiveDate, Utc};
 use inzage_entity::{
     AuditAction, AuditOutcome, ConsentKind, ConsentStatus, DelegationStatus, DossierEntryKind, GroupVisibility,
     NotificationKind, OrganizationKind, Role, TaskKind, TaskStatus, TrajectoryKind, TrajectoryStatus, audit_event,
-    care_group, caseload_link, client_contact, consent_request, delegation, dossier_entry, group_counselor,
-    group_member, notification, organization, participation, project, task, trajectory, trajectory_member, user,
-    user_role, workflow, workflow_professional,
+    care_group, caseload_link, client_contact, consent_request, conversation, conversation_participant, delegation,
+    dossier_entry, group_counselor, group_member, message, notification, organization, participation, project, task,
+    trajectory, trajectory_member, user, user_role, workflow, workflow_professional,
 };
 use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, IntoActiveModel, Iterable, TransactionTrait};
 use uuid::Uuid;
@@ -354,6 +355,21 @@ async fn client_batch(
         for n in 0..2 {
             t.notifications.push(notification_row(id, n, n == 0, now));
         }
+
+        let talk = Uuid::now_v7();
+        t.conversations.push(conversation::Model { id: talk, group_id: None, created_by: id, created_at: past(30) });
+        for user_id in [id, counselor] {
+            t.participants.push(conversation_participant::Model { conversation_id: talk, user_id, added_at: past(30) });
+        }
+        for (n, sender_id) in [id, counselor].into_iter().enumerate() {
+            t.messages.push(message::Model {
+                id: Uuid::now_v7(),
+                conversation_id: talk,
+                sender_id,
+                body: if n == 0 { "Can we move Thursday's appointment?".into() } else { "Friday at ten works.".into() },
+                sent_at: past(30 - n as i64),
+            });
+        }
     }
     t.write(txn).await
 }
@@ -377,6 +393,9 @@ struct Tables {
     entries: Vec<dossier_entry::Model>,
     audit: Vec<audit_event::Model>,
     notifications: Vec<notification::Model>,
+    conversations: Vec<conversation::Model>,
+    participants: Vec<conversation_participant::Model>,
+    messages: Vec<message::Model>,
 }
 
 impl Tables {
@@ -396,7 +415,10 @@ impl Tables {
             + insert(txn, self.requests).await?
             + insert(txn, self.entries).await?
             + insert(txn, self.audit).await?
-            + insert(txn, self.notifications).await?)
+            + insert(txn, self.notifications).await?
+            + insert(txn, self.conversations).await?
+            + insert(txn, self.participants).await?
+            + insert(txn, self.messages).await?)
     }
 }
 

@@ -243,7 +243,38 @@ async fn shutdown_finishes_in_flight_requests_and_closes_sockets_with_1001() {
     assert!(http.get(format!("http://{addr}/healthz")).send().await.is_err(), "new connections are refused");
 }
 
+/// `INZAGE_DATABASE_CONNECTIONS` caps the instance's pool: requests beyond it wait for a
+/// connection instead of opening more.
+async fn the_pool_holds_no_more_connections_than_configured(backend: Backend) {
+    let app = TestApp::spawn_with(&backend, |s| s.database_connections = 2).await;
+    let most = match app.app.db.backend() {
+        sea_orm::DbBackend::Postgres => {
+            app.app.db.conn().get_postgres_connection_pool().options().get_max_connections()
+        }
+        _ => app.app.db.conn().get_sqlite_connection_pool().options().get_max_connections(),
+    };
+    assert_eq!(most, 2);
+    let (org, _) = app.organization("Harbour").await;
+    let anna = app.user(org, "anna@harbour.example", &[Role::Client]).await;
+    let token = app.token(anna);
+    let requests = (0..24).map(|n| {
+        let (http, url, token) = (app.http.clone(), app.url("/graphql"), token.clone());
+        tokio::spawn(async move {
+            let body = json!({ "query": "mutation($n: String!) { createSelfHelpTool(name: $n, content: \"x\") { id } }", "variables": { "n": format!("Tool {n}") } });
+            http.post(url).bearer_auth(token).json(&body).send().await.expect("post").json::<Value>().await.expect("json")
+        })
+    });
+    for answer in futures_util::future::join_all(requests).await {
+        let answer = answer.expect("request task");
+        assert!(answer["errors"].is_null(), "{answer}");
+    }
+    let text = app.http.get(app.url("/metrics")).send().await.expect("metrics").text().await.expect("text");
+    let held = sample(&text, "inzage_db_pool_connections").expect("db_pool_connections");
+    assert!((1.0..=2.0).contains(&held), "the pool holds {held} connections");
+}
+
 on_every_database!(
     a_person_who_sends_too_many_messages_is_refused_without_a_write,
     metrics_count_operations_by_outcome_and_report_live_state,
+    the_pool_holds_no_more_connections_than_configured,
 );
