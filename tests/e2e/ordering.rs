@@ -156,4 +156,49 @@ async fn concurrent_writers_on_several_instances_reach_every_subscriber_once_and
     assert!(total > WRITERS * TRANSACTIONS_PER_WRITER, "the writers notified ({total} deliveries)");
 }
 
-on_every_database!(concurrent_writers_on_several_instances_reach_every_subscriber_once_and_in_order);
+/// An instance whose clock runs behind another's still gives each new notification an id above
+/// the recipient's newest, so a subscriber that has delivered up to that newest gets it.
+async fn an_instance_whose_clock_runs_behind_still_notifies_in_order(backend: Backend) {
+    use sea_orm::{ActiveModelTrait, ActiveValue::Set};
+    let app = TestApp::spawn(&backend).await;
+    let (org, _) = app.organization("De Linde").await;
+    let lotte = app.user(org, "lotte@linde.example", &[Role::Client]).await;
+    // Written by an instance an hour ahead.
+    let ahead = chrono::Utc::now() + chrono::Duration::hours(1);
+    let timestamp =
+        uuid::Timestamp::from_unix(uuid::NoContext, ahead.timestamp() as u64, ahead.timestamp_subsec_nanos());
+    let newest = Uuid::new_v7(timestamp);
+    notification::ActiveModel {
+        id: Set(newest),
+        recipient_id: Set(lotte),
+        kind: Set(NotificationKind::TaskCreated),
+        title: Set("from an instance ahead".into()),
+        client_id: Set(None),
+        consent_request_id: Set(None),
+        delegation_id: Set(None),
+        task_id: Set(None),
+        message_id: Set(None),
+        emergency_access_id: Set(None),
+        created_at: Set(ahead),
+        read_at: Set(None),
+    }
+    .insert(app.app.db.conn())
+    .await
+    .expect("a notification from ahead");
+
+    let mut socket = connect(app.addr, &app.token(lotte)).await;
+    let after = newest.to_string();
+    subscribe_notifications(&mut socket, "1", Some(&after)).await;
+    let written = app.notify_at_once(lotte, 2).await;
+    assert!(written[0] > newest && written[1] > written[0], "{written:?} after {newest}");
+    for id in &written {
+        let delivered = inzage_testkit::live::next_notification(&mut socket).await;
+        assert_eq!(delivered["id"].as_str(), Some(id.to_string().as_str()), "{delivered}");
+    }
+    assert_eq!(committed_for(&app, lotte).await, [vec![newest], written].concat());
+}
+
+on_every_database!(
+    concurrent_writers_on_several_instances_reach_every_subscriber_once_and_in_order,
+    an_instance_whose_clock_runs_behind_still_notifies_in_order,
+);

@@ -568,7 +568,36 @@ async fn who_can_see_a_client_costs_the_same_whatever_the_number_of_holders(back
     assert_eq!(few, many, "{few_holders} and {many_holders} holders");
 }
 
+// ---------------------------------------------------------------------------------------------
+// Messages
+// ---------------------------------------------------------------------------------------------
+
+/// Answering with the sent message's conversation costs no statement: the write already read it
+/// and its people. Sending into an existing conversation reads who takes part once.
+async fn a_sent_messages_conversation_costs_no_more_statements(backend: Backend) {
+    let app = TestApp::spawn(&backend).await;
+    let (org, _) = app.organization("De Linde").await;
+    let carla = app.user(org, "carla@linde.example", &[Role::Counselor]).await;
+    let lotte = app.client_created_by(carla, "lotte@linde.example", "Lotte").await;
+    let started = app.as_user(lotte, SEND, json!({"to": [carla], "b": "Can we talk?"})).await;
+    let conversation = data(&started)["sendMessage"]["conversation"]["id"].clone();
+    let reply = |fields: &'static str| {
+        let query =
+            format!("mutation($c: ID!) {{ sendMessage(input: {{conversationId: $c, body: \"Yes\"}}) {{ {fields} }} }}");
+        let variables = json!({"c": conversation});
+        let app = &app;
+        async move { statements_for(app, carla, &query, variables).await }
+    };
+    let (bare, answer) = reply("id").await;
+    data(&answer);
+    let (with_conversation, answer) = reply("id conversation { id }").await;
+    assert_eq!(data(&answer)["sendMessage"]["conversation"]["id"], conversation);
+    eprintln!("{}: statements per reply: {bare}, with its conversation {with_conversation}", database(&backend));
+    assert_eq!(bare, with_conversation, "the conversation was read again");
+}
+
 on_every_database!(
+    a_sent_messages_conversation_costs_no_more_statements,
     dashboard_round_trips_do_not_grow_with_the_caseload,
     caseload_groups_and_relatives_cost_the_same_whatever_the_caseload,
     portal_round_trips_do_not_grow_with_groups_or_consent_requests,

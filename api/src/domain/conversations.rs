@@ -43,9 +43,21 @@ pub enum Destination {
 
 /// The conversation `id` if the viewer takes part in it; NOT_FOUND otherwise.
 pub async fn find(db: &impl ConnectionTrait, viewer: &Viewer, id: Uuid) -> ApiResult<conversation::Model> {
-    let takes_part = taking_part(db, &[id]).await?.get(&id).is_some_and(|people| people.contains(&viewer.user_id));
+    Ok(find_with_people(db, viewer, id).await?.0)
+}
+
+/// [`find`], with who takes part in it (see [`taking_part`]).
+async fn find_with_people(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    id: Uuid,
+) -> ApiResult<(conversation::Model, Vec<Uuid>)> {
+    let people = taking_part(db, &[id]).await?.remove(&id).unwrap_or_default();
     let found = conversation::Entity::find_by_id(id).one(db).await?;
-    found.filter(|_| takes_part).ok_or_else(|| ApiError::not_found("conversation"))
+    found
+        .filter(|_| people.contains(&viewer.user_id))
+        .map(|conversation| (conversation, people))
+        .ok_or_else(|| ApiError::not_found("conversation"))
 }
 
 /// Who takes part in each of the conversations `ids` now, in the order they joined: a
@@ -170,10 +182,16 @@ pub async fn send(
     op: &Operation<'_>,
     destination: Destination,
     body: String,
-) -> ApiResult<message::Model> {
+) -> ApiResult<(message::Model, conversation::Model)> {
     let txn = db.begin_write().await?;
+    // Who takes part, when already read.
+    let mut people = None;
     let conversation = match destination {
-        Destination::Conversation(id) => find(&*txn, op.viewer, id).await?,
+        Destination::Conversation(id) => {
+            let (conversation, taking) = find_with_people(&*txn, op.viewer, id).await?;
+            people = Some(taking);
+            conversation
+        }
         Destination::Group(group_id) => {
             let group = groups::find(&*txn, op.viewer, group_id).await?;
             rules::group_message(group.relation, group.model.visibility).check()?;
@@ -222,18 +240,16 @@ pub async fn send(
     }
     .insert(&*txn)
     .await?;
-    let recipients: Vec<Uuid> = taking_part(&*txn, &[conversation.id])
-        .await?
-        .remove(&conversation.id)
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|u| *u != op.viewer.user_id)
-        .collect();
+    let people = match people {
+        Some(people) => people,
+        None => taking_part(&*txn, &[conversation.id]).await?.remove(&conversation.id).unwrap_or_default(),
+    };
+    let recipients: Vec<Uuid> = people.into_iter().filter(|u| *u != op.viewer.user_id).collect();
     let title = format!("New message from {}", op.viewer.display_name);
     let links = Links { message_id: Some(message.id), ..Links::default() };
     notifications::notify(&txn, recipients, NotificationKind::MessageReceived, &title, links, op.now);
     txn.commit().await?;
-    Ok(message)
+    Ok((message, conversation))
 }
 
 /// Writes a new conversation of the sender with `people`.

@@ -169,7 +169,8 @@ impl GroupMutation {
             }
         };
         ctx.rate_limit(Limited::SendMessage).await?;
-        Ok(Message(conversations::send(&ctx.app().db, &op, destination, body).await?))
+        let (model, conversation) = conversations::send(&ctx.app().db, &op, destination, body).await?;
+        Ok(Message { model, conversation: Some(conversation) })
     }
 
     /// By a client: brings their relative into a conversation they take part in.

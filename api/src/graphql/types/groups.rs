@@ -187,35 +187,49 @@ impl Conversation {
         let limit = page_size(first)?;
         let after = cursor(after.as_deref())?;
         let rows = conversations::messages_page(ctx.app().db.conn(), self.0.id, after, limit).await?;
-        let rows = rows.into_iter().map(Message).collect();
-        Ok(connection(rows, limit, after, |m: &Message| m.0.id))
+        let rows = rows.into_iter().map(Message::from).collect();
+        Ok(connection(rows, limit, after, |m: &Message| m.model.id))
     }
 }
 
 /// A message in a conversation the viewer takes part in.
-pub struct Message(pub message::Model);
+pub struct Message {
+    pub model: message::Model,
+    /// Its conversation, when whoever made this value already read it (the sender of a new
+    /// message, who takes part in it).
+    pub conversation: Option<conversation::Model>,
+}
+
+impl From<message::Model> for Message {
+    fn from(model: message::Model) -> Self {
+        Self { model, conversation: None }
+    }
+}
 
 #[Object]
 impl Message {
     async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
+        ID(self.model.id.to_string())
     }
 
     async fn sender(&self, ctx: &Context<'_>) -> FieldResult<User> {
-        let user = ctx.loaders().users.load_one(self.0.sender_id).await?;
+        let user = ctx.loaders().users.load_one(self.model.sender_id).await?;
         Ok(User(user.ok_or_else(|| ApiError::internal("message without sender"))?))
     }
 
     async fn body(&self) -> &str {
-        &self.0.body
+        &self.model.body
     }
 
     async fn sent_at(&self) -> DateTime<Utc> {
-        self.0.sent_at
+        self.model.sent_at
     }
 
     async fn conversation(&self, ctx: &Context<'_>) -> FieldResult<Conversation> {
+        if let Some(conversation) = &self.conversation {
+            return Ok(Conversation(conversation.clone()));
+        }
         let viewer = ctx.viewer()?;
-        Ok(Conversation(conversations::find(ctx.app().db.conn(), viewer, self.0.conversation_id).await?))
+        Ok(Conversation(conversations::find(ctx.app().db.conn(), viewer, self.model.conversation_id).await?))
     }
 }

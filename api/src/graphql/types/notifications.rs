@@ -79,7 +79,7 @@ impl Notification {
     async fn message(&self, ctx: &Context<'_>) -> FieldResult<Option<Message>> {
         let Some(id) = self.0.message_id else { return Ok(None) };
         let viewer = ctx.viewer()?;
-        Ok(conversations::find_message(ctx.app().db.conn(), viewer, id).await?.map(Message))
+        Ok(conversations::find_message(ctx.app().db.conn(), viewer, id).await?.map(Message::from))
     }
 
     async fn emergency_access(&self, ctx: &Context<'_>) -> FieldResult<Option<EmergencyAccess>> {
