@@ -88,7 +88,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let retained_since = chrono::Duration::from_std(settings.audit_retention)
                 .ok()
                 .and_then(|retention| SystemClock.now().checked_sub_signed(retention));
-            let finding = crate::sealing::verify(&db, &exported, retained_since).await.context("verifying failed")?;
+            let finding = crate::sealing::verify_from(&db, &exported, retained_since, args.rows_from)
+                .await
+                .context("verifying failed")?;
             println!("{finding}");
             match finding {
                 crate::sealing::Finding::Intact { .. } => Ok(()),

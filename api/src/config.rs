@@ -53,6 +53,12 @@ pub struct VerifyArgs {
     /// and report seals exported but missing from the database.
     #[arg(long)]
     pub export: Option<PathBuf>,
+
+    /// Read again only the rows of the seals from this sequence on (every seal is still checked
+    /// against the chain): a scheduled job verifies the newest seals after the one it last
+    /// verified, and the whole log now and then.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(i64).range(1..))]
+    pub rows_from: i64,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -72,6 +72,18 @@ fn id_sql(app: &TestApp, id: Uuid) -> String {
     if is_postgres(app) { format!("'{id}'") } else { format!("x'{}'", id.simple()) }
 }
 
+/// Runs the `inzage` command with `args` against `app`'s database.
+fn inzage(app: &TestApp, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_inzage"))
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("DATABASE_URL", app.database_url())
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("inzage runs")
+}
+
 /// The ids of the client's access-log rows, oldest first.
 async fn log_ids(scene: &Scene) -> Vec<Uuid> {
     let log = scene.app.as_user(scene.lotte, LOG, json!({"id": scene.lotte})).await;
@@ -142,7 +154,7 @@ async fn the_background_sealer_seals_a_backlog_in_one_run() {
     }
     sealer.abort();
     match finding {
-        Finding::Intact { unsealed: 0, seals, rows } => {
+        Finding::Intact { unsealed: 0, seals, rows, .. } => {
             assert!(rows >= 14, "the writes and the reads: {rows} rows");
             assert!(seals * 3 >= rows, "{seals} seals of at most three rows for {rows} rows");
         }
@@ -181,7 +193,7 @@ async fn rows_are_sealed_in_a_chain_that_a_client_sees_over_their_log(backend: B
     assert_eq!((second[0].sequence, &second[0].previous_hash), (last.sequence + 1, &last.hash), "chained on");
     let all = first.len() + second.len();
     match verify(&scene.app).await {
-        Finding::Intact { seals, rows, unsealed: 0 } => {
+        Finding::Intact { seals, rows, unsealed: 0, .. } => {
             assert_eq!(seals as usize, all);
             assert_eq!(rows, first.iter().chain(&second).map(|seal| seal.rows).sum::<i64>());
         }
@@ -317,16 +329,7 @@ async fn seals_are_exported_as_made_and_a_rewritten_chain_differs_from_the_expor
 
 async fn inzage_audit_verify_says_intact_then_names_the_changed_row(backend: Backend) {
     let scene = scene(&backend, |_| {}).await;
-    let run = |args: &[&str]| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_inzage"))
-            .args(args)
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("DATABASE_URL", scene.app.database_url())
-            .env("RUST_LOG", "warn")
-            .output()
-            .expect("inzage runs")
-    };
+    let run = |args: &[&str]| inzage(&scene.app, args);
     let sealed = run(&["audit", "seal"]);
     assert!(sealed.status.success(), "{sealed:?}");
     assert!(String::from_utf8_lossy(&sealed.stdout).contains("as seal 1"), "{sealed:?}");
@@ -343,7 +346,60 @@ async fn inzage_audit_verify_says_intact_then_names_the_changed_row(backend: Bac
     assert!(said.contains(&format!("row {changed} (seal 1) was changed")), "{said}");
 }
 
+/// `inzage audit verify --rows-from N` reads again only the rows of seals N and later, and still
+/// checks every seal of the chain.
+async fn verifying_from_a_seal_reads_only_newer_rows_but_checks_every_seal(backend: Backend) {
+    let scene = scene(&backend, |_| {}).await;
+    let older = log_ids(&scene).await;
+    let newest_older = seal(&scene.app).await.last().expect("a seal").sequence;
+    data(&scene.app.as_user(scene.carla, READ, json!({"id": scene.lotte})).await);
+    seal(&scene.app).await;
+    let from = newest_older + 1;
+    let verify_from = || async { sealing::verify_from(&scene.app.app.db, &[], None, from).await.expect("verifying") };
+    match verify_from().await {
+        Finding::Intact { rows, rows_read, unsealed: 0, .. } => {
+            assert!(0 < rows_read && rows_read < rows, "{rows_read} of {rows} rows read again");
+        }
+        other => panic!("{other}"),
+    }
+
+    // A row of an older seal changed: not read again from a newer seal, found by a whole run.
+    let changed = older[0];
+    sql(&scene.app, &format!("UPDATE audit_event SET outcome = 'DENIED' WHERE id = {}", id_sql(&scene.app, changed)))
+        .await;
+    assert!(matches!(verify_from().await, Finding::Intact { .. }));
+    assert!(matches!(verify(&scene.app).await, Finding::RowChanged { id, .. } if id == changed));
+
+    // An older seal changed: found from a newer seal too.
+    sql(&scene.app, "UPDATE audit_seal SET row_count = row_count + 1 WHERE seq = 1").await;
+    assert!(matches!(verify_from().await, Finding::SealAltered { sequence: 1, .. }));
+    sql(&scene.app, "UPDATE audit_seal SET row_count = row_count - 1 WHERE seq = 1").await;
+
+    // A row of a newer seal changed: found.
+    let log = scene.app.as_user(scene.lotte, LOG, json!({"id": scene.lotte})).await;
+    let newer: Uuid = data(&log)["client"]["accessLog"]["nodes"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .find(|row| row["seal"]["sequence"].as_i64().is_some_and(|sequence| sequence >= from))
+        .and_then(|row| row["id"].as_str()?.parse().ok())
+        .expect("a row of a newer seal");
+    sql(&scene.app, &format!("UPDATE audit_event SET outcome = 'DENIED' WHERE id = {}", id_sql(&scene.app, newer)))
+        .await;
+    match verify_from().await {
+        Finding::RowChanged { sequence, id } => assert!(sequence >= from && id == newer, "{sequence} {id}"),
+        other => panic!("{other}"),
+    }
+
+    // The command line takes the same.
+    let run = |args: &[&str]| inzage(&scene.app, args);
+    let found = run(&["audit", "verify", "--rows-from", &from.to_string()]);
+    assert_eq!(found.status.code(), Some(1), "{found:?}");
+    assert!(String::from_utf8_lossy(&found.stdout).contains(&format!("row {newer}")), "{found:?}");
+}
+
 on_every_database!(
+    verifying_from_a_seal_reads_only_newer_rows_but_checks_every_seal,
     a_backlog_is_sealed_in_a_run_of_seals_of_bounded_size,
     inzage_audit_verify_says_intact_then_names_the_changed_row,
     rows_are_sealed_in_a_chain_that_a_client_sees_over_their_log,
