@@ -113,7 +113,7 @@ pub struct Settings {
     /// Most connections this instance keeps open to the database. Every instance on one
     /// PostgreSQL server adds its own; together they should stay near the server's cores (a few
     /// per core), well below its `max_connections`.
-    #[arg(long, env = "INZAGE_DATABASE_CONNECTIONS", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1000), global = true)]
+    #[arg(long, env = "INZAGE_DATABASE_CONNECTIONS", default_value_t = crate::db::DEFAULT_CONNECTIONS, value_parser = clap::value_parser!(u32).range(1..=1000), global = true)]
     pub database_connections: u32,
 
     /// Address to listen on. Port 0 picks a free port (the address is printed at start-up).

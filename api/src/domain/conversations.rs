@@ -182,7 +182,7 @@ pub async fn send(
     op: &Operation<'_>,
     destination: Destination,
     body: String,
-) -> ApiResult<(message::Model, conversation::Model)> {
+) -> ApiResult<(message::Model, Option<conversation::Model>)> {
     let txn = db.begin_write().await?;
     // Who takes part, when already read.
     let mut people = None;
@@ -244,12 +244,14 @@ pub async fn send(
         Some(people) => people,
         None => taking_part(&*txn, &[conversation.id]).await?.remove(&conversation.id).unwrap_or_default(),
     };
+    // The conversation goes back with the message only if [`find`] would give it to the sender.
+    let sender_takes_part = people.contains(&op.viewer.user_id);
     let recipients: Vec<Uuid> = people.into_iter().filter(|u| *u != op.viewer.user_id).collect();
     let title = format!("New message from {}", op.viewer.display_name);
     let links = Links { message_id: Some(message.id), ..Links::default() };
     notifications::notify(&txn, recipients, NotificationKind::MessageReceived, &title, links, op.now);
     txn.commit().await?;
-    Ok((message, conversation))
+    Ok((message, sender_takes_part.then_some(conversation)))
 }
 
 /// Writes a new conversation of the sender with `people`.

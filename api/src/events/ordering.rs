@@ -76,24 +76,26 @@ async fn write_one_if_newest(
     let recipient = *row.recipient_id.as_ref();
     let id = Uuid::now_v7();
     row.id = Set(id);
-    let columns: Vec<notification::Column> = notification::Column::iter().collect();
-    let mut values = Vec::with_capacity(columns.len());
-    for column in &columns {
-        values.push(row.get(*column).into_value().ok_or_else(|| DbErr::Custom(format!("{column:?} is not set")))?);
+    let mut values = Vec::with_capacity(notification::Column::iter().len());
+    for column in notification::Column::iter() {
+        values.push(row.get(column).into_value().ok_or_else(|| DbErr::Custom(format!("{column:?} is not set")))?);
     }
-    let names: Vec<&str> = columns.iter().map(|column| column.as_str()).collect();
-    let position =
-        |wanted: notification::Column| names.iter().position(|name| *name == wanted.as_str()).map_or(0, |i| i + 1);
-    let placeholders: Vec<String> = (1..=columns.len()).map(|n| format!("${n}")).collect();
-    let sql = format!(
-        "INSERT INTO notification ({}) SELECT {} WHERE NOT EXISTS \
-         (SELECT 1 FROM notification WHERE recipient_id = ${} AND id >= ${})",
-        names.join(", "),
-        placeholders.join(", "),
-        position(notification::Column::RecipientId),
-        position(notification::Column::Id),
-    );
-    let result = txn.execute_raw(Statement::from_sql_and_values(DbBackend::Postgres, sql, values)).await?;
+    // The statement's text, made once: the columns in their order, then the check.
+    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let sql = SQL.get_or_init(|| {
+        let names: Vec<&str> = notification::Column::iter().map(|column| column.as_str()).collect();
+        let position = |wanted: notification::Column| names.iter().position(|name| *name == wanted.as_str());
+        let placeholder = |wanted| position(wanted).map_or(0, |i| i + 1);
+        format!(
+            "INSERT INTO notification ({}) SELECT {} WHERE NOT EXISTS \
+             (SELECT 1 FROM notification WHERE recipient_id = ${} AND id >= ${})",
+            names.join(", "),
+            (1..=names.len()).map(|n| format!("${n}")).collect::<Vec<_>>().join(", "),
+            placeholder(notification::Column::RecipientId),
+            placeholder(notification::Column::Id),
+        )
+    });
+    let result = txn.execute_raw(Statement::from_sql_and_values(DbBackend::Postgres, sql.as_str(), values)).await?;
     Ok((result.rows_affected() == 1).then_some((recipient, id)))
 }
 

@@ -170,7 +170,7 @@ impl GroupMutation {
         };
         ctx.rate_limit(Limited::SendMessage).await?;
         let (model, conversation) = conversations::send(&ctx.app().db, &op, destination, body).await?;
-        Ok(Message { model, conversation: Some(conversation) })
+        Ok(Message { model, conversation })
     }
 
     /// By a client: brings their relative into a conversation they take part in.

@@ -195,8 +195,8 @@ impl Conversation {
 /// A message in a conversation the viewer takes part in.
 pub struct Message {
     pub model: message::Model,
-    /// Its conversation, when whoever made this value already read it (the sender of a new
-    /// message, who takes part in it).
+    /// Its conversation, when whoever made this value already read it and found that the viewer
+    /// takes part in it (the sender of a new message); otherwise it is looked up.
     pub conversation: Option<conversation::Model>,
 }
 
