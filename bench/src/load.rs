@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use clap::Args;
+use clap::{Args, ValueEnum};
 use futures_util::future::BoxFuture;
 use inzage_api::policy::Decision;
 use inzage_entity::{ConsentStatus, consent_request, organization, user};
@@ -105,6 +105,24 @@ pub struct LoadArgs {
     /// Each instance's database connections (`INZAGE_DATABASE_CONNECTIONS`).
     #[arg(long, default_value_t = inzage_api::db::DEFAULT_CONNECTIONS)]
     connections: u32,
+    /// The instances' event transport: PostgreSQL `LISTEN/NOTIFY` when unset, or NATS
+    /// JetStream at this URL (`nats://127.0.0.1:4222`).
+    #[arg(long)]
+    event_transport: Option<String>,
+    /// The order the write mix answers the pending consent requests in.
+    #[arg(long, value_enum, default_value_t = ConsentAnswers::Workflow)]
+    consent_answers: ConsentAnswers,
+}
+
+/// The order of the write mix's consent answers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum ConsentAnswers {
+    /// Workflow by workflow: the answers of a run all notify the one professional of a workflow
+    /// (every write waits for the one before it to commit).
+    Workflow,
+    /// In turn over the workflows' professionals, as answers from clients who each decide in
+    /// their own time arrive.
+    Spread,
 }
 
 /// The users the scenarios act as.
@@ -156,7 +174,7 @@ async fn run(args: &LoadArgs, database: &BenchDatabase) -> Result<()> {
         inzage_api::app::redact(&database.url),
         args.clients
     );
-    let instance = Instance::start_for_load(&database.url, args.connections).await?;
+    let instance = Instance::start_for_load(&database.url, args.connections, args.event_transport.clone()).await?;
     let db = instance.app.db.conn();
     let org = organization::Entity::find()
         .filter(organization::Column::Name.eq(seed::organization_name(args.clients)))
@@ -194,7 +212,7 @@ async fn run(args: &LoadArgs, database: &BenchDatabase) -> Result<()> {
     let mut urls = vec![format!("http://{}/graphql", instance.addr)];
     let mut others = Vec::new();
     for _ in 1..args.instances {
-        let other = Instance::start_for_load(&database.url, args.connections).await?;
+        let other = Instance::start_for_load(&database.url, args.connections, args.event_transport.clone()).await?;
         urls.push(format!("http://{}/graphql", other.addr));
         others.push(other);
     }
@@ -664,12 +682,23 @@ async fn writes(load: &Arc<Load>, cast: &Arc<Cast>, args: &LoadArgs) -> Result<(
             .await?;
         for row in rows {
             if let Some(token) = tokens.get(&row.client_id) {
-                pending.push((row.client_id, (*token).clone(), row.id));
+                pending.push((row.professional_id, (row.client_id, (*token).clone(), row.id)));
             }
         }
     }
+    if args.consent_answers == ConsentAnswers::Spread {
+        pending = in_turn_by_professional(pending);
+    }
     pending.reverse();
-    println!("  {} pending consent requests to answer", pending.len());
+    println!(
+        "  {} pending consent requests to answer, {}",
+        pending.len(),
+        match args.consent_answers {
+            ConsentAnswers::Workflow => "workflow by workflow",
+            ConsentAnswers::Spread => "in turn over the workflows' professionals",
+        }
+    );
+    let pending = pending.into_iter().map(|(_, request)| request).collect();
     let state = Arc::new(WriteState { pending: Mutex::new(pending), conversations: Mutex::new(HashMap::new()) });
 
     // Round trips of each kind, alone.
@@ -702,6 +731,27 @@ async fn writes(load: &Arc<Load>, cast: &Arc<Cast>, args: &LoadArgs) -> Result<(
         print_measured("writes", users, &measured, &alone);
     }
     Ok(())
+}
+
+/// `requests` (each with the professional it asks for) reordered so that each professional's
+/// next one follows every other professional's, keeping each one's own order.
+fn in_turn_by_professional<T>(requests: Vec<(Option<Uuid>, T)>) -> Vec<(Option<Uuid>, T)> {
+    let mut queues: Vec<(Option<Uuid>, std::collections::VecDeque<T>)> = Vec::new();
+    for (professional, request) in requests {
+        match queues.iter_mut().find(|(p, _)| *p == professional) {
+            Some((_, queue)) => queue.push_back(request),
+            None => queues.push((professional, std::collections::VecDeque::from([request]))),
+        }
+    }
+    let mut in_turn = Vec::new();
+    while queues.iter().any(|(_, queue)| !queue.is_empty()) {
+        for (professional, queue) in &mut queues {
+            if let Some(request) = queue.pop_front() {
+                in_turn.push((*professional, request));
+            }
+        }
+    }
+    in_turn
 }
 
 /// One write of `kind` by the `user`-th concurrent user.
@@ -800,4 +850,17 @@ async fn explain_one(load: &Arc<Load>, what: &str, token: &str, query: &str, var
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spread_answers_take_the_professionals_in_turn_and_keep_each_ones_order() {
+        let (a, b, c) = (Some(Uuid::now_v7()), Some(Uuid::now_v7()), None);
+        let requests = vec![(a, 1), (a, 2), (a, 3), (b, 4), (b, 5), (c, 6)];
+        let in_turn: Vec<i32> = in_turn_by_professional(requests).into_iter().map(|(_, n)| n).collect();
+        assert_eq!(in_turn, [1, 4, 6, 2, 5, 3]);
+    }
 }

@@ -269,9 +269,10 @@ impl Instance {
 
     /// An instance for the load scenarios: no per-person rate limits (the scenarios send far
     /// more than a person would), default buffers.
-    async fn start_for_load(database_url: &str, connections: u32) -> Result<Self> {
+    async fn start_for_load(database_url: &str, connections: u32, event_transport: Option<String>) -> Result<Self> {
         Self::start_with(database_url, |settings| {
             settings.database_connections = connections;
+            settings.event_transport = event_transport;
             settings.rate_send_message = inzage_api::config::RateLimit(None);
             settings.rate_consent_response = inzage_api::config::RateLimit(None);
         })
