@@ -208,7 +208,20 @@ async fn an_instance_whose_clock_runs_behind_still_notifies_in_order(backend: Ba
     assert_eq!(behind, in_order + extra, "statements: {in_order} in order, {behind} behind");
 }
 
+async fn a_commit_of_more_notifications_than_one_statement_can_bind_writes_them_all(backend: Backend) {
+    // 7,000 rows of 12 columns: more values than one statement binds on either database
+    // (SQLite 32,766, PostgreSQL 65,535).
+    let app = TestApp::spawn(&backend).await;
+    let (org, _) = app.organization("De Linde").await;
+    let lotte = app.user(org, "lotte@linde.example", &[Role::Client]).await;
+    let written = app.notify_at_once(lotte, 7_000).await;
+    assert_eq!(written.len(), 7_000);
+    assert!(written.is_sorted(), "ids in the order they were written");
+    assert_eq!(committed_for(&app, lotte).await, written);
+}
+
 on_every_database!(
     concurrent_writers_on_several_instances_reach_every_subscriber_once_and_in_order,
     an_instance_whose_clock_runs_behind_still_notifies_in_order,
+    a_commit_of_more_notifications_than_one_statement_can_bind_writes_them_all,
 );

@@ -205,19 +205,27 @@ async fn deactivating_the_account_closes_its_subscriptions(backend: Backend) {
     assert!(reason.contains("deactivated"), "{reason}");
 }
 
-/// A server whose subscriptions hold four wake-ups, and Lotte subscribed to it.
-async fn subscribed_with_a_queue_of_four(backend: Backend) -> (TestApp, Uuid, live::Socket) {
+/// A server whose subscriptions hold four wake-ups, and Lotte subscribed to it (over a socket
+/// with a small receive buffer when `small_receive_buffer`).
+async fn subscribed_with_a_queue_of_four(
+    backend: Backend,
+    small_receive_buffer: bool,
+) -> (TestApp, Uuid, live::Socket) {
     let app = TestApp::spawn_with(&backend, |s| s.subscriber_buffer = 4).await;
     let (org, _) = app.organization("De Linde").await;
     let lotte = app.user(org, "lotte@linde.example", &[Role::Client]).await;
-    let mut socket = connect(app.addr, &app.token(lotte)).await;
+    let mut socket = if small_receive_buffer {
+        connect_with_a_small_receive_buffer(app.addr, &app.token(lotte)).await
+    } else {
+        connect(app.addr, &app.token(lotte)).await
+    };
     subscribe_notifications(&mut socket, "1", None).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     (app, lotte, socket)
 }
 
 async fn one_commit_of_more_notifications_than_the_queue_holds_arrives_in_full(backend: Backend) {
-    let (app, lotte, mut socket) = subscribed_with_a_queue_of_four(backend).await;
+    let (app, lotte, mut socket) = subscribed_with_a_queue_of_four(backend, false).await;
     // A reader that keeps up is not closed as too slow because one commit told it much.
     let committed = app.notify_at_once(lotte, 40).await;
     for id in &committed {
@@ -228,7 +236,7 @@ async fn one_commit_of_more_notifications_than_the_queue_holds_arrives_in_full(b
 }
 
 async fn a_consumer_that_does_not_read_is_disconnected(backend: Backend) {
-    let (app, lotte, mut socket) = subscribed_with_a_queue_of_four(backend).await;
+    let (app, lotte, mut socket) = subscribed_with_a_queue_of_four(backend, false).await;
     // Many events at once, faster than any consumer: the bounded buffer overflows.
     for _ in 0..10_000 {
         app.app.db.hub().publish(inzage_api::events::Event::Notification { recipient: lotte, id: Uuid::now_v7() });
@@ -241,6 +249,69 @@ async fn a_consumer_that_does_not_read_is_disconnected(backend: Backend) {
     };
     assert_eq!(closed.0, 4429, "{}", closed.1);
     assert_eq!(app.app.db.hub().open_subscriptions(), 0, "the subscription is gone");
+}
+
+/// A graphql-transport-ws connection over a socket whose receive buffer is small, so that a
+/// client that stops reading holds the server back after little data, as a stalled browser tab
+/// or a dead network path would after more.
+async fn connect_with_a_small_receive_buffer(addr: std::net::SocketAddr, token: &str) -> live::Socket {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket.set_recv_buffer_size(4096).expect("receive buffer");
+    let stream = socket.connect(addr).await.expect("connect");
+    let mut request = format!("ws://{addr}/graphql/ws").into_client_request().expect("request");
+    request.headers_mut().insert("sec-websocket-protocol", "graphql-transport-ws".parse().expect("header"));
+    let stream = tokio_tungstenite::MaybeTlsStream::Plain(stream);
+    let (mut socket, _) = tokio_tungstenite::client_async(request, stream).await.expect("upgrade");
+    live::send(
+        &mut socket,
+        json!({"type": "connection_init", "payload": {"authorization": format!("Bearer {token}")}}),
+    )
+    .await;
+    assert_eq!(next(&mut socket, WAIT).await.expect("ack")["type"], "connection_ack");
+    socket
+}
+
+async fn a_client_that_stops_reading_is_disconnected_and_resumes_where_it_stopped(backend: Backend) {
+    let (app, lotte, mut socket) = subscribed_with_a_queue_of_four(backend, true).await;
+
+    // The client reads nothing more. One commit gives the server more to send than the
+    // sockets hold (about 7 MB; the kernel lets a socket buffer up to 4 MiB here), so its writes
+    // stall; every commit after that wakes the subscription once more, until its queue of four
+    // is full and the server lets go of the connection it cannot write to.
+    let mut committed = app.notify_at_once(lotte, 40_000).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while app.app.db.hub().open_subscriptions() > 0 {
+        assert!(tokio::time::Instant::now() < deadline, "the stalled subscription is still open");
+        committed.extend(app.notify(lotte, 1).await);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // When the client reads again it gets what reached it, then the end of the connection.
+    let mut received: Vec<String> = Vec::new();
+    let ended = loop {
+        match next(&mut socket, WAIT).await {
+            Ok(message) if message["type"] == "next" => {
+                received.push(message["payload"]["data"]["notifications"]["id"].as_str().expect("id").to_owned());
+            }
+            Ok(message) => panic!("unexpected {message}"),
+            Err(ended) => break ended,
+        }
+    };
+    // 4429 when the close frame still fit; otherwise the connection just ends.
+    assert!(ended.0 == 4429 || ended.0 == 1006, "{ended:?}");
+    assert!(!received.is_empty(), "nothing was sent before the client stopped reading");
+    assert!(received.len() < committed.len(), "everything arrived although the client did not read");
+    let expected: Vec<String> = committed.iter().map(Uuid::to_string).collect();
+    assert_eq!(received, expected[..received.len()], "what arrived came in order, without gaps");
+
+    // Reconnecting after the last one it got, the client receives exactly the rest, in order.
+    let mut socket = connect(app.addr, &app.token(lotte)).await;
+    subscribe_notifications(&mut socket, "1", received.last().map(String::as_str)).await;
+    for id in &expected[received.len()..] {
+        assert_eq!(next_notification(&mut socket).await["id"], id.as_str());
+    }
+    assert_silent(&mut socket, Duration::from_millis(300)).await;
 }
 
 async fn a_foreign_origin_may_not_open_a_socket(backend: Backend) {
@@ -283,5 +354,6 @@ on_every_database!(
     an_expiring_token_closes_the_open_subscription,
     deactivating_the_account_closes_its_subscriptions,
     a_consumer_that_does_not_read_is_disconnected,
+    a_client_that_stops_reading_is_disconnected_and_resumes_where_it_stopped,
     a_foreign_origin_may_not_open_a_socket,
 );

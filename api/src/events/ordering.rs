@@ -59,9 +59,18 @@ pub async fn write_ordered(
         row.id = Set(id);
         written.push((recipient, id));
     }
-    notification::Entity::insert_many(rows).exec_without_returning(txn).await?;
+    // In statements of a bounded size: a database binds only so many values in one (SQLite
+    // 32,766, PostgreSQL 65,535), and a commit may notify thousands.
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let statement: Vec<_> = rows.by_ref().take(ROWS_PER_STATEMENT).collect();
+        notification::Entity::insert_many(statement).exec_without_returning(txn).await?;
+    }
     Ok(written)
 }
+
+/// Notifications written by one `INSERT` (12 values each).
+const ROWS_PER_STATEMENT: usize = 1_000;
 
 /// On PostgreSQL, with the recipient's lock held: writes the one notification of a transaction
 /// with a new id, in the same statement as the check that the id is above every id of that

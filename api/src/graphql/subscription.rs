@@ -110,6 +110,9 @@ async fn committed(
             }
             replaying = false;
             loop {
+                // Wake-ups so far are for rows this read finds: they do not count against the
+                // queue while the subscriber catches up, only while it is not read.
+                while listening.receiver.try_recv().is_ok() {}
                 // While the database is away, wait for it: the rows are the truth.
                 let rows = loop {
                     match Box::pin(loaders.notifications_after.load_one((recipient, cursor))).await {

@@ -142,22 +142,31 @@ async fn serve(app: Arc<App>, mut socket: WebSocket, protocol: Protocols, header
     let mut outgoing = std::pin::pin!(outgoing);
 
     let expiry = expires_at.map(|at| (at - chrono::Utc::now()).to_std().unwrap_or_default()).unwrap_or(Duration::MAX);
-    let expiry = tokio::time::sleep(expiry.min(Duration::from_secs(60 * 60 * 24 * 365)));
-    tokio::pin!(expiry);
+    let expiry = expiry.min(Duration::from_secs(60 * 60 * 24 * 365));
+    // What ends the connection from the server's side, also while a message waits to be sent:
+    // a client that stops reading fills the socket's buffers and holds the send up, and is
+    // then closed as too slow (4429) when its subscriptions' queues fill.
+    let ended = async {
+        tokio::select! {
+            (code, reason) = kick.kicked() => (code, reason),
+            () = tokio::time::sleep(expiry) => (CLOSE_FORBIDDEN, "the token has expired".to_owned()),
+            () = app.shutdown.cancelled() => (CLOSE_GOING_AWAY, SHUTTING_DOWN.to_owned()),
+        }
+    };
+    tokio::pin!(ended);
     let (code, reason) = loop {
         tokio::select! {
             message = outgoing.next() => match message {
-                Some(WsMessage::Text(text)) => {
-                    if sink.send(Message::Text(text.into())).await.is_err() {
+                Some(WsMessage::Text(text)) => tokio::select! {
+                    sent = sink.send(Message::Text(text.into())) => if sent.is_err() {
                         return;
-                    }
-                }
+                    },
+                    ended = &mut ended => break ended,
+                },
                 Some(WsMessage::Close(code, reason)) => break (code, reason),
                 None => break (1000, String::new()),
             },
-            (code, reason) = kick.kicked() => break (code, reason),
-            _ = &mut expiry => break (CLOSE_FORBIDDEN, "the token has expired".to_owned()),
-            () = app.shutdown.cancelled() => break (CLOSE_GOING_AWAY, SHUTTING_DOWN.to_owned()),
+            ended = &mut ended => break ended,
         }
     };
     let frame = CloseFrame { code, reason: Utf8Bytes::from(reason) };
