@@ -220,7 +220,26 @@ async fn a_commit_of_more_notifications_than_one_statement_can_bind_writes_them_
     assert_eq!(committed_for(&app, lotte).await, written);
 }
 
+async fn live_pages_give_each_subscriber_its_own_rows_when_one_has_a_long_backlog(backend: Backend) {
+    // What one wake-up reads for several subscribers at once: Lotte's backlog, written first,
+    // must not crowd out Koen's one new notification, and no page is longer than asked.
+    let app = TestApp::spawn(&backend).await;
+    let (org, _) = app.organization("De Linde").await;
+    let lotte = app.user(org, "lotte@linde.example", &[Role::Client]).await;
+    let koen = app.user(org, "koen@linde.example", &[Role::Counselor]).await;
+    let backlog = app.notify_at_once(lotte, 500).await;
+    let koens = app.notify_at_once(koen, 1).await;
+    let keys = [(lotte, Uuid::nil()), (koen, Uuid::nil()), (lotte, backlog[449])];
+    let pages = notifications::after_each(app.app.db.conn(), &keys, 100).await.expect("reads");
+    let ids =
+        |key| pages.get(&key).map(|rows: &Vec<notification::Model>| rows.iter().map(|row| row.id).collect::<Vec<_>>());
+    assert_eq!(ids(keys[0]), Some(backlog[..100].to_vec()));
+    assert_eq!(ids(keys[1]), Some(koens));
+    assert_eq!(ids(keys[2]), Some(backlog[450..].to_vec()));
+}
+
 on_every_database!(
+    live_pages_give_each_subscriber_its_own_rows_when_one_has_a_long_backlog,
     concurrent_writers_on_several_instances_reach_every_subscriber_once_and_in_order,
     an_instance_whose_clock_runs_behind_still_notifies_in_order,
     a_commit_of_more_notifications_than_one_statement_can_bind_writes_them_all,

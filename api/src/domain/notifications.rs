@@ -67,13 +67,13 @@ pub async fn newest_for(db: &impl ConnectionTrait, recipient: Option<Uuid>) -> R
     query.order_by_desc(notification::Column::Id).into_tuple::<Uuid>().one(db).await
 }
 
-/// Keys one SQLite statement of [`after_each`] reads (SQLite joins at most 500 `SELECT`s).
+/// Keys one SQLite statement of [`sqlite_page_each`] reads (SQLite joins at most 500 `SELECT`s).
 const SQLITE_KEYS_PER_STATEMENT: usize = 250;
 
 /// For each (recipient, id) of `keys`: the recipient's notifications after that id, oldest
-/// first, at most `limit`, each key reading no more than its own page. On PostgreSQL one
-/// statement whatever the number of keys (a lateral join per key); on SQLite one for every
-/// [`SQLITE_KEYS_PER_STATEMENT`] keys.
+/// first, at most `limit`, no key reading more than a page. On PostgreSQL one statement
+/// whatever the number of keys (a lateral join per key); on SQLite one, or when a key has a
+/// long backlog, one more for every [`SQLITE_KEYS_PER_STATEMENT`] keys.
 pub async fn after_each(
     db: &impl ConnectionTrait,
     keys: &[(Uuid, Uuid)],
@@ -98,32 +98,68 @@ pub async fn after_each(
             let model = notification::Model::from_query_result(&row, "")?;
             found.entry((model.recipient_id, after)).or_default().push(model);
         }
-    } else {
-        // SQLite: each key's page by an indexed read of its own, as many as SQLite joins in one
-        // compound statement (`UNION ALL`), so that a subscriber with a long backlog reads a
-        // page at a time rather than all of it for every page.
-        for chunk in keys.chunks(SQLITE_KEYS_PER_STATEMENT) {
-            let mut sql = String::new();
-            let mut values: Vec<sea_orm::Value> = Vec::with_capacity(chunk.len() * 4);
-            for &(recipient, after) in chunk {
-                if !sql.is_empty() {
-                    sql.push_str(" UNION ALL ");
-                }
-                sql.push_str(
-                    "SELECT * FROM (SELECT ? AS wanted_after, notification.* FROM notification \
-                     WHERE recipient_id = ? AND id > ? ORDER BY id LIMIT ?)",
-                );
-                values.extend([after.into(), recipient.into(), after.into(), (limit as i64).into()]);
+    } else if let Some(oldest) = keys.iter().map(|(_, after)| *after).min() {
+        // SQLite: first one statement for every key, the recipients' rows after the oldest
+        // cursor, at most a page a key in all. When that is all of them (the usual wake-up: a
+        // row or two each) or there is one key, they are shared out; otherwise (a long backlog
+        // among the keys) each key reads its own page.
+        use sea_orm::{ColumnTrait, QueryFilter, QueryOrder, QuerySelect};
+        let most = limit.saturating_mul(keys.len() as u64);
+        let recipients: std::collections::HashSet<Uuid> = keys.iter().map(|(recipient, _)| *recipient).collect();
+        let rows = notification::Entity::find()
+            .filter(notification::Column::RecipientId.is_in(recipients))
+            .filter(notification::Column::Id.gt(oldest))
+            .order_by_asc(notification::Column::Id)
+            .limit(most)
+            .all(db)
+            .await?;
+        if (rows.len() as u64) < most || keys.len() == 1 {
+            for &(recipient, after) in keys {
+                let mine: Vec<notification::Model> = rows
+                    .iter()
+                    .filter(|row| row.recipient_id == recipient && row.id > after)
+                    .take(usize::try_from(limit).unwrap_or(usize::MAX))
+                    .cloned()
+                    .collect();
+                found.insert((recipient, after), mine);
             }
-            for row in db.query_all_raw(Statement::from_sql_and_values(DbBackend::Sqlite, sql, values)).await? {
-                let after: Uuid = row.try_get("", "wanted_after")?;
-                let model = notification::Model::from_query_result(&row, "")?;
-                found.entry((model.recipient_id, after)).or_default().push(model);
+        } else {
+            found = sqlite_page_each(db, keys, limit).await?;
+        }
+    }
+    Ok(found)
+}
+
+/// On SQLite, [`after_each`] with a `LIMIT`ed indexed read for each key, as many to a statement
+/// (`UNION ALL`) as [`SQLITE_KEYS_PER_STATEMENT`].
+async fn sqlite_page_each(
+    db: &impl ConnectionTrait,
+    keys: &[(Uuid, Uuid)],
+    limit: u64,
+) -> Result<HashMap<(Uuid, Uuid), Vec<notification::Model>>, DbErr> {
+    use sea_orm::FromQueryResult;
+    let mut found: HashMap<(Uuid, Uuid), Vec<notification::Model>> = HashMap::new();
+    for chunk in keys.chunks(SQLITE_KEYS_PER_STATEMENT) {
+        let mut sql = String::new();
+        let mut values: Vec<sea_orm::Value> = Vec::with_capacity(chunk.len() * 4);
+        for &(recipient, after) in chunk {
+            if !sql.is_empty() {
+                sql.push_str(" UNION ALL ");
             }
+            sql.push_str(
+                "SELECT * FROM (SELECT ? AS wanted_after, notification.* FROM notification \
+                 WHERE recipient_id = ? AND id > ? ORDER BY id LIMIT ?)",
+            );
+            values.extend([after.into(), recipient.into(), after.into(), (limit as i64).into()]);
         }
-        for rows in found.values_mut() {
-            rows.sort_unstable_by_key(|row| row.id);
+        for row in db.query_all_raw(Statement::from_sql_and_values(DbBackend::Sqlite, sql, values)).await? {
+            let after: Uuid = row.try_get("", "wanted_after")?;
+            let model = notification::Model::from_query_result(&row, "")?;
+            found.entry((model.recipient_id, after)).or_default().push(model);
         }
+    }
+    for rows in found.values_mut() {
+        rows.sort_unstable_by_key(|row| row.id);
     }
     Ok(found)
 }
