@@ -458,6 +458,14 @@ pub mod live {
 
     /// Opens `/graphql/ws` with the given subprotocol and extra headers.
     pub async fn open(addr: std::net::SocketAddr, protocol: &str, headers: &[(&str, &str)]) -> Result<Socket, Error> {
+        Ok(tokio_tungstenite::connect_async(request(addr, protocol, headers)?).await?.0)
+    }
+
+    fn request(
+        addr: std::net::SocketAddr,
+        protocol: &str,
+        headers: &[(&str, &str)],
+    ) -> Result<tokio_tungstenite::tungstenite::handshake::client::Request, Error> {
         let mut request = format!("ws://{addr}/graphql/ws").into_client_request()?;
         request.headers_mut().insert("sec-websocket-protocol", protocol.parse().expect("header"));
         for (name, value) in headers {
@@ -466,7 +474,7 @@ pub mod live {
                 value.parse().expect("value"),
             );
         }
-        Ok(tokio_tungstenite::connect_async(request).await?.0)
+        Ok(request)
     }
 
     pub async fn send(socket: &mut Socket, message: Value) {
@@ -494,7 +502,23 @@ pub mod live {
 
     /// Opens a graphql-transport-ws connection authenticated with `token` and waits for the ack.
     pub async fn connect(addr: std::net::SocketAddr, token: &str) -> Socket {
-        let mut socket = open(addr, "graphql-transport-ws", &[]).await.expect("connect");
+        let socket = open(addr, "graphql-transport-ws", &[]).await.expect("connect");
+        authenticate(socket, token).await
+    }
+
+    /// [`connect`] over a socket whose receive buffer is `bytes` (the kernel may round it up):
+    /// a client that stops reading then holds the server back after little data, as a stalled
+    /// browser tab or a dead network path would after more.
+    pub async fn connect_with_receive_buffer(addr: std::net::SocketAddr, token: &str, bytes: u32) -> Socket {
+        let tcp = tokio::net::TcpSocket::new_v4().expect("socket");
+        tcp.set_recv_buffer_size(bytes).expect("receive buffer");
+        let stream = tokio_tungstenite::MaybeTlsStream::Plain(tcp.connect(addr).await.expect("connect"));
+        let request = request(addr, "graphql-transport-ws", &[]).expect("request");
+        let (socket, _) = tokio_tungstenite::client_async(request, stream).await.expect("upgrade");
+        authenticate(socket, token).await
+    }
+
+    async fn authenticate(mut socket: Socket, token: &str) -> Socket {
         send(&mut socket, json!({"type": "connection_init", "payload": {"authorization": format!("Bearer {token}")}}))
             .await;
         let ack = next(&mut socket, Duration::from_secs(10)).await.expect("ack");

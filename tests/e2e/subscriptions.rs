@@ -215,7 +215,7 @@ async fn subscribed_with_a_queue_of_four(
     let (org, _) = app.organization("De Linde").await;
     let lotte = app.user(org, "lotte@linde.example", &[Role::Client]).await;
     let mut socket = if small_receive_buffer {
-        connect_with_a_small_receive_buffer(app.addr, &app.token(lotte)).await
+        live::connect_with_receive_buffer(app.addr, &app.token(lotte), 4096).await
     } else {
         connect(app.addr, &app.token(lotte)).await
     };
@@ -249,27 +249,6 @@ async fn a_consumer_that_does_not_read_is_disconnected(backend: Backend) {
     };
     assert_eq!(closed.0, 4429, "{}", closed.1);
     assert_eq!(app.app.db.hub().open_subscriptions(), 0, "the subscription is gone");
-}
-
-/// A graphql-transport-ws connection over a socket whose receive buffer is small, so that a
-/// client that stops reading holds the server back after little data, as a stalled browser tab
-/// or a dead network path would after more.
-async fn connect_with_a_small_receive_buffer(addr: std::net::SocketAddr, token: &str) -> live::Socket {
-    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
-    socket.set_recv_buffer_size(4096).expect("receive buffer");
-    let stream = socket.connect(addr).await.expect("connect");
-    let mut request = format!("ws://{addr}/graphql/ws").into_client_request().expect("request");
-    request.headers_mut().insert("sec-websocket-protocol", "graphql-transport-ws".parse().expect("header"));
-    let stream = tokio_tungstenite::MaybeTlsStream::Plain(stream);
-    let (mut socket, _) = tokio_tungstenite::client_async(request, stream).await.expect("upgrade");
-    live::send(
-        &mut socket,
-        json!({"type": "connection_init", "payload": {"authorization": format!("Bearer {token}")}}),
-    )
-    .await;
-    assert_eq!(next(&mut socket, WAIT).await.expect("ack")["type"], "connection_ack");
-    socket
 }
 
 async fn a_client_that_stops_reading_is_disconnected_and_resumes_where_it_stopped(backend: Backend) {
