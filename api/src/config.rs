@@ -296,10 +296,10 @@ pub struct Settings {
     #[arg(long, env = "INZAGE_WS_INIT_TIMEOUT_SECONDS", default_value_t = 10, global = true)]
     pub ws_init_timeout_seconds: u64,
 
-    /// Undelivered events one subscription may hold; a consumer that falls further behind is
-    /// disconnected (4429).
-    #[arg(long, env = "INZAGE_SUBSCRIBER_BUFFER", default_value_t = 256, global = true)]
-    pub subscriber_buffer: usize,
+    /// Seconds a message to a WebSocket client may wait for the socket before the client is
+    /// taken to have stopped reading and is disconnected (4429).
+    #[arg(long, env = "INZAGE_WS_SEND_TIMEOUT_SECONDS", default_value_t = 10, global = true)]
+    pub ws_send_timeout_seconds: u64,
 
     /// Lifetime of the demo tokens printed at start-up, e.g. `12h`.
     #[arg(long, env = "INZAGE_DEMO_TOKEN_TTL", default_value = "12h", value_parser = humantime::parse_duration, global = true)]

@@ -97,9 +97,6 @@ struct NotificationsArgs {
     /// WebSocket connections being opened at the same time.
     #[arg(long, default_value_t = 64)]
     connect_concurrency: usize,
-    /// The server's `subscriber_buffer` (undelivered events one subscription may hold).
-    #[arg(long, default_value_t = 100_000)]
-    buffer: usize,
     /// The instances' event transport: PostgreSQL `LISTEN/NOTIFY` when unset, or NATS
     /// JetStream at this URL (`nats://127.0.0.1:4222`).
     #[arg(long)]
@@ -795,10 +792,9 @@ async fn run_scenarios(
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     let backend = if database.postgres.is_some() { "PostgreSQL" } else { "SQLite" };
     println!(
-        "database: {backend} {} | instances: {} | cores: {cores} | subscriber_buffer: {} | events: {}",
+        "database: {backend} {} | instances: {} | cores: {cores} | events: {}",
         inzage_api::app::redact(&database.url),
         args.instances,
-        args.buffer,
         args.event_transport.as_deref().unwrap_or(if backend == "PostgreSQL" { "LISTEN/NOTIFY" } else { "in process" })
     );
     match &files.problem {
@@ -814,7 +810,6 @@ async fn run_scenarios(
     let transport = args.event_transport.clone();
     let start = |transport: Option<String>| {
         Instance::start_with(&database.url, move |settings| {
-            settings.subscriber_buffer = args.buffer;
             settings.event_transport = transport;
         })
     };

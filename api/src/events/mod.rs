@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::{Notify, watch};
 use uuid::Uuid;
 
 /// The PostgreSQL channel every instance announces on and listens to.
@@ -43,7 +43,7 @@ pub enum Event {
 
 /// Close code for a refused or ended authentication (token expired, account deactivated).
 pub const CLOSE_FORBIDDEN: u16 = 4403;
-/// Close code for a consumer that does not keep up with its events.
+/// Close code for a client that does not read what is sent to it (see `http::ws`).
 pub const CLOSE_TOO_SLOW: u16 = 4429;
 /// Close code when the account's roles changed: reconnect (with `after`, nothing is missed).
 pub const CLOSE_ROLES_CHANGED: u16 = 4410;
@@ -79,19 +79,19 @@ impl Kick {
     }
 }
 
-struct Listener {
-    id: u64,
-    sender: mpsc::Sender<Uuid>,
-    kick: Arc<Kick>,
+/// A recipient's notification listeners on this instance.
+struct Listeners {
+    /// The newest notification id announced to them (nil before the first): each listener
+    /// holds a receiver and wakes when it grows. A wake-up is a flag, not a queue: however many
+    /// announcements arrive before a listener looks, it sees one change, to the newest.
+    newest: watch::Sender<Uuid>,
+    count: usize,
 }
 
 #[derive(Default)]
 struct Registry {
     /// Notification listeners by recipient.
-    listeners: HashMap<Uuid, Vec<Listener>>,
-    /// The newest notification id announced to each recipient's listeners here (while they
-    /// listen), so that a resynchronisation announces only what is newer.
-    newest: HashMap<Uuid, Uuid>,
+    listeners: HashMap<Uuid, Listeners>,
     /// Live connections by user.
     connections: HashMap<Uuid, Vec<(u64, Arc<Kick>)>>,
 }
@@ -136,13 +136,18 @@ impl Hub {
         self.registry.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Receives the ids of `recipient`'s new notifications, at most `capacity` waiting. When a
-    /// listener falls that far behind, its connection is kicked (4429) rather than buffering more.
-    pub fn listen(self: &Arc<Self>, recipient: Uuid, capacity: usize, kick: Arc<Kick>) -> Listening {
-        let (sender, receiver) = mpsc::channel(capacity.max(1));
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        self.registry().listeners.entry(recipient).or_default().push(Listener { id, sender, kick });
-        Listening { receiver, hub: self.clone(), recipient, id }
+    /// Wakes the listener when a notification of `recipient` newer than any it has seen is
+    /// announced (see [`Listening`]). Nothing is queued per announcement, so no number of them
+    /// can overflow a listener that is busy delivering.
+    pub fn listen(self: &Arc<Self>, recipient: Uuid) -> Listening {
+        let mut registry = self.registry();
+        let listeners = registry
+            .listeners
+            .entry(recipient)
+            .or_insert_with(|| Listeners { newest: watch::Sender::new(Uuid::nil()), count: 0 });
+        listeners.count += 1;
+        let receiver = listeners.newest.subscribe();
+        Listening { receiver, hub: self.clone(), recipient }
     }
 
     /// Registers a live connection of `user`, so that deactivating the account closes it.
@@ -154,24 +159,21 @@ impl Hub {
 
     /// Delivers an event to this instance's subscribers.
     pub fn publish(&self, event: Event) {
-        let mut registry = self.registry();
+        let registry = self.registry();
         match event {
             Event::Notification { recipient, id } => {
                 self.notifications.fetch_add(1, Ordering::Relaxed);
-                if registry.listeners.contains_key(&recipient) {
-                    let newest = registry.newest.entry(recipient).or_insert(id);
-                    *newest = (*newest).max(id);
-                }
-                for listener in registry.listeners.get(&recipient).into_iter().flatten() {
-                    match listener.sender.try_send(id) {
-                        Ok(()) => {
-                            self.delivered.fetch_add(1, Ordering::Relaxed);
+                if let Some(listeners) = registry.listeners.get(&recipient) {
+                    // An older id than the newest needs no wake-up: it committed before the
+                    // newest (one recipient's ids follow commit order), so the read that the
+                    // newest's wake-up causes finds it.
+                    listeners.newest.send_if_modified(|newest| {
+                        let newer = id > *newest;
+                        if newer {
+                            *newest = id;
                         }
-                        Err(mpsc::error::TrySendError::Full(_)) => {
-                            listener.kick.kick(CLOSE_TOO_SLOW, "too many undelivered events: read faster");
-                        }
-                        Err(mpsc::error::TrySendError::Closed(_)) => {}
-                    }
+                        newer
+                    });
                 }
             }
             Event::AccountDeactivated { user } => {
@@ -212,8 +214,8 @@ impl Hub {
     /// Publishes events that came together (one commit, or a batch from the transport). The
     /// wake-ups of one recipient collapse into its newest notification, since a subscriber reads
     /// everything after its cursor anyway: a commit of many notifications for one person, or a
-    /// transport catching up with a backlog, then wakes each subscriber once instead of filling
-    /// its queue with a wake-up per notification and closing it as too slow.
+    /// transport catching up with a backlog, then takes the registry's lock once per recipient
+    /// rather than once per notification.
     pub fn publish_all(&self, events: impl IntoIterator<Item = Event>) {
         let mut newest: HashMap<Uuid, Uuid> = HashMap::new();
         let mut others: Vec<Event> = Vec::new();
@@ -269,7 +271,9 @@ impl Hub {
 
     /// The newest notification id announced here to `recipient`'s listeners, if any.
     pub fn newest_announced(&self, recipient: Uuid) -> Option<Uuid> {
-        self.registry().newest.get(&recipient).copied()
+        let registry = self.registry();
+        let newest = *registry.listeners.get(&recipient)?.newest.borrow();
+        (!newest.is_nil()).then_some(newest)
     }
 
     /// Users with a live connection here.
@@ -288,33 +292,55 @@ impl Hub {
         self.heard.load(Ordering::Relaxed)
     }
 
-    /// Notification ids handed to a live listener's queue since the hub started.
+    /// Notifications handed to live subscribers on this instance since the hub started.
     pub fn notifications_delivered(&self) -> u64 {
         self.delivered.load(Ordering::Relaxed)
     }
 
     /// How many notification subscriptions are open on this instance.
     pub fn open_subscriptions(&self) -> usize {
-        self.registry().listeners.values().map(Vec::len).sum()
+        self.registry().listeners.values().map(|listeners| listeners.count).sum()
     }
 }
 
 /// A registered notification listener; unregisters when dropped.
+///
+/// A subscriber marks what has been announced as seen ([`mark_seen`](Self::mark_seen)) before
+/// it reads the rows after its cursor, and waits ([`woken`](Self::woken)) when it has read them
+/// all: an announcement after the mark wakes it again, so none is missed, and the ones it has
+/// already read past cost nothing.
 pub struct Listening {
-    pub receiver: mpsc::Receiver<Uuid>,
+    receiver: watch::Receiver<Uuid>,
     hub: Arc<Hub>,
     recipient: Uuid,
-    id: u64,
+}
+
+impl Listening {
+    /// Waits until a newer notification than the one last seen is announced, and returns it
+    /// (marked seen); `None` when the hub is gone.
+    pub async fn woken(&mut self) -> Option<Uuid> {
+        self.receiver.changed().await.ok()?;
+        Some(*self.receiver.borrow_and_update())
+    }
+
+    /// Marks what has been announced so far as seen: a read that starts after this finds it.
+    pub fn mark_seen(&mut self) {
+        self.receiver.mark_unchanged();
+    }
+
+    /// Counts notifications sent to the subscriber (`notifications_delivered`).
+    pub fn delivered(&self, count: usize) {
+        self.hub.delivered.fetch_add(count as u64, Ordering::Relaxed);
+    }
 }
 
 impl Drop for Listening {
     fn drop(&mut self) {
         let mut registry = self.hub.registry();
         if let Some(listeners) = registry.listeners.get_mut(&self.recipient) {
-            listeners.retain(|listener| listener.id != self.id);
-            if listeners.is_empty() {
+            listeners.count -= 1;
+            if listeners.count == 0 {
                 registry.listeners.remove(&self.recipient);
-                registry.newest.remove(&self.recipient);
             }
         }
     }
@@ -360,35 +386,51 @@ mod tests {
     use super::*;
 
     #[tokio::test]
-    async fn a_listener_gets_only_its_recipients_events() {
+    async fn a_listener_is_woken_only_by_its_recipients_events() {
         let hub = Arc::new(Hub::default());
         let (me, other) = (Uuid::now_v7(), Uuid::now_v7());
-        let mut mine = hub.listen(me, 8, Arc::new(Kick::default()));
+        let mut mine = hub.listen(me);
         let id = Uuid::now_v7();
         hub.publish(Event::Notification { recipient: other, id: Uuid::now_v7() });
         hub.publish(Event::Notification { recipient: me, id });
-        assert_eq!(mine.receiver.recv().await, Some(id));
-        assert!(mine.receiver.try_recv().is_err());
+        assert_eq!(mine.woken().await, Some(id));
+        assert!(!mine.receiver.has_changed().unwrap(), "woken once");
     }
 
     #[tokio::test]
-    async fn a_full_listener_is_kicked_not_grown() {
+    async fn announcements_while_a_listener_is_busy_wake_it_once_with_the_newest() {
         let hub = Arc::new(Hub::default());
         let me = Uuid::now_v7();
-        let kick = Arc::new(Kick::default());
-        let _listening = hub.listen(me, 2, kick.clone());
-        for _ in 0..3 {
-            hub.publish(Event::Notification { recipient: me, id: Uuid::now_v7() });
+        let mut mine = hub.listen(me);
+        let ids: Vec<Uuid> = (0..10_000).map(|_| Uuid::now_v7()).collect();
+        for &id in &ids {
+            hub.publish(Event::Notification { recipient: me, id });
         }
-        assert_eq!(kick.kicked().await.0, CLOSE_TOO_SLOW);
+        // An older one announced late (it committed earlier) does not wake it again.
+        hub.publish(Event::Notification { recipient: me, id: ids[0] });
+        assert_eq!(mine.woken().await, ids.last().copied());
+        assert!(!mine.receiver.has_changed().unwrap());
+        assert_eq!(hub.newest_announced(me), ids.last().copied());
+    }
+
+    #[tokio::test]
+    async fn what_is_marked_seen_does_not_wake_and_what_comes_after_does() {
+        let hub = Arc::new(Hub::default());
+        let me = Uuid::now_v7();
+        let mut mine = hub.listen(me);
+        hub.publish(Event::Notification { recipient: me, id: Uuid::now_v7() });
+        mine.mark_seen();
+        assert!(!mine.receiver.has_changed().unwrap(), "seen before the read");
+        let later = Uuid::now_v7();
+        hub.publish(Event::Notification { recipient: me, id: later });
+        assert_eq!(mine.woken().await, Some(later));
     }
 
     #[tokio::test]
     async fn a_backlog_heard_at_once_wakes_each_listener_once_with_its_newest() {
         let hub = Arc::new(Hub::default());
         let (me, other) = (Uuid::now_v7(), Uuid::now_v7());
-        let kick = Arc::new(Kick::default());
-        let mut mine = hub.listen(me, 2, kick.clone());
+        let mut mine = hub.listen(me);
         let ids: Vec<Uuid> = (0..100).map(|_| Uuid::now_v7()).collect();
         let from_elsewhere = |events: Vec<Event>| Announcement { origin: Uuid::new_v4(), events };
         let own = Announcement {
@@ -402,9 +444,8 @@ mod tests {
                 })
                 .chain([own, from_elsewhere(vec![Event::Notification { recipient: other, id: Uuid::now_v7() }])]),
         );
-        assert_eq!(mine.receiver.try_recv().ok(), ids.last().copied(), "one wake-up, the newest heard");
-        assert!(mine.receiver.try_recv().is_err());
-        assert!(kick.reason.lock().unwrap().is_none(), "not closed as too slow");
+        assert_eq!(mine.woken().await, ids.last().copied(), "one wake-up, the newest heard");
+        assert!(!mine.receiver.has_changed().unwrap());
         assert_eq!(hub.events_heard(), 101, "what came from elsewhere, counted");
     }
 
@@ -424,10 +465,14 @@ mod tests {
     async fn dropping_a_listener_unregisters_it() {
         let hub = Arc::new(Hub::default());
         let me = Uuid::now_v7();
-        let listening = hub.listen(me, 2, Arc::new(Kick::default()));
-        assert_eq!(hub.open_subscriptions(), 1);
-        drop(listening);
+        let first = hub.listen(me);
+        let second = hub.listen(me);
+        assert_eq!(hub.open_subscriptions(), 2);
+        drop(first);
+        assert_eq!(hub.listening_recipients(), vec![me], "one still listens");
+        drop(second);
         assert_eq!(hub.open_subscriptions(), 0);
         assert!(hub.listening_recipients().is_empty());
+        assert_eq!(hub.newest_announced(me), None);
     }
 }

@@ -23,10 +23,8 @@ use crate::events::{CLOSE_FORBIDDEN, CLOSE_ROLES_CHANGED, Kick, ROLES_CHANGED};
 /// What a WebSocket connection puts in the context of its subscriptions.
 #[derive(Clone)]
 pub struct LiveConnection {
-    /// Closes the connection (slow consumer, deactivated account).
+    /// Closes the connection (roles changed, deactivated account).
     pub kick: Arc<Kick>,
-    /// How many undelivered events one subscription may hold before the connection is closed.
-    pub buffer: usize,
 }
 
 #[derive(Default)]
@@ -89,7 +87,7 @@ async fn committed(
         Some(after) => after,
         None => notifications::newest_for(db.conn(), Some(recipient)).await?.unwrap_or(Uuid::nil()),
     };
-    let mut listening = db.hub().listen(recipient, live.buffer, live.kick.clone());
+    let mut listening = db.hub().listen(recipient);
     // What is awaited inside the stream is boxed while it runs: the stream lives as long as the
     // subscription, and its size is that of its largest await, so loading rows inline would make
     // every idle subscription carry room for a database query.
@@ -99,20 +97,16 @@ async fn committed(
         let mut replaying = true;
         loop {
             if !replaying {
-                let Some(first) = listening.receiver.recv().await else { return };
-                let mut newest = first;
-                while let Ok(id) = listening.receiver.try_recv() {
-                    newest = newest.max(id);
-                }
+                let Some(newest) = listening.woken().await else { return };
                 if newest <= cursor {
                     continue;
                 }
             }
             replaying = false;
             loop {
-                // Wake-ups so far are for rows this read finds: they do not count against the
-                // queue while the subscriber catches up, only while it is not read.
-                while listening.receiver.try_recv().is_ok() {}
+                // What was announced so far committed before this read and is found by it; what
+                // is announced from now on wakes the stream again once it has delivered this.
+                listening.mark_seen();
                 // While the database is away, wait for it: the rows are the truth.
                 let rows = loop {
                     match Box::pin(loaders.notifications_after.load_one((recipient, cursor))).await {
@@ -130,6 +124,7 @@ async fn committed(
                     return;
                 }
                 let caught_up = rows.len() < crate::graphql::loaders::LIVE_PAGE;
+                listening.delivered(rows.len());
                 for row in rows {
                     cursor = row.id;
                     yield row;

@@ -4,8 +4,8 @@
 //! The connection is authenticated before any operation runs, from the `connection_init`
 //! payload (`{"authorization": "Bearer <jwt>"}` or `{"token": "<jwt>"}`) or the upgrade
 //! request's `Authorization` header. Close codes: 4403 for a missing, bad or expired token or a
-//! deactivated account; 4408 when `connection_init` does not come in time; 4429 for a consumer
-//! that does not keep up; 4410 when the account's roles changed; 1001 when the server shuts
+//! deactivated account; 4408 when `connection_init` does not come in time; 4429 for a client
+//! that stops reading (a message waited `INZAGE_WS_SEND_TIMEOUT_SECONDS` for the socket); 4410 when the account's roles changed; 1001 when the server shuts
 //! down. The server closes a connection itself the moment its token expires, its account is
 //! deactivated or its roles change.
 
@@ -24,7 +24,7 @@ use futures_util::{SinkExt, StreamExt, stream};
 
 use crate::app::App;
 use crate::auth::{Authentication, authenticate_token, bearer_token};
-use crate::events::{CLOSE_FORBIDDEN, Kick};
+use crate::events::{CLOSE_FORBIDDEN, CLOSE_TOO_SLOW, Kick};
 use crate::graphql::Keep;
 use crate::graphql::LiveConnection;
 use crate::metrics::Open;
@@ -127,7 +127,7 @@ async fn serve(app: Arc<App>, mut socket: WebSocket, protocol: Protocols, header
     // Connection-wide loaders keep nothing: a connection lives for hours. A query sent over the
     // socket gets loaders of its own that do (`CheckedSchema`).
     super::add_request_data(&mut data, &app, auth, uuid::Uuid::now_v7().to_string(), None, Keep::Nothing);
-    data.insert(LiveConnection { kick: kick.clone(), buffer: app.settings.subscriber_buffer });
+    data.insert(LiveConnection { kick: kick.clone() });
     let (mut sink, incoming) = socket.split();
     let incoming = incoming.filter_map(|message| async move {
         match message {
@@ -143,9 +143,11 @@ async fn serve(app: Arc<App>, mut socket: WebSocket, protocol: Protocols, header
 
     let expiry = expires_at.map(|at| (at - chrono::Utc::now()).to_std().unwrap_or_default()).unwrap_or(Duration::MAX);
     let expiry = expiry.min(Duration::from_secs(60 * 60 * 24 * 365));
-    // What ends the connection from the server's side, also while a message waits to be sent:
-    // a client that stops reading fills the socket's buffers and holds the send up, and is
-    // then closed as too slow (4429) when its subscriptions' queues fill.
+    // What ends the connection from the server's side, also while a message waits to be sent.
+    // A client that stops reading fills the socket's buffers and holds the send up; nothing
+    // piles up meanwhile (subscriptions read their rows only when the last ones were sent), and
+    // when one message has waited the send timeout the client is closed as too slow (4429).
+    let send_timeout = Duration::from_secs(app.settings.ws_send_timeout_seconds);
     let ended = async {
         tokio::select! {
             (code, reason) = kick.kicked() => (code, reason),
@@ -157,11 +159,16 @@ async fn serve(app: Arc<App>, mut socket: WebSocket, protocol: Protocols, header
     let (code, reason) = loop {
         tokio::select! {
             message = outgoing.next() => match message {
+                // In this order, so that a send that completes at once never starts its timer.
                 Some(WsMessage::Text(text)) => tokio::select! {
+                    biased;
                     sent = sink.send(Message::Text(text.into())) => if sent.is_err() {
                         return;
                     },
                     ended = &mut ended => break ended,
+                    () = tokio::time::sleep(send_timeout) => {
+                        break (CLOSE_TOO_SLOW, "messages are not read: read faster, then reconnect with `after`".to_owned());
+                    }
                 },
                 Some(WsMessage::Close(code, reason)) => break (code, reason),
                 None => break (1000, String::new()),
