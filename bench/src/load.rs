@@ -1,6 +1,6 @@
 //! `inzage-bench load`: a seeded database, one server, and concurrent portal users over real
-//! HTTP. For each scenario it prints throughput, latency percentiles and the SQL statements one
-//! request runs (database round trips).
+//! HTTP. For each scenario it prints throughput, latency percentiles, the SQL statements one
+//! request runs (database round trips) and, on Linux, the machine's CPU time per request.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -346,6 +346,20 @@ struct Measured {
     first_error: Option<String>,
     elapsed: Duration,
     statements: u64,
+    /// CPU time every process on the machine spent during the measured seconds (Linux).
+    cpu: Option<Duration>,
+}
+
+/// CPU time the machine has spent busy since it booted, from `/proc/stat` (Linux; `None`
+/// elsewhere): user, nice, system, irq and softirq time of every core, so that the server, the
+/// database and the load generator all count.
+fn machine_busy() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let line = stat.lines().next()?.strip_prefix("cpu ")?;
+    let ticks: Vec<u64> = line.split_whitespace().map(|n| n.parse().unwrap_or(0)).collect();
+    // user nice system idle iowait irq softirq …; /proc/stat counts in USER_HZ, 100 a second.
+    let busy = [0, 1, 2, 5, 6].iter().map(|&i| ticks.get(i).copied().unwrap_or(0)).sum::<u64>();
+    Some(Duration::from_millis(busy * 10))
 }
 
 /// Runs `job` from `users` concurrent users for the warm-up and then `seconds`.
@@ -388,10 +402,12 @@ async fn drive(load: &Load, users: usize, warmup: u64, seconds: u64, job: Job) -
     let counter = Arc::new(AtomicUsize::new(0));
     let _ = run(false, Duration::from_secs(warmup), counter.clone()).await;
     let before = load.statements();
+    let busy_before = machine_busy();
     let started = Instant::now();
     let (samples, errors) = run(true, Duration::from_secs(seconds), counter).await;
     let elapsed = started.elapsed();
     let statements = load.statements() - before;
+    let cpu = machine_busy().zip(busy_before).map(|(after, before)| after.saturating_sub(before));
     let mut by_kind: Vec<(&'static str, Vec<f64>)> = Vec::new();
     for (kind, ms) in samples {
         match by_kind.iter_mut().find(|(k, _)| *k == kind) {
@@ -402,7 +418,7 @@ async fn drive(load: &Load, users: usize, warmup: u64, seconds: u64, job: Job) -
     for (_, list) in &mut by_kind {
         list.sort_by(f64::total_cmp);
     }
-    Measured { by_kind, errors: errors.len(), first_error: errors.into_iter().next(), elapsed, statements }
+    Measured { by_kind, errors: errors.len(), first_error: errors.into_iter().next(), elapsed, statements, cpu }
 }
 
 fn print_header() {
@@ -448,6 +464,13 @@ fn print_measured(label: &str, users: usize, measured: &Measured, alone: &HashMa
             "",
             measured.statements as f64 / total as f64
         );
+        if let Some(cpu) = measured.cpu {
+            println!(
+                "  {:<28} CPU under load: {:.2} ms per request (every process on the machine)",
+                "",
+                cpu.as_secs_f64() * 1e3 / total as f64
+            );
+        }
     }
     if let Some(error) = &measured.first_error {
         println!("  first error: {error}");
