@@ -352,6 +352,18 @@ pub fn error_code(response: &Value) -> Option<&str> {
     response["errors"][0]["extensions"]["code"].as_str()
 }
 
+/// Asserts that a mutation was refused with `code` (and, when given, `extensions.field`) and
+/// returned no data.
+#[track_caller]
+pub fn assert_refused(response: &Value, code: &str, field: Option<&str>) {
+    assert_eq!(error_code(response), Some(code), "{response:#}");
+    if let Some(field) = field {
+        assert_eq!(response["errors"][0]["extensions"]["field"].as_str(), Some(field), "{response:#}");
+    }
+    let data = &response["data"];
+    assert!(data.is_null() || data.as_object().is_some_and(|d| d.values().all(Value::is_null)), "{response:#}");
+}
+
 /// Every error's code, in order.
 pub fn error_codes(response: &Value) -> Vec<String> {
     response["errors"]

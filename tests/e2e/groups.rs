@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use inzage_entity::Role;
 use inzage_testkit::live::{Socket, assert_silent, connect, next_notification, subscribe_notifications};
-use inzage_testkit::{Backend, TestApp, data, error_code, paths_with};
+use inzage_testkit::{Backend, TestApp, assert_refused, data, error_code, paths_with};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -110,20 +110,6 @@ fn sorted(items: &Value, pointer: &str) -> Vec<String> {
         .collect();
     out.sort();
     out
-}
-
-fn error_field(response: &Value) -> Option<&str> {
-    response["errors"][0]["extensions"]["field"].as_str()
-}
-
-#[track_caller]
-fn assert_refused(response: &Value, code: &str, field: Option<&str>) {
-    assert_eq!(error_code(response), Some(code), "{response:#}");
-    if let Some(field) = field {
-        assert_eq!(error_field(response), Some(field), "{response:#}");
-    }
-    let data = &response["data"];
-    assert!(data.is_null() || data.as_object().is_some_and(|d| d.values().all(Value::is_null)), "{response:#}");
 }
 
 /// Petra creates a group with `visibility`, `members` and `counselors`; returns its id.

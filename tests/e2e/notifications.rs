@@ -2,7 +2,7 @@
 
 use inzage_entity::Role;
 use inzage_testkit::on_every_database;
-use inzage_testkit::{Backend, TestApp, data};
+use inzage_testkit::{Backend, TestApp, assert_refused, data};
 use serde_json::{Value, json};
 
 const LIST: &str = "query($unread: Boolean) { viewer { notifications(unreadOnly: $unread) { nodes { id kind title readAt client { displayName } emergencyAccess { reason user { displayName } } } } } }";
@@ -51,6 +51,8 @@ async fn emergency_access_notifies_the_client_who_marks_it_read(backend: Backend
     assert_eq!(data(&own)["markNotificationsRead"], 1);
     let again = app.as_user(lotte, MARK, json!({"ids": [lotte_sees[0]["id"]]})).await;
     assert_eq!(data(&again)["markNotificationsRead"], 0, "already read");
+    let malformed = app.as_user(lotte, MARK, json!({"ids": [lotte_sees[0]["id"], "not-an-id"]})).await;
+    assert_refused(&malformed, "BAD_USER_INPUT", Some("ids[1]"));
     assert!(nodes(&app.as_user(lotte, LIST, json!({"unread": true})).await).is_empty());
     assert_eq!(nodes(&app.as_user(lotte, LIST, json!({})).await)[0]["readAt"], "2026-03-02T09:00:00+00:00");
     assert_eq!(nodes(&app.as_user(carla, LIST, json!({"unread": true})).await).len(), 1);

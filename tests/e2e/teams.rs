@@ -4,7 +4,7 @@
 
 use inzage_entity::Role;
 use inzage_testkit::on_every_database;
-use inzage_testkit::{Backend, TestApp, covers, data, error_code};
+use inzage_testkit::{Backend, TestApp, assert_refused, covers, data, error_code};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -65,16 +65,6 @@ fn id(value: &Value) -> Uuid {
 
 fn ids(list: &Value) -> Vec<Uuid> {
     list.as_array().expect("a list").iter().map(|item| id(&item["user"]["id"])).collect()
-}
-
-#[track_caller]
-fn assert_refused(response: &Value, code: &str, field: Option<&str>) {
-    assert_eq!(error_code(response), Some(code), "{response:#}");
-    if let Some(field) = field {
-        assert_eq!(response["errors"][0]["extensions"]["field"], field, "{response:#}");
-    }
-    let data = &response["data"];
-    assert!(data.is_null() || data.as_object().is_some_and(|d| d.values().all(Value::is_null)), "{response:#}");
 }
 
 /// Whether `viewer` finds the client (TEAM access shows at least the name).

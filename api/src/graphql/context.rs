@@ -90,3 +90,8 @@ impl ContextExt for Context<'_> {
 pub fn parse_id(id: &ID, field: &str) -> ApiResult<Uuid> {
     Uuid::parse_str(id.as_str()).map_err(|_| ApiError::bad_input(field, "is not a valid id"))
 }
+
+/// Parses a list of `ID`s; `BAD_USER_INPUT` at `field[index]` for the first that is not a UUID.
+pub fn parse_ids(ids: &[ID], field: &str) -> ApiResult<Vec<Uuid>> {
+    ids.iter().enumerate().map(|(index, id)| parse_id(id, &format!("{field}[{index}]"))).collect()
+}

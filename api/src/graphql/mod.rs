@@ -19,7 +19,7 @@ use async_graphql::{MergedObject, Schema, SchemaBuilder};
 pub use limits::{CheckedSchema, QueryLimits};
 pub use subscription::{LiveConnection, SubscriptionRoot};
 
-pub use context::{AppData, ContextExt, RequestData, parse_id};
+pub use context::{AppData, ContextExt, RequestData, parse_id, parse_ids};
 pub use loaders::{Keep, LazyLoaders, LiveLoaders, Loaders};
 
 /// The root query type.

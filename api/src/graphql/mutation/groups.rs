@@ -4,11 +4,11 @@ use crate::domain::conversations::{self, Destination};
 use crate::domain::groups::{self, Joining};
 use crate::domain::news;
 use crate::domain::values::DisplayName;
-use crate::error::{ApiError, ApiResult, FieldResult};
+use crate::error::{ApiError, FieldResult};
 use crate::graphql::enums::GroupVisibility;
 use crate::graphql::types::client::Tool;
 use crate::graphql::types::groups::{Conversation, Group, GroupReport, Message, NewsPost};
-use crate::graphql::{ContextExt, parse_id};
+use crate::graphql::{ContextExt, parse_id, parse_ids};
 use crate::ratelimit::Limited;
 
 #[derive(InputObject)]
@@ -26,10 +26,6 @@ pub struct SendMessageInput {
     pub recipient_ids: Option<Vec<ID>>,
     pub group_id: Option<ID>,
     pub body: String,
-}
-
-fn parse_ids(ids: &[ID], field: &str) -> ApiResult<Vec<uuid::Uuid>> {
-    ids.iter().enumerate().map(|(index, id)| parse_id(id, &format!("{field}[{index}]"))).collect()
 }
 
 /// The group after a change, as the viewer sees it now.

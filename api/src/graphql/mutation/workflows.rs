@@ -3,11 +3,11 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::values::DisplayName;
 use crate::domain::workflows::{self, NewAssignment, NewWorkflowProfessionals};
-use crate::error::{ApiResult, FieldResult};
+use crate::error::FieldResult;
 use crate::graphql::types::workflows::{
     ConsentRequest, Participation, Project, Workflow, consent_requests, participations,
 };
-use crate::graphql::{ContextExt, parse_id};
+use crate::graphql::{ContextExt, parse_id, parse_ids};
 use crate::ratelimit::Limited;
 
 #[derive(InputObject)]
@@ -38,10 +38,6 @@ pub struct AssignProfessionalInput {
     pub professional_id: ID,
     pub ends_at: DateTime<Utc>,
     pub reason: String,
-}
-
-fn parse_ids(ids: &[ID], field: &str) -> ApiResult<Vec<uuid::Uuid>> {
-    ids.iter().enumerate().map(|(index, id)| parse_id(id, &format!("{field}[{index}]"))).collect()
 }
 
 #[derive(Default)]
