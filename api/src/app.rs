@@ -77,6 +77,9 @@ impl App {
             tasks.push(task);
             tasks.push(crate::events::nats::spawn_listener(url.clone(), db.conn().clone(), db.hub().clone()));
         } else if settings.is_postgres() {
+            if let Some(changes) = db.hub().track_interest() {
+                tasks.push(crate::events::interest::spawn(db.conn().clone(), db.hub().clone(), changes));
+            }
             let transport = crate::events::announcer::Transport::Postgres(db.conn().clone());
             let (announcer, task) = crate::events::announcer::Announcer::spawn(transport, db.hub().instance());
             db.announce_through(announcer);

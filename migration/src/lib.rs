@@ -17,6 +17,7 @@ mod m20261206_000011_access_log_kinds;
 mod m20261206_000012_rate_limits;
 mod m20261206_000013_audit_seals;
 mod m20261206_000014_audit_partitions;
+mod m20261206_000015_live_listeners;
 pub mod partitions;
 mod util;
 
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000012_rate_limits::Migration),
             Box::new(m20261206_000013_audit_seals::Migration),
             Box::new(m20261206_000014_audit_partitions::Migration),
+            Box::new(m20261206_000015_live_listeners::Migration),
         ]
     }
 }

@@ -26,8 +26,8 @@ async fn a_subscriber_on_one_instance_receives_what_another_commits() {
     for id in ids {
         assert_eq!(next_notification(&mut socket).await["id"], id.to_string());
     }
-    // One commit of more notifications than a subscription's queue holds (256) reaches the
-    // subscriber in full: the wake-ups heard together collapse into one.
+    // One commit of hundreds of notifications reaches the subscriber in full: the wake-ups
+    // heard together collapse into one.
     let burst = b.notify_at_once(lotte, 400).await;
     for id in &burst {
         assert_eq!(next_notification(&mut socket).await["id"], id.to_string());
@@ -65,6 +65,177 @@ async fn a_notification_committed_while_the_listener_is_cut_still_arrives() {
 
     for id in ids {
         assert_eq!(next_notification(&mut socket).await["id"], id.to_string(), "delivered after the reconnect");
+    }
+}
+
+/// How many `live_listener` rows name `recipient`.
+async fn listener_rows(app: &TestApp, recipient: Uuid) -> i64 {
+    let row = app
+        .app
+        .db
+        .conn()
+        .query_one_raw(sea_orm::Statement::from_sql_and_values(
+            sea_orm::DbBackend::Postgres,
+            "SELECT count(*) AS n FROM live_listener WHERE recipient_id = $1",
+            [recipient.into()],
+        ))
+        .await
+        .expect("count")
+        .expect("a row");
+    row.try_get("", "n").expect("n")
+}
+
+/// Waits (up to 10 s) until `recipient` has `rows` listener rows.
+async fn until_listener_rows(app: &TestApp, recipient: Uuid, rows: i64) {
+    for _ in 0..100 {
+        if listener_rows(app, recipient).await == rows {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{recipient} never had {rows} listener rows");
+}
+
+/// Two instances on one PostgreSQL database and De Linde with Lotte, a client, in it: A, B,
+/// the organisation, its administrator and Lotte.
+async fn two_instances() -> (TestApp, TestApp, Uuid, Uuid, Uuid) {
+    let backend = Backend::postgres().expect("INZAGE_TEST_DATABASE_URL");
+    let a = TestApp::spawn(&backend).await;
+    let b = a.sibling().await;
+    let (org, admin) = a.organization("De Linde").await;
+    let lotte = a.user(org, "lotte@linde.example", &[Role::Client]).await;
+    (a, b, org, admin, lotte)
+}
+
+/// `person` subscribed to their notifications on `app`, once `app` has registered it.
+async fn subscribed_on(app: &TestApp, person: Uuid) -> inzage_testkit::live::Socket {
+    let mut socket = connect(app.addr, &app.token(person)).await;
+    subscribe_notifications(&mut socket, "1", None).await;
+    until_listener_rows(app, person, 1).await;
+    socket
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(postgres_tests), ignore = "several instances share PostgreSQL: set INZAGE_TEST_DATABASE_URL")]
+async fn an_instance_announces_a_notification_only_when_another_listens_for_its_recipient() {
+    let (a, b, org, admin, lotte) = two_instances().await;
+    let henk = a.user(org, "henk@linde.example", &[Role::Client]).await;
+
+    // Nobody listens for Lotte: B's commits for her wake no other instance.
+    b.notify(lotte, 3).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(a.app.db.hub().events_heard(), 0, "B announced what no one elsewhere listens for");
+
+    // Once she subscribes on A, B's next commit for her is announced, and arrives at once.
+    let mut socket = subscribed_on(&a, lotte).await;
+    let ids = b.notify(lotte, 2).await;
+    for id in ids {
+        assert_eq!(next_in_time(&mut socket).await["id"], id.to_string());
+    }
+    assert!(heard_at_least(&a, 2).await, "A heard B's announcement");
+    // Henk still has no one listening: still not announced.
+    let heard = a.app.db.hub().events_heard();
+    b.notify(henk, 2).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(a.app.db.hub().events_heard(), heard, "B announced Henk's, whom no one listens for");
+
+    // When she leaves, her row goes, and B stops announcing her notifications.
+    drop(socket);
+    until_listener_rows(&a, lotte, 0).await;
+    b.notify(lotte, 2).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(a.app.db.hub().events_heard(), heard, "announced after she left");
+
+    // Other events are announced whoever listens: a deactivation must close sockets anywhere.
+    inzage_testkit::data(
+        &b.as_user(
+            admin,
+            "mutation($u: ID!) { setUserActive(userId: $u, active: false) { active } }",
+            serde_json::json!({"u": henk}),
+        )
+        .await,
+    );
+    assert!(heard_at_least(&a, heard + 1).await, "the deactivation was not announced");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(postgres_tests), ignore = "several instances share PostgreSQL: set INZAGE_TEST_DATABASE_URL")]
+async fn an_instance_whose_listener_rows_were_swept_registers_them_again() {
+    let (a, b, _, _, lotte) = two_instances().await;
+    let mut socket = subscribed_on(&a, lotte).await;
+
+    // As if A had been cut off for longer than the heartbeat allows and another instance swept
+    // it: its heartbeat and its rows are gone.
+    let instance = a.app.db.hub().instance();
+    for sql in ["DELETE FROM live_listener WHERE instance_id = $1", "DELETE FROM live_instance WHERE id = $1"] {
+        a.app
+            .db
+            .conn()
+            .execute_raw(sea_orm::Statement::from_sql_and_values(sea_orm::DbBackend::Postgres, sql, [instance.into()]))
+            .await
+            .expect("delete");
+    }
+    // Its next heartbeat finds itself new and writes its rows again; then B announces to it.
+    until_listener_rows(&a, lotte, 1).await;
+    let heard = a.app.db.hub().events_heard();
+    let ids = b.notify(lotte, 1).await;
+    assert_eq!(next_in_time(&mut socket).await["id"], ids[0].to_string());
+    assert!(heard_at_least(&a, heard + 1).await, "announced to A again");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(postgres_tests), ignore = "several instances share PostgreSQL: set INZAGE_TEST_DATABASE_URL")]
+async fn the_listener_rows_of_an_instance_that_stopped_beating_are_swept() {
+    let (a, _b, _, _, lotte) = two_instances().await;
+    let socket = subscribed_on(&a, lotte).await;
+    // An instance that died two minutes ago, listening for Lotte too.
+    let gone = Uuid::new_v4();
+    a.app
+        .db
+        .conn()
+        .execute_raw(sea_orm::Statement::from_sql_and_values(
+            sea_orm::DbBackend::Postgres,
+            "WITH beat AS (INSERT INTO live_instance (id, seen_at) VALUES ($1, now() - interval '2 minutes')) \
+             INSERT INTO live_listener (recipient_id, instance_id) VALUES ($2, $1)",
+            [gone.into(), lotte.into()],
+        ))
+        .await
+        .expect("insert");
+    assert_eq!(listener_rows(&a, lotte).await, 2);
+    inzage_api::events::interest::sweep(a.app.db.conn()).await.expect("sweep");
+    assert_eq!(listener_rows(&a, lotte).await, 1, "the gone instance's row is swept, the live one's kept");
+    drop(socket);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(postgres_tests), ignore = "several instances share PostgreSQL: set INZAGE_TEST_DATABASE_URL")]
+async fn a_subscription_that_starts_while_another_instance_commits_misses_nothing() {
+    let (a, b, org, _, _) = two_instances().await;
+    let b = std::sync::Arc::new(b);
+    for n in 0..5 {
+        let person = a.user(org, &format!("person{n}@linde.example"), &[Role::Client]).await;
+        let first = b.notify(person, 1).await[0];
+        // B commits for them every few milliseconds while they subscribe on A.
+        let writer = {
+            let b = b.clone();
+            tokio::spawn(async move {
+                let mut ids = Vec::new();
+                for _ in 0..60 {
+                    ids.extend(b.notify(person, 1).await);
+                    tokio::time::sleep(Duration::from_millis(3)).await;
+                }
+                ids
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(40 * n)).await;
+        let mut socket = connect(a.addr, &a.token(person)).await;
+        subscribe_notifications(&mut socket, "1", Some(&first.to_string())).await;
+        let committed = writer.await.expect("writer");
+        // Each arrives in less time than the resynchronisation would take to make up for one
+        // that was not announced.
+        for id in committed {
+            assert_eq!(next_in_time(&mut socket).await["id"], id.to_string());
+        }
     }
 }
 

@@ -9,6 +9,9 @@
 //! every committing transaction that notified (on one lock for its notification queue); sending
 //! from this task, in a transaction of its own, keeps that lock out of the writes themselves.
 //!
+//! On PostgreSQL a batch of notifications is announced only when another instance has a
+//! subscriber for one of their recipients (see [`super::interest`]).
+//!
 //! An announcement lost on the way (the process ends between a commit and its announcement,
 //! or the transport is down) delays live delivery on other instances until their next
 //! resynchronisation; it loses nothing, as every subscriber reads from the tables.
@@ -97,12 +100,28 @@ async fn send(transport: &Transport, origin: Uuid, batch: Uuid, events: &[Event]
     match transport {
         Transport::Postgres(db) => {
             let payloads = payloads(origin, events, NOTIFY_PAYLOAD_BYTES)?;
+            // Notifications only when another instance listens for one of their recipients (see
+            // `interest`). A closed account or changed roles always: any instance may hold its
+            // sockets. A new deadline or a queued e-mail rides along with the others but is not
+            // announced for its own sake: the committing instance's scheduler and mailer heard
+            // it when it committed, and every instance's read the database at least every 30 s.
+            let mut recipients = Vec::new();
+            let mut always = false;
+            for event in events {
+                match event {
+                    Event::Notification { recipient, .. } => recipients.push(sea_orm::Value::from(*recipient)),
+                    Event::AccountDeactivated { .. } | Event::RolesChanged { .. } => always = true,
+                    Event::DeadlineSet { .. } | Event::EmailQueued => {}
+                }
+            }
+            let recipients = sea_orm::Value::Array(sea_orm::sea_query::ArrayType::Uuid, Some(Box::new(recipients)));
             // One statement, one transaction, one pass through PostgreSQL's notification lock,
             // however many messages the batch needs.
             let statement = Statement::from_sql_and_values(
                 DbBackend::Postgres,
-                "SELECT pg_notify($1, payload) FROM unnest($2::text[]) AS payload",
-                [CHANNEL.into(), payloads.into()],
+                "SELECT pg_notify($1, payload) FROM unnest($2::text[]) AS payload \
+                 WHERE $3 OR EXISTS (SELECT 1 FROM live_listener WHERE recipient_id = ANY($4) AND instance_id <> $5)",
+                [CHANNEL.into(), payloads.into(), always.into(), recipients, origin.into()],
             );
             db.execute_raw(statement).await.map(|_| ()).map_err(|err| err.to_string())
         }

@@ -7,17 +7,18 @@
 //! instance's periodic resynchronisation.
 
 pub mod announcer;
+pub mod interest;
 pub mod nats;
 pub mod ordering;
 pub mod postgres;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use tokio::sync::{Notify, watch};
+use tokio::sync::{Notify, mpsc, watch};
 use uuid::Uuid;
 
 /// The PostgreSQL channel every instance announces on and listens to.
@@ -86,6 +87,9 @@ struct Listeners {
     /// announcements arrive before a listener looks, it sees one change, to the newest.
     newest: watch::Sender<Uuid>,
     count: usize,
+    /// Whether the database knows that this instance listens for them (see [`interest`]);
+    /// always true when interest is not tracked.
+    registered: Arc<watch::Sender<bool>>,
 }
 
 #[derive(Default)]
@@ -108,6 +112,9 @@ pub struct Hub {
     /// The earliest end announced since the scheduler last looked (see [`Hub::deadline_set`]).
     earliest_deadline: Mutex<Option<DateTime<Utc>>>,
     mail: Notify,
+    /// Where listening starts and stops are sent, when the instance tells the database whom it
+    /// listens for (see [`interest`]).
+    interest: OnceLock<mpsc::UnboundedSender<interest::Change>>,
 }
 
 impl Default for Hub {
@@ -122,6 +129,7 @@ impl Default for Hub {
             deadlines: Notify::new(),
             earliest_deadline: Mutex::new(None),
             mail: Notify::new(),
+            interest: OnceLock::new(),
         }
     }
 }
@@ -141,13 +149,28 @@ impl Hub {
     /// can overflow a listener that is busy delivering.
     pub fn listen(self: &Arc<Self>, recipient: Uuid) -> Listening {
         let mut registry = self.registry();
-        let listeners = registry
-            .listeners
-            .entry(recipient)
-            .or_insert_with(|| Listeners { newest: watch::Sender::new(Uuid::nil()), count: 0 });
+        let listeners = registry.listeners.entry(recipient).or_insert_with(|| {
+            // The first listener here for this recipient: the database is told (in order with
+            // the stop when the last one goes, as both are sent under the registry's lock).
+            let tracked = self.interest.get();
+            let registered = Arc::new(watch::Sender::new(tracked.is_none()));
+            if let Some(changes) = tracked {
+                let _ = changes.send(interest::Change::Listen(recipient, registered.clone()));
+            }
+            Listeners { newest: watch::Sender::new(Uuid::nil()), count: 0, registered }
+        });
         listeners.count += 1;
         let receiver = listeners.newest.subscribe();
-        Listening { receiver, hub: self.clone(), recipient }
+        let registered = listeners.registered.subscribe();
+        Listening { receiver, registered, hub: self.clone(), recipient }
+    }
+
+    /// Starts telling the database whom this instance listens for: the returned receiver gets
+    /// every first listener for a recipient and every last one leaving, in order (see
+    /// [`interest`]). Recipients listened for already are the receiver's to register at first.
+    pub fn track_interest(&self) -> Option<mpsc::UnboundedReceiver<interest::Change>> {
+        let (sender, receiver) = mpsc::unbounded_channel();
+        self.interest.set(sender).ok().map(|()| receiver)
     }
 
     /// Registers a live connection of `user`, so that deactivating the account closes it.
@@ -311,11 +334,19 @@ impl Hub {
 /// already read past cost nothing.
 pub struct Listening {
     receiver: watch::Receiver<Uuid>,
+    registered: watch::Receiver<bool>,
     hub: Arc<Hub>,
     recipient: Uuid,
 }
 
 impl Listening {
+    /// Completes once the database knows that this instance listens for the recipient, so that
+    /// every commit for them from now on is announced here: a subscription reads its first rows
+    /// only after this (see [`interest`]).
+    pub async fn registered(&mut self) {
+        let _ = self.registered.wait_for(|registered| *registered).await;
+    }
+
     /// Waits until a newer notification than the one last seen is announced, and returns it
     /// (marked seen); `None` when the hub is gone.
     pub async fn woken(&mut self) -> Option<Uuid> {
@@ -341,6 +372,9 @@ impl Drop for Listening {
             listeners.count -= 1;
             if listeners.count == 0 {
                 registry.listeners.remove(&self.recipient);
+                if let Some(changes) = self.hub.interest.get() {
+                    let _ = changes.send(interest::Change::Stop(self.recipient));
+                }
             }
         }
     }

@@ -92,6 +92,9 @@ async fn committed(
     // subscription, and its size is that of its largest await, so loading rows inline would make
     // every idle subscription carry room for a database query.
     Ok(async_stream::stream! {
+        // Other instances announce this recipient's commits here only once the database knows
+        // that this instance listens: before that, the first read could miss one.
+        Box::pin(listening.registered()).await;
         let mut cursor = start;
         // The first read replays what came after the start; later ones follow wake-ups.
         let mut replaying = true;
