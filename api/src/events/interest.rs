@@ -53,8 +53,13 @@ pub fn spawn(
         let mut pending: HashMap<Uuid, bool> = HashMap::new();
         let mut waiting: Vec<Arc<watch::Sender<bool>>> = Vec::new();
         let mut alive = false;
+        // After a failed write, when to try again (sooner than the next heartbeat).
+        let mut retry: Option<tokio::time::Instant> = None;
         loop {
             tokio::select! {
+                () = async { tokio::time::sleep_until(retry.unwrap_or_else(tokio::time::Instant::now)).await }, if retry.is_some() => {
+                    retry = None;
+                }
                 _ = heartbeat.tick() => {
                     match beat(&db, instance).await {
                         // New, or swept while cut off: every recipient listened for here now.
@@ -91,7 +96,7 @@ pub fn spawn(
                 }
                 Err(err) => {
                     tracing::warn!(error = %err, "recording whom this instance listens for failed; retrying");
-                    tokio::time::sleep(Duration::from_millis(500)).await;
+                    retry = Some(tokio::time::Instant::now() + Duration::from_millis(500));
                 }
             }
         }
