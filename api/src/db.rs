@@ -354,17 +354,22 @@ pub fn among<C: ConnectionTrait + ?Sized>(
     among_on(db.get_database_backend(), column, ids)
 }
 
+/// A PostgreSQL `uuid[]` parameter of `ids`.
+pub fn uuid_array(ids: impl IntoIterator<Item = Uuid>) -> Value {
+    Value::Array(ArrayType::Uuid, Some(Box::new(ids.into_iter().map(Value::from).collect())))
+}
+
 /// [`among`] for a statement built for `backend`.
 pub fn among_on(backend: DbBackend, column: impl IntoColumnRef, ids: impl IntoIterator<Item = Uuid>) -> SimpleExpr {
     match backend {
         DbBackend::Postgres => {
-            let mut ids: Vec<Value> = ids.into_iter().map(Value::from).collect();
+            let mut ids: Vec<Uuid> = ids.into_iter().collect();
             if ids.len() == 1
                 && let Some(id) = ids.pop()
             {
                 return Expr::col(column).eq(id);
             }
-            Expr::col(column).eq(PgFunc::any(Expr::val(Value::Array(ArrayType::Uuid, Some(Box::new(ids))))))
+            Expr::col(column).eq(PgFunc::any(Expr::val(uuid_array(ids))))
         }
         _ => Expr::col(column).is_in(ids),
     }

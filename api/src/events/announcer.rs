@@ -109,19 +109,18 @@ async fn send(transport: &Transport, origin: Uuid, batch: Uuid, events: &[Event]
             let mut always = false;
             for event in events {
                 match event {
-                    Event::Notification { recipient, .. } => recipients.push(sea_orm::Value::from(*recipient)),
+                    Event::Notification { recipient, .. } => recipients.push(*recipient),
                     Event::AccountDeactivated { .. } | Event::RolesChanged { .. } => always = true,
                     Event::DeadlineSet { .. } | Event::EmailQueued => {}
                 }
             }
-            let recipients = sea_orm::Value::Array(sea_orm::sea_query::ArrayType::Uuid, Some(Box::new(recipients)));
             // One statement, one transaction, one pass through PostgreSQL's notification lock,
             // however many messages the batch needs.
             let statement = Statement::from_sql_and_values(
                 DbBackend::Postgres,
                 "SELECT pg_notify($1, payload) FROM unnest($2::text[]) AS payload \
                  WHERE $3 OR EXISTS (SELECT 1 FROM live_listener WHERE recipient_id = ANY($4) AND instance_id <> $5)",
-                [CHANNEL.into(), payloads.into(), always.into(), recipients, origin.into()],
+                [CHANNEL.into(), payloads.into(), always.into(), crate::db::uuid_array(recipients), origin.into()],
             );
             db.execute_raw(statement).await.map(|_| ()).map_err(|err| err.to_string())
         }

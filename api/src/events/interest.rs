@@ -20,13 +20,13 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sea_orm::sea_query::{ArrayType, Value};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement};
 use tokio::sync::{mpsc, watch};
 use uuid::Uuid;
 
 use super::Hub;
 use super::postgres::RESYNC_EVERY;
+use crate::db::uuid_array;
 
 /// A heartbeat older than this marks an instance as gone.
 pub const STALE_AFTER: Duration = Duration::from_secs(60);
@@ -49,6 +49,8 @@ pub fn spawn(
     tokio::spawn(async move {
         let instance = hub.instance();
         let mut heartbeat = tokio::time::interval(RESYNC_EVERY);
+        // After a long outage, one beat rather than the missed ones in a burst.
+        heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         // Changes not yet written: the last one per recipient, and whom to tell when written.
         let mut pending: HashMap<Uuid, bool> = HashMap::new();
         let mut waiting: Vec<Arc<watch::Sender<bool>>> = Vec::new();
@@ -115,10 +117,6 @@ fn take(change: Change, pending: &mut HashMap<Uuid, bool>, waiting: &mut Vec<Arc
     }
 }
 
-fn uuids(ids: impl IntoIterator<Item = Uuid>) -> Value {
-    Value::Array(ArrayType::Uuid, Some(Box::new(ids.into_iter().map(Value::from).collect())))
-}
-
 /// Writes the instance's heartbeat; whether its row was new (first beat, or swept).
 pub async fn beat(db: &DatabaseConnection, instance: Uuid) -> Result<bool, DbErr> {
     let row = db
@@ -155,7 +153,7 @@ async fn write(db: &DatabaseConnection, instance: Uuid, pending: &HashMap<Uuid, 
         "WITH stopped AS (DELETE FROM live_listener WHERE instance_id = $1 AND recipient_id = ANY($3)) \
          INSERT INTO live_listener (recipient_id, instance_id) SELECT recipient, $1 FROM unnest($2::uuid[]) AS recipient \
          ON CONFLICT DO NOTHING",
-        [instance.into(), uuids(listen), uuids(stop)],
+        [instance.into(), uuid_array(listen), uuid_array(stop)],
     ))
     .await
     .map(|_| ())
